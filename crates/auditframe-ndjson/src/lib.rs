@@ -1,0 +1,365 @@
+//! # auditframe-ndjson
+//!
+//! Reads Kubernetes audit exports from files, stdin, `.gz` files and directories into an
+//! [`auditframe::AuditFrame`], parsing large inputs in parallel.
+//!
+//! This crate knows bytes and files: it decompresses, walks directories, reads in bounded
+//! blocks, splits blocks into chunks on line boundaries and hands them to the core parser on
+//! all cores ([rayon]). Row order always equals input order. Which record shapes are
+//! understood, and how bad records are handled, is the core crate's business
+//! ([`auditframe::ParseOptions`]).
+//!
+//! ```
+//! use auditframe_ndjson::ReaderBuilder;
+//! let dir = std::env::temp_dir().join("auditframe-ndjson-doc");
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("audit.log");
+//! std::fs::write(&path, concat!(
+//!     r#"{"kind":"Event","verb":"get","stage":"ResponseComplete","userAgent":"kubectl","stageTimestamp":"2026-11-20T10:00:00Z"}"#, "\n",
+//!     "{truncated\n",
+//! ))?;
+//! let (frame, report) = ReaderBuilder::new().read_path(&path)?;
+//! assert_eq!(frame.height(), 1);
+//! assert_eq!(report.parse.skipped_total(), 1);
+//! let first = &report.parse.errors[0];
+//! assert_eq!(first.position().map(|p| p.line), Some(2));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod input;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use auditframe::{AuditFrame, FrameBuilder, ParseOptions, ParseReport, Projection, Shape};
+use rayon::prelude::*;
+
+pub use error::{Error, Result};
+pub use input::collect_files;
+
+/// Default block size: input is read and parsed this many bytes at a time (64 MiB), which
+/// bounds the reader's memory beyond the frame itself.
+pub const DEFAULT_BLOCK_BYTES: usize = 64 << 20;
+
+/// Default chunk size for parallel parsing (1 MiB).
+pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
+
+/// What one input contributed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputReport {
+    /// The input's name (path or `<stdin>`).
+    pub name: String,
+    /// The shape it was read as.
+    pub shape: Option<Shape>,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// Rows it produced.
+    pub rows: u64,
+    /// An I/O problem that ended the input early in lenient mode (e.g. a truncated `.gz`);
+    /// the rows before it are kept.
+    pub truncated: Option<String>,
+}
+
+/// The report of a read: the core parser's counts plus one entry per input.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadReport {
+    /// Rows, skips per reason and the first errors, over all inputs.
+    pub parse: ParseReport,
+    /// Per input, in read order.
+    pub inputs: Vec<InputReport>,
+}
+
+impl ReadReport {
+    /// Bytes read over all inputs (after decompression).
+    pub fn bytes(&self) -> u64 {
+        self.inputs.iter().map(|i| i.bytes).sum()
+    }
+}
+
+/// Configures and runs a read. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ReaderBuilder {
+    opts: ParseOptions,
+    block_bytes: usize,
+    chunk_bytes: usize,
+}
+
+impl Default for ReaderBuilder {
+    fn default() -> Self {
+        ReaderBuilder {
+            opts: ParseOptions::new(),
+            block_bytes: DEFAULT_BLOCK_BYTES,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+        }
+    }
+}
+
+impl ReaderBuilder {
+    /// Lenient, all columns, shape sniffed per input, 64 MiB blocks.
+    pub fn new() -> ReaderBuilder {
+        ReaderBuilder::default()
+    }
+
+    /// Uses these parse options (shape, projection, strictness, record size limit).
+    #[must_use]
+    pub fn options(mut self, opts: ParseOptions) -> ReaderBuilder {
+        self.opts = opts;
+        self
+    }
+
+    /// Forces a shape for every input (`None`: sniff each input's first records).
+    #[must_use]
+    pub fn shape(mut self, shape: Option<Shape>) -> ReaderBuilder {
+        self.opts = self.opts.shape(shape);
+        self
+    }
+
+    /// Materialises only these columns; unneeded JSON values are skipped while parsing.
+    #[must_use]
+    pub fn projection(mut self, projection: Projection) -> ReaderBuilder {
+        self.opts = self.opts.projection(projection);
+        self
+    }
+
+    /// Fails on the first bad record instead of skipping and counting it.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> ReaderBuilder {
+        self.opts = self.opts.strict(strict);
+        self
+    }
+
+    /// Records longer than this are errors (default 64 MiB).
+    #[must_use]
+    pub fn max_record_bytes(mut self, n: usize) -> ReaderBuilder {
+        self.opts = self.opts.max_record_bytes(n);
+        self
+    }
+
+    /// Bytes read and parsed at a time (at least 64 KiB). Peak memory is about the frame
+    /// plus one block.
+    #[must_use]
+    pub fn block_bytes(mut self, n: usize) -> ReaderBuilder {
+        self.block_bytes = n.max(64 << 10);
+        self
+    }
+
+    /// Target size of the chunks parsed in parallel (at least 4 KiB).
+    #[must_use]
+    pub fn chunk_bytes(mut self, n: usize) -> ReaderBuilder {
+        self.chunk_bytes = n.max(4 << 10);
+        self
+    }
+
+    /// The parse options in use.
+    pub fn parse_options(&self) -> &ParseOptions {
+        &self.opts
+    }
+
+    /// Reads a file, or every supported file under a directory (recursively, in path
+    /// order). `-` reads stdin.
+    pub fn read_path(&self, path: impl AsRef<Path>) -> Result<(AuditFrame, ReadReport)> {
+        self.read_paths(&[path.as_ref().to_path_buf()])
+    }
+
+    /// Reads several paths (files, directories, or `-` for stdin) in order into one frame.
+    pub fn read_paths(&self, paths: &[PathBuf]) -> Result<(AuditFrame, ReadReport)> {
+        let mut files = Vec::new();
+        for p in paths {
+            if p.as_os_str() == "-" {
+                files.push(p.clone());
+            } else {
+                files.extend(collect_files(p)?);
+            }
+        }
+        let mut all = FrameBuilder::new(&self.opts, None);
+        let mut report = ReadReport::default();
+        for f in files {
+            let (b, input) = if f.as_os_str() == "-" {
+                self.read_input(std::io::stdin().lock(), "<stdin>")?
+            } else {
+                let file = std::fs::File::open(&f).map_err(|e| Error::io(&f, e))?;
+                self.read_input(file, &f.display().to_string())?
+            };
+            report.inputs.push(input);
+            all.append(b);
+        }
+        let (frame, parse) = all.finish().map_err(Error::Parse)?;
+        report.parse = parse;
+        Ok((frame, report))
+    }
+
+    /// Reads one input from any `Read` (decompressing gzip when it starts with the gzip
+    /// magic bytes). `name` labels error positions.
+    pub fn read_reader(&self, reader: impl Read, name: &str) -> Result<(AuditFrame, ReadReport)> {
+        let (b, input) = self.read_input(reader, name)?;
+        let (frame, parse) = b.finish().map_err(Error::Parse)?;
+        Ok((
+            frame,
+            ReadReport {
+                parse,
+                inputs: vec![input],
+            },
+        ))
+    }
+
+    /// Parses an in-memory input in parallel.
+    pub fn read_slice(&self, bytes: &[u8], name: &str) -> Result<(AuditFrame, ReadReport)> {
+        self.read_reader(bytes, name)
+    }
+
+    fn read_input(&self, reader: impl Read, name: &str) -> Result<(FrameBuilder, InputReport)> {
+        let source: Arc<str> = Arc::from(name);
+        let mut blocks = input::Blocks::new(
+            reader,
+            name,
+            self.block_bytes,
+            self.opts.get_max_record_bytes(),
+        )?;
+        let mut builder = FrameBuilder::new(&self.opts, Some(source.clone()));
+        let mut input = InputReport {
+            name: name.to_owned(),
+            shape: None,
+            bytes: 0,
+            rows: 0,
+            truncated: None,
+        };
+        let first = blocks.first_block();
+        let framing = auditframe::Framing::detect(first);
+        let shape = self
+            .opts
+            .get_shape()
+            .or_else(|| auditframe::sniff_input_shape(first, 100));
+        if let Some(s) = shape {
+            builder.set_shape(s);
+        }
+        if framing == auditframe::Framing::Lines {
+            while let Some(block) = blocks.next_block(self.opts.is_strict())? {
+                input.bytes += block.len() as u64;
+                let parts = self.parse_lines_parallel(block, shape, &source);
+                for p in parts {
+                    builder.append(p);
+                }
+                if builder.has_failed() {
+                    break;
+                }
+            }
+        } else {
+            // Arrays and pretty-printed documents cannot be split on lines: read the whole
+            // input, delimit records with the structural scan, parse groups in parallel.
+            let all = blocks.read_all(self.opts.is_strict())?;
+            input.bytes = all.len() as u64;
+            let parts = self.parse_values_parallel(&all, framing, shape, &source);
+            for p in parts {
+                builder.append(p);
+            }
+        }
+        input.truncated = blocks.truncated().map(str::to_owned);
+        input.shape = builder.shape();
+        input.rows = builder.rows() as u64;
+        Ok((builder, input))
+    }
+
+    fn new_builder(&self, shape: Option<Shape>, source: &Arc<str>) -> FrameBuilder {
+        let mut b = FrameBuilder::new(&self.opts, Some(source.clone()));
+        if let Some(s) = shape {
+            b.set_shape(s);
+        }
+        b
+    }
+
+    fn parse_lines_parallel(
+        &self,
+        block: &[u8],
+        shape: Option<Shape>,
+        source: &Arc<str>,
+    ) -> Vec<FrameBuilder> {
+        let chunks = split_on_lines(block, self.chunk_bytes);
+        chunks
+            .par_iter()
+            .map(|c| {
+                let mut b = self.new_builder(shape, source);
+                // Errors are kept inside the builder (strict mode stops it); `append` surfaces them.
+                let _ = b.push_lines(c);
+                b
+            })
+            .collect()
+    }
+
+    fn parse_values_parallel(
+        &self,
+        all: &[u8],
+        framing: auditframe::Framing,
+        shape: Option<Shape>,
+        source: &Arc<str>,
+    ) -> Vec<FrameBuilder> {
+        let items: Vec<_> = auditframe::values(all, framing).collect();
+        let per = (items.len() / (rayon::current_num_threads() * 4)).max(64);
+        let mut parts: Vec<FrameBuilder> = items
+            .par_chunks(per)
+            .map(|group| {
+                let mut b = self.new_builder(shape, source);
+                for item in group {
+                    let _ = match item {
+                        Ok(v) => b.push_record(v.bytes, v.line, v.byte),
+                        Err(e) => b.push_framing_error(e, all),
+                    };
+                }
+                b
+            })
+            .collect();
+        // Positions are absolute here; tell the last builder how much input there was so that
+        // builders appended after this input shift correctly.
+        let lines = memchr::memchr_iter(b'\n', all).count() as u64;
+        match parts.last_mut() {
+            Some(last) => last.advance(lines, all.len() as u64),
+            None => {
+                let mut b = self.new_builder(shape, source);
+                b.advance(lines, all.len() as u64);
+                parts.push(b);
+            }
+        }
+        parts
+    }
+}
+
+/// Splits `buf` into pieces of about `target` bytes, each ending at a newline (the last
+/// piece ends where `buf` ends).
+pub fn split_on_lines(buf: &[u8], target: usize) -> Vec<&[u8]> {
+    let mut out = Vec::with_capacity(buf.len() / target.max(1) + 1);
+    let mut start = 0;
+    while start < buf.len() {
+        let want = start.saturating_add(target.max(1));
+        if want >= buf.len() {
+            out.push(&buf[start..]);
+            break;
+        }
+        let end = match memchr::memchr(b'\n', &buf[want..]) {
+            Some(n) => want + n + 1,
+            None => buf.len(),
+        };
+        out.push(&buf[start..end]);
+        start = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_keeps_every_byte_and_ends_on_newlines() {
+        let buf = b"aaaa\nbb\ncccccc\nd\n\neee";
+        for target in 1..30 {
+            let parts = split_on_lines(buf, target);
+            assert_eq!(parts.concat(), buf.to_vec(), "target {target}");
+            for p in &parts[..parts.len() - 1] {
+                assert_eq!(p.last(), Some(&b'\n'));
+            }
+        }
+        assert!(split_on_lines(b"", 10).is_empty());
+    }
+}

@@ -1,0 +1,231 @@
+//! Files, `.gz`, directories, parallel chunking, and positions across chunks.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use auditframe::generate::{Generator, GeneratorOptions};
+use auditframe::polars::prelude::*;
+use auditframe::{AuditFrame, ParseOptions, Shape, SkipReason};
+use auditframe_ndjson::{Error, ReaderBuilder};
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("auditframe-ndjson-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn generated(shape: Shape, events: usize) -> Vec<u8> {
+    let mut buf = Vec::new();
+    Generator::new(GeneratorOptions {
+        events,
+        seed: 3,
+        ..Default::default()
+    })
+    .write(shape, &mut buf);
+    buf
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+/// Frames compared column by column (categoricals as strings, since dictionaries differ).
+fn assert_same(a: &AuditFrame, b: &AuditFrame) {
+    assert_eq!(a.height(), b.height());
+    for (x, y) in a.dataframe().columns().iter().zip(b.dataframe().columns()) {
+        let (x, y) = (x.as_materialized_series(), y.as_materialized_series());
+        let (x, y) = match x.dtype() {
+            DataType::Categorical(..) => (
+                x.cast(&DataType::String).unwrap(),
+                y.cast(&DataType::String).unwrap(),
+            ),
+            _ => (
+                x.to_physical_repr().into_owned(),
+                y.to_physical_repr().into_owned(),
+            ),
+        };
+        assert!(x.equals_missing(&y), "column {}", x.name());
+    }
+}
+
+#[test]
+fn parallel_chunks_equal_the_sequential_parse_in_order() {
+    let data = generated(Shape::Native, 3000);
+    let (want, _) = AuditFrame::from_slice(&data, &ParseOptions::new()).unwrap();
+    for (block, chunk) in [(64 << 10, 4 << 10), (1 << 20, 8 << 10), (64 << 20, 1 << 20)] {
+        let (got, report) = ReaderBuilder::new()
+            .block_bytes(block)
+            .chunk_bytes(chunk)
+            .read_slice(&data, "mem")
+            .unwrap();
+        assert_same(&want, &got);
+        assert_eq!(report.parse.rows, 3000);
+        assert_eq!(report.bytes(), data.len() as u64);
+    }
+}
+
+#[test]
+fn error_positions_are_exact_across_chunks_and_blocks() {
+    let data = generated(Shape::Native, 2000);
+    let mut lines: Vec<&[u8]> = data
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let bad_lines = [3usize, 777, 1500, 1999];
+    for &i in &bad_lines {
+        lines[i - 1] = b"{\"kind\":\"Event\",\"verb\":";
+    }
+    let input = lines.join(&b'\n');
+    let offsets: Vec<u64> = bad_lines
+        .iter()
+        .map(|&i| lines[..i - 1].iter().map(|l| l.len() as u64 + 1).sum())
+        .collect();
+    let (_, r) = ReaderBuilder::new()
+        .block_bytes(64 << 10)
+        .chunk_bytes(4 << 10)
+        .read_slice(&input, "audit.log")
+        .unwrap();
+    assert_eq!(r.parse.skipped.get(&SkipReason::Json), Some(&4));
+    assert_eq!(r.parse.rows, 1996);
+    let got: Vec<(u64, u64)> = r
+        .parse
+        .errors
+        .iter()
+        .map(|e| e.position().map(|p| (p.line, p.byte)).unwrap())
+        .collect();
+    let want: Vec<(u64, u64)> = bad_lines
+        .iter()
+        .map(|&l| l as u64)
+        .zip(offsets.iter().copied())
+        .collect();
+    assert_eq!(got, want);
+    assert!(
+        r.parse.errors[0].to_string().starts_with("audit.log:3:"),
+        "{}",
+        r.parse.errors[0]
+    );
+
+    let err = ReaderBuilder::new()
+        .strict(true)
+        .block_bytes(64 << 10)
+        .chunk_bytes(4 << 10)
+        .read_slice(&input, "audit.log")
+        .unwrap_err();
+    let Error::Parse(e) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(e.position().map(|p| p.line), Some(3));
+}
+
+#[test]
+fn files_gz_and_directories_in_path_order() {
+    let d = tmpdir("dir");
+    let native = generated(Shape::Native, 200);
+    let aks = generated(Shape::AksAudit, 100);
+    std::fs::create_dir_all(d.join("y=2026/m=11/d=20/h=10")).unwrap();
+    std::fs::create_dir_all(d.join("y=2026/m=11/d=20/h=11")).unwrap();
+    std::fs::write(d.join("y=2026/m=11/d=20/h=11/PT1H.json"), &aks).unwrap();
+    std::fs::write(d.join("y=2026/m=11/d=20/h=10/PT1H.json.gz"), gzip(&native)).unwrap();
+    std::fs::write(d.join("y=2026/m=11/d=20/h=10/.hidden.json"), b"junk").unwrap();
+    std::fs::write(d.join("notes.md"), b"ignored").unwrap();
+    let (f, r) = ReaderBuilder::new().read_path(&d).unwrap();
+    assert_eq!(f.height(), 300);
+    assert_eq!(r.inputs.len(), 2);
+    assert!(r.inputs[0].name.ends_with("h=10/PT1H.json.gz"));
+    assert_eq!(r.inputs[0].shape, Some(Shape::Native));
+    assert_eq!(r.inputs[1].shape, Some(Shape::AksAudit));
+    assert_eq!((r.inputs[0].rows, r.inputs[1].rows), (200, 100));
+    let shapes = f
+        .column(auditframe::Column::SourceShape)
+        .unwrap()
+        .as_materialized_series()
+        .cast(&DataType::String)
+        .unwrap();
+    assert_eq!(shapes.str().unwrap().get(0), Some("native"));
+    assert_eq!(shapes.str().unwrap().get(299), Some("aks_audit"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn errors_in_second_file_count_lines_from_its_own_start() {
+    let d = tmpdir("two");
+    std::fs::write(d.join("a.log"), generated(Shape::Native, 50)).unwrap();
+    let mut b = generated(Shape::Native, 5);
+    b.extend_from_slice(b"not json\n");
+    std::fs::write(d.join("b.log"), b).unwrap();
+    let (_, r) = ReaderBuilder::new().read_path(&d).unwrap();
+    let p = r.parse.errors[0].position().unwrap();
+    assert!(p.source.as_deref().unwrap().ends_with("b.log"));
+    assert_eq!(p.line, 6);
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn truncated_gzip_keeps_what_was_decoded_or_fails_in_strict_mode() {
+    let d = tmpdir("gz");
+    let gz = gzip(&generated(Shape::Native, 500));
+    let p = d.join("cut.json.gz");
+    std::fs::write(&p, &gz[..gz.len() * 2 / 3]).unwrap();
+    let (f, r) = ReaderBuilder::new().read_path(&p).unwrap();
+    assert!(f.height() > 100 && f.height() < 500, "{}", f.height());
+    assert!(r.inputs[0].truncated.is_some());
+    // The partial last line is counted, never silently dropped.
+    assert_eq!(r.parse.skipped.get(&SkipReason::Json), Some(&1));
+    let err = ReaderBuilder::new().strict(true).read_path(&p).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(err.to_string().contains("cut.json.gz"));
+    std::fs::remove_dir_all(&d).unwrap();
+}
+
+#[test]
+fn missing_file_is_an_io_error_naming_it() {
+    let err = ReaderBuilder::new()
+        .read_path(Path::new("/nonexistent/audit.log"))
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("/nonexistent/audit.log:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn huge_single_line_is_bounded_and_reported() {
+    let mut data = generated(Shape::Native, 3);
+    data.extend_from_slice(b"{\"kind\":\"Event\",\"auditID\":\"");
+    data.extend(std::iter::repeat_n(b'x', 3 << 20));
+    data.extend_from_slice(b"\"}\n");
+    data.extend_from_slice(&generated(Shape::Native, 2));
+    let (f, r) = ReaderBuilder::new()
+        .block_bytes(64 << 10)
+        .max_record_bytes(256 << 10)
+        .read_slice(&data, "big")
+        .unwrap();
+    assert_eq!(f.height(), 5);
+    assert_eq!(r.parse.skipped.get(&SkipReason::TooLarge), Some(&1));
+    assert_eq!(r.parse.errors[0].position().map(|p| p.line), Some(4));
+}
+
+#[test]
+fn json_array_and_every_shape_through_the_reader() {
+    let mut arr = Vec::new();
+    Generator::new(GeneratorOptions {
+        events: 700,
+        seed: 5,
+        ..Default::default()
+    })
+    .write_array(Shape::AksAudit, &mut arr);
+    let (f, r) = ReaderBuilder::new().read_slice(&arr, "arr.json").unwrap();
+    assert_eq!((f.height(), r.parse.shape), (700, Some(Shape::AksAudit)));
+    for shape in Shape::ALL {
+        let data = generated(*shape, 400);
+        let (f, r) = ReaderBuilder::new()
+            .chunk_bytes(8 << 10)
+            .read_slice(&data, "x")
+            .unwrap();
+        assert_eq!((f.height(), r.parse.skipped_total()), (400, 0), "{shape}");
+        assert_eq!(r.parse.shape, Some(*shape));
+    }
+}

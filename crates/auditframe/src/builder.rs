@@ -1,0 +1,326 @@
+//! Column builders: parsed events → the canonical frame's columns.
+//!
+//! Each parallel chunk builds its own columns with chunk-local dictionaries; the chunks are
+//! then stitched into one frame whose categorical columns share one dense dictionary per
+//! column (codes `0..k` in first-seen order), which the analyses index arrays with.
+
+use polars::prelude as pl;
+use polars::prelude::{IntoSeries, PlHashMap, PlSmallStr};
+use polars_arrow::bitmap::Bitmap;
+
+use crate::record::EventFields;
+use crate::schema::{Column, ColumnKind, Projection};
+use crate::timestamp::datetime_diff_millis;
+use crate::{AuditFrame, Result, Shape};
+
+/// A nullable `i64` / `i32` column under construction.
+#[derive(Debug, Default)]
+pub(crate) struct NumBuilder<T> {
+    values: Vec<T>,
+    valid: Vec<bool>,
+    nulls: usize,
+}
+
+impl<T: Default + Copy> NumBuilder<T> {
+    #[inline]
+    fn push(&mut self, v: Option<T>) {
+        match v {
+            Some(v) => {
+                self.values.push(v);
+                self.valid.push(true);
+            }
+            None => {
+                self.values.push(T::default());
+                self.valid.push(false);
+                self.nulls += 1;
+            }
+        }
+    }
+
+    fn append(&mut self, other: NumBuilder<T>) {
+        self.values.extend_from_slice(&other.values);
+        self.valid.extend_from_slice(&other.valid);
+        self.nulls += other.nulls;
+    }
+
+    fn validity(&self) -> Option<Bitmap> {
+        (self.nulls > 0).then(|| Bitmap::from_iter(self.valid.iter().copied()))
+    }
+}
+
+/// A dictionary-encoded string column under construction.
+#[derive(Debug, Default)]
+pub(crate) struct DictBuilder {
+    index: PlHashMap<Box<str>, u32>,
+    /// Distinct values in first-seen order; `codes` index into it.
+    values: Vec<Box<str>>,
+    codes: Vec<u32>,
+    valid: Vec<bool>,
+    nulls: usize,
+    /// The previous row's code: consecutive rows often repeat a value (stage, verb, agent).
+    last: Option<u32>,
+}
+
+impl DictBuilder {
+    #[inline]
+    fn code_of(&mut self, s: &str) -> u32 {
+        if let Some(last) = self.last {
+            if self.values.get(last as usize).is_some_and(|v| &**v == s) {
+                return last;
+            }
+        }
+        let code = match self.index.get(s) {
+            Some(&c) => c,
+            None => {
+                let c = self.values.len() as u32;
+                self.values.push(s.into());
+                self.index.insert(s.into(), c);
+                c
+            }
+        };
+        self.last = Some(code);
+        code
+    }
+
+    #[inline]
+    fn push(&mut self, v: Option<&str>) {
+        match v {
+            Some(s) => {
+                let c = self.code_of(s);
+                self.codes.push(c);
+                self.valid.push(true);
+            }
+            None => {
+                self.codes.push(0);
+                self.valid.push(false);
+                self.nulls += 1;
+            }
+        }
+    }
+
+    /// Appends another chunk's column, re-coding its values into this dictionary.
+    fn append(&mut self, other: DictBuilder) {
+        let remap: Vec<u32> = other.values.iter().map(|v| self.code_of(v)).collect();
+        self.codes.reserve(other.codes.len());
+        for (&c, &ok) in other.codes.iter().zip(&other.valid) {
+            self.codes.push(if ok {
+                remap.get(c as usize).copied().unwrap_or(0)
+            } else {
+                0
+            });
+        }
+        self.valid.extend_from_slice(&other.valid);
+        self.nulls += other.nulls;
+    }
+
+    fn into_series(self, name: &str) -> Result<pl::Series> {
+        let cats = pl::Categories::random(
+            PlSmallStr::from_static("auditframe"),
+            pl::CategoricalPhysical::U32,
+        );
+        let mapping = cats.mapping();
+        // A fresh mapping hands out codes 0, 1, 2… in insertion order; check rather than assume.
+        for (i, v) in self.values.iter().enumerate() {
+            let c = mapping.insert_cat(v)?;
+            if c as usize != i {
+                return Err(crate::Error::schema("categorical mapping is not dense"));
+            }
+        }
+        let validity = (self.nulls > 0).then(|| Bitmap::from_iter(self.valid.iter().copied()));
+        let codes =
+            pl::UInt32Chunked::from_vec_validity(PlSmallStr::from(name), self.codes, validity);
+        let dtype = pl::DataType::from_categories(cats);
+        Ok(pl::Categorical32Chunked::from_cats_and_dtype(codes, dtype).into_series())
+    }
+}
+
+/// A plain string column under construction.
+pub(crate) struct StrBuilder {
+    parts: Vec<pl::StringChunked>,
+    current: pl::StringChunkedBuilder,
+    len: usize,
+}
+
+impl Default for StrBuilder {
+    fn default() -> Self {
+        StrBuilder {
+            parts: Vec::new(),
+            current: pl::StringChunkedBuilder::new(PlSmallStr::EMPTY, 0),
+            len: 0,
+        }
+    }
+}
+
+impl StrBuilder {
+    #[inline]
+    fn push(&mut self, v: Option<&str>) {
+        match v {
+            Some(s) => self.current.append_value(s),
+            None => self.current.append_null(),
+        }
+        self.len += 1;
+    }
+
+    fn seal(&mut self) {
+        let cur = std::mem::replace(
+            &mut self.current,
+            pl::StringChunkedBuilder::new(PlSmallStr::EMPTY, 0),
+        );
+        let ca = cur.finish();
+        if !ca.is_empty() {
+            self.parts.push(ca);
+        }
+    }
+
+    fn append(&mut self, mut other: StrBuilder) {
+        self.seal();
+        other.seal();
+        self.parts.append(&mut other.parts);
+        self.len += other.len;
+    }
+
+    fn into_series(mut self, name: &str) -> Result<pl::Series> {
+        self.seal();
+        let mut parts = self.parts.into_iter();
+        let mut ca = match parts.next() {
+            Some(first) => first,
+            None => pl::StringChunkedBuilder::new(PlSmallStr::EMPTY, 0).finish(),
+        };
+        for p in parts {
+            ca.append_owned(p)?;
+        }
+        ca.rename(PlSmallStr::from(name));
+        Ok(ca.into_series())
+    }
+}
+
+/// One column under construction.
+pub(crate) enum ColBuilder {
+    Time(NumBuilder<i64>),
+    I64(NumBuilder<i64>),
+    I32(NumBuilder<i32>),
+    Dict(DictBuilder),
+    Str(StrBuilder),
+}
+
+impl ColBuilder {
+    fn new(kind: ColumnKind) -> ColBuilder {
+        match kind {
+            ColumnKind::Timestamp => ColBuilder::Time(NumBuilder::default()),
+            ColumnKind::Int64 => ColBuilder::I64(NumBuilder::default()),
+            ColumnKind::Int32 => ColBuilder::I32(NumBuilder::default()),
+            ColumnKind::Categorical => ColBuilder::Dict(DictBuilder::default()),
+            ColumnKind::String => ColBuilder::Str(StrBuilder::default()),
+        }
+    }
+}
+
+/// The columns of one chunk of rows, in projection order.
+pub(crate) struct Columns {
+    projection: Projection,
+    cols: Vec<(Column, ColBuilder)>,
+    rows: usize,
+}
+
+impl Columns {
+    pub fn new(projection: Projection) -> Columns {
+        Columns {
+            projection,
+            cols: projection
+                .columns()
+                .map(|c| (c, ColBuilder::new(c.kind())))
+                .collect(),
+            rows: 0,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends one event as a row.
+    pub fn push(&mut self, f: &EventFields<'_>, shape: Shape) {
+        self.rows += 1;
+        for (col, b) in &mut self.cols {
+            match b {
+                ColBuilder::Time(b) => b.push(match col {
+                    Column::TimeGenerated => f.time_generated,
+                    Column::RequestReceived => f.request_received,
+                    _ => f.stage_timestamp,
+                }),
+                ColBuilder::I64(b) => b.push(match (f.stage_timestamp, f.request_received) {
+                    (Some(end), Some(start)) => Some(datetime_diff_millis(end, start)),
+                    _ => None,
+                }),
+                ColBuilder::I32(b) => b.push(f.status_code),
+                ColBuilder::Dict(b) => b.push(match col {
+                    Column::Stage => f.stage.as_deref(),
+                    Column::Level => f.level.as_deref(),
+                    Column::Verb => f.verb.as_deref(),
+                    // KQL groups a missing user agent under "": keep it a real key.
+                    Column::UserAgent => Some(f.user_agent.as_deref().unwrap_or("")),
+                    Column::Username => f.username.as_deref(),
+                    Column::SourceIp => f.source_ip.as_deref(),
+                    Column::Resource => f.resource.as_deref(),
+                    Column::Subresource => f.subresource.as_deref(),
+                    Column::Namespace => f.namespace.as_deref(),
+                    Column::ApiGroup => f.api_group.as_deref(),
+                    Column::ApiVersion => f.api_version.as_deref(),
+                    Column::Category => f.category.as_deref(),
+                    _ => Some(shape.name()),
+                }),
+                ColBuilder::Str(b) => b.push(match col {
+                    Column::AuditId => f.audit_id.as_deref(),
+                    Column::RequestUri => f.request_uri.as_deref(),
+                    _ => f.name.as_deref(),
+                }),
+            }
+        }
+    }
+
+    /// Appends another chunk's rows after this chunk's.
+    pub fn append(&mut self, other: Columns) {
+        self.rows += other.rows;
+        for ((_, a), (_, b)) in self.cols.iter_mut().zip(other.cols) {
+            match (a, b) {
+                (ColBuilder::Time(a), ColBuilder::Time(b))
+                | (ColBuilder::I64(a), ColBuilder::I64(b)) => a.append(b),
+                (ColBuilder::I32(a), ColBuilder::I32(b)) => a.append(b),
+                (ColBuilder::Dict(a), ColBuilder::Dict(b)) => a.append(b),
+                (ColBuilder::Str(a), ColBuilder::Str(b)) => a.append(b),
+                // Same projection on both sides, so the kinds always line up.
+                _ => {}
+            }
+        }
+    }
+
+    /// Builds the frame.
+    pub fn finish(self) -> Result<AuditFrame> {
+        let height = self.rows;
+        let mut out = Vec::with_capacity(self.cols.len());
+        for (col, b) in self.cols {
+            let name = PlSmallStr::from_static(col.name());
+            let s = match b {
+                ColBuilder::Time(b) => {
+                    let v = b.validity();
+                    pl::Int64Chunked::from_vec_validity(name, b.values, v)
+                        .into_datetime(pl::TimeUnit::Nanoseconds, Some(pl::TimeZone::UTC))
+                        .into_series()
+                }
+                ColBuilder::I64(b) => {
+                    let v = b.validity();
+                    pl::Int64Chunked::from_vec_validity(name, b.values, v).into_series()
+                }
+                ColBuilder::I32(b) => {
+                    let v = b.validity();
+                    pl::Int32Chunked::from_vec_validity(name, b.values, v).into_series()
+                }
+                ColBuilder::Dict(b) => b.into_series(col.name())?,
+                ColBuilder::Str(b) => b.into_series(col.name())?,
+            };
+            out.push(pl::Column::from(s));
+        }
+        let df = pl::DataFrame::new(height, out)?;
+        AuditFrame::from_parts(df, self.projection)
+    }
+}

@@ -1,0 +1,482 @@
+//! Records → frame: options, the per-chunk [`FrameBuilder`], and the read report.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::builder::Columns;
+use crate::error::{excerpt, ErrorKind, Position, SkipReason};
+use crate::framing::{self, Framing, FramingError};
+use crate::record::{self, EventFields, Need, RecErr, Sink};
+use crate::{AuditFrame, Error, Projection, Result, Shape};
+
+/// Default for [`ParseOptions::max_record_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+
+/// Records nested deeper than this are rejected as [`SkipReason::Json`] before parsing, so
+/// that no input can exhaust the stack. Real audit events nest about 10 levels
+/// (`RequestResponse` objects a few dozen).
+pub const MAX_NESTING: usize = 256;
+
+/// How many errors a [`ParseReport`] keeps in full (all are counted).
+pub const REPORT_ERRORS_KEPT: usize = 10;
+
+/// Options for turning records into a frame.
+///
+/// ```
+/// use auditframe::{Column, ParseOptions, Projection, Shape};
+/// let opts = ParseOptions::new()
+///     .shape(Some(Shape::Native))
+///     .projection(Projection::of(&[Column::Verb]))
+///     .strict(true);
+/// assert!(opts.is_strict());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ParseOptions {
+    shape: Option<Shape>,
+    projection: Projection,
+    strict: bool,
+    max_record_bytes: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            shape: None,
+            projection: Projection::all(),
+            strict: false,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
+}
+
+impl ParseOptions {
+    /// Lenient, every column, shape sniffed from the first record.
+    pub fn new() -> ParseOptions {
+        ParseOptions::default()
+    }
+
+    /// Forces a shape instead of sniffing it (`None`: sniff).
+    #[must_use]
+    pub fn shape(mut self, shape: Option<Shape>) -> ParseOptions {
+        self.shape = shape;
+        self
+    }
+
+    /// Materialises only these columns; the parser skips the other values.
+    #[must_use]
+    pub fn projection(mut self, projection: Projection) -> ParseOptions {
+        self.projection = projection;
+        self
+    }
+
+    /// Strict: fail on the first bad record. Lenient (default): skip it and count it.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> ParseOptions {
+        self.strict = strict;
+        self
+    }
+
+    /// Records longer than this many bytes are errors rather than parsed (default 64 MiB).
+    #[must_use]
+    pub fn max_record_bytes(mut self, n: usize) -> ParseOptions {
+        self.max_record_bytes = n;
+        self
+    }
+
+    /// The forced shape, if any.
+    pub fn get_shape(&self) -> Option<Shape> {
+        self.shape
+    }
+
+    /// The projection.
+    pub fn get_projection(&self) -> Projection {
+        self.projection
+    }
+
+    /// Whether strict.
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// The record size limit.
+    pub fn get_max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+}
+
+/// What a read did: rows produced, records skipped per reason, and the first few errors.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParseReport {
+    /// The shape the input was read as (sniffed or forced).
+    pub shape: Option<Shape>,
+    /// Non-blank records seen (lines, or array elements).
+    pub records: u64,
+    /// Audit events in the frame.
+    pub rows: u64,
+    /// Bad records (or wrapper elements) skipped, per reason.
+    pub skipped: BTreeMap<SkipReason, u64>,
+    /// Rows of diagnostic categories that carry no audit event (e.g. `kube-apiserver`).
+    pub other_category: u64,
+    /// Empty or whitespace-only lines.
+    pub blank_lines: u64,
+    /// The first [`REPORT_ERRORS_KEPT`] errors, with positions.
+    pub errors: Vec<Error>,
+}
+
+impl ParseReport {
+    /// All skipped records.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    /// Adds another report's counts (for several inputs or chunks read in order).
+    pub fn merge(&mut self, other: ParseReport) {
+        self.shape = self.shape.or(other.shape);
+        self.records += other.records;
+        self.rows += other.rows;
+        for (k, v) in other.skipped {
+            *self.skipped.entry(k).or_insert(0) += v;
+        }
+        self.other_category += other.other_category;
+        self.blank_lines += other.blank_lines;
+        let room = REPORT_ERRORS_KEPT.saturating_sub(self.errors.len());
+        self.errors.extend(other.errors.into_iter().take(room));
+    }
+}
+
+/// Builds one frame from records pushed in input order.
+///
+/// Readers create one per chunk of input, in parallel, and [`append`](FrameBuilder::append)
+/// them in order. Positions are kept relative to the builder's first byte and shifted when
+/// appended, so a chunk need not know where in the input it starts.
+///
+/// ```
+/// use auditframe::{FrameBuilder, ParseOptions};
+/// let mut b = FrameBuilder::new(&ParseOptions::new(), None);
+/// b.push_lines(br#"{"kind":"Event","verb":"get","stage":"ResponseComplete","userAgent":"kubectl"}
+/// not json
+/// "#)?;
+/// let (frame, report) = b.finish()?;
+/// assert_eq!(frame.height(), 1);
+/// assert_eq!(report.skipped_total(), 1);
+/// assert_eq!(report.errors[0].position().unwrap().line, 2);
+/// # Ok::<(), auditframe::Error>(())
+/// ```
+pub struct FrameBuilder {
+    opts: ParseOptions,
+    need: Need,
+    shape: Option<Shape>,
+    source: Option<Arc<str>>,
+    cols: Columns,
+    report: ParseReport,
+    failed: Option<Error>,
+    /// Newlines and bytes consumed so far, for positions.
+    lines: u64,
+    bytes: u64,
+}
+
+impl FrameBuilder {
+    /// A builder for an input called `source` (used in error positions).
+    pub fn new(opts: &ParseOptions, source: Option<Arc<str>>) -> FrameBuilder {
+        FrameBuilder {
+            need: Need::from_projection(opts.projection),
+            shape: opts.shape,
+            cols: Columns::new(opts.projection),
+            report: ParseReport {
+                shape: opts.shape,
+                ..ParseReport::default()
+            },
+            opts: opts.clone(),
+            source,
+            failed: None,
+            lines: 0,
+            bytes: 0,
+        }
+    }
+
+    /// The shape in use: forced, or sniffed from the first good record (`None` before that).
+    pub fn shape(&self) -> Option<Shape> {
+        self.shape
+    }
+
+    /// Fixes the shape (readers sniff once per input, then give it to every chunk).
+    pub fn set_shape(&mut self, shape: Shape) {
+        self.shape = Some(shape);
+        self.report.shape = Some(shape);
+    }
+
+    /// Rows built so far.
+    pub fn rows(&self) -> usize {
+        self.cols.rows()
+    }
+
+    /// In strict mode, whether a record has failed (further input is ignored).
+    pub fn has_failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Pushes NDJSON text: one record per line (`\n` or `\r\n`), blank lines ignored. A final
+    /// line without a newline is a record too. In strict mode returns the first error.
+    pub fn push_lines(&mut self, buf: &[u8]) -> Result<()> {
+        let mut line = 0u64;
+        for (start, rec) in framing::lines(buf) {
+            line += 1;
+            if self.failed.is_some() {
+                break;
+            }
+            if rec.iter().all(u8::is_ascii_whitespace) {
+                self.report.blank_lines += 1;
+                continue;
+            }
+            self.record_at(rec, self.lines + line, self.bytes + start as u64);
+        }
+        // Every yielded line but an unterminated last one ended in a newline.
+        let unterminated = u64::from(!buf.is_empty() && buf.last() != Some(&b'\n'));
+        self.lines += line.saturating_sub(unterminated);
+        self.bytes += buf.len() as u64;
+        self.check()
+    }
+
+    /// Pushes one record whose first byte is at 1-based `line` and 0-based `byte`, relative to
+    /// this builder's start. Call [`advance`](FrameBuilder::advance) afterwards to say how
+    /// much input the records covered.
+    pub fn push_record(&mut self, record: &[u8], line: u64, byte: u64) -> Result<()> {
+        if self.failed.is_none() {
+            self.record_at(record, line, byte);
+        }
+        self.check()
+    }
+
+    /// Records that this builder has consumed `lines` newlines and `bytes` bytes of input
+    /// beyond what [`push_lines`](FrameBuilder::push_lines) counted.
+    pub fn advance(&mut self, lines: u64, bytes: u64) {
+        self.lines += lines;
+        self.bytes += bytes;
+    }
+
+    /// Records a framing error (the input could not be delimited into records from here on).
+    pub fn push_framing_error(&mut self, e: &FramingError, input: &[u8]) -> Result<()> {
+        let pos = self.position(e.line, e.byte);
+        let rest = input.get(e.byte as usize..).unwrap_or_default();
+        self.fail(Error::record(
+            SkipReason::Json,
+            e.message.clone(),
+            pos,
+            rest,
+        ));
+        self.check()
+    }
+
+    fn check(&self) -> Result<()> {
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn position(&self, line: u64, byte: u64) -> Position {
+        Position::new(self.source.clone(), line, byte)
+    }
+
+    fn record_at(&mut self, rec: &[u8], line: u64, byte: u64) {
+        self.report.records += 1;
+        if rec.len() > self.opts.max_record_bytes {
+            let msg = format!(
+                "record of {} bytes exceeds the limit of {} bytes",
+                rec.len(),
+                self.opts.max_record_bytes
+            );
+            let e = Error::record(SkipReason::TooLarge, msg, self.position(line, byte), rec);
+            return self.fail(e);
+        }
+        if let Some(depth) = framing::nesting_over(rec, MAX_NESTING) {
+            let msg = format!("nesting deeper than {MAX_NESTING} levels (at least {depth})");
+            let e = Error::record(SkipReason::Json, msg, self.position(line, byte), rec);
+            return self.fail(e);
+        }
+        let shape = match self.shape {
+            Some(s) => s,
+            None => match record::sniff_shape(rec) {
+                Some(s) => {
+                    self.set_shape(s);
+                    s
+                }
+                None => {
+                    let pos = self.position(line, byte);
+                    let e = if self.opts.strict {
+                        Error::new(ErrorKind::UnknownShape {
+                            position: pos,
+                            excerpt: excerpt(rec),
+                        })
+                    } else {
+                        let (reason, msg) = match std::str::from_utf8(rec) {
+                            Err(_) => (SkipReason::Utf8, "invalid UTF-8"),
+                            Ok(_)
+                                if sonic_rs::from_slice::<sonic_rs::LazyValue<'_>>(rec)
+                                    .is_err() =>
+                            {
+                                (SkipReason::Json, "not valid JSON")
+                            }
+                            Ok(_) => (
+                                SkipReason::NotAnEvent,
+                                "matches no known audit export shape",
+                            ),
+                        };
+                        Error::record(reason, msg, pos, rec)
+                    };
+                    return self.fail(e);
+                }
+            },
+        };
+        let need = self.need;
+        let mut sink = BuilderSink {
+            b: self,
+            rec,
+            line,
+            byte,
+            shape,
+        };
+        record::parse_record(rec, shape, &need, &mut sink);
+    }
+
+    fn fail(&mut self, e: Error) {
+        if let Some(reason) = e.reason() {
+            *self.report.skipped.entry(reason).or_insert(0) += 1;
+        }
+        if self.opts.strict {
+            if self.failed.is_none() {
+                self.failed = Some(e);
+            }
+        } else if self.report.errors.len() < REPORT_ERRORS_KEPT {
+            self.report.errors.push(e);
+        }
+    }
+
+    /// Appends the rows of a builder that read the input right after this one.
+    pub fn append(&mut self, mut other: FrameBuilder) {
+        if self.failed.is_some() {
+            return;
+        }
+        // Positions count from the start of their source: shift only chunks of the same one.
+        let (dl, db) = if self.source == other.source {
+            (self.lines, self.bytes)
+        } else {
+            (0, 0)
+        };
+        let shift = |e: &mut Error| {
+            if let Some(position) = e.position_mut() {
+                position.line += dl;
+                position.byte += db;
+            }
+        };
+        other.report.errors.iter_mut().for_each(shift);
+        if let Some(e) = other.failed.as_mut() {
+            shift(e);
+        }
+        self.failed = other.failed;
+        self.shape = self.shape.or(other.shape);
+        self.report.merge(other.report);
+        self.cols.append(other.cols);
+        self.lines += other.lines;
+        self.bytes += other.bytes;
+    }
+
+    /// Builds the frame and the report; in strict mode, the first error instead.
+    pub fn finish(mut self) -> Result<(AuditFrame, ParseReport)> {
+        self.check()?;
+        self.report.rows = self.cols.rows() as u64;
+        let frame = self.cols.finish()?;
+        Ok((frame, self.report))
+    }
+}
+
+struct BuilderSink<'b, 'r> {
+    b: &'b mut FrameBuilder,
+    rec: &'r [u8],
+    line: u64,
+    byte: u64,
+    shape: Shape,
+}
+
+impl Sink for BuilderSink<'_, '_> {
+    fn event(&mut self, fields: &EventFields<'_>, shape: Shape) {
+        self.b.cols.push(fields, shape);
+    }
+
+    fn other_category(&mut self) {
+        self.b.report.other_category += 1;
+    }
+
+    fn error(&mut self, err: RecErr) {
+        let mut reason = err.reason;
+        let mut message = err.message;
+        // A record of another shape than the input's is reported as such.
+        if reason == SkipReason::NotAnEvent {
+            if let Some(other) = record::sniff_shape(self.rec).filter(|&s| s != self.shape) {
+                reason = SkipReason::ShapeMismatch;
+                message = format!(
+                    "a `{}` record in a `{}` input",
+                    other.name(),
+                    self.shape.name()
+                );
+            }
+        }
+        let mut pos = self.b.position(self.line, self.byte);
+        pos.column = err.column;
+        let e = Error::record(reason, message, pos, self.rec);
+        self.b.fail(e);
+    }
+}
+
+impl AuditFrame {
+    /// Parses an in-memory export (NDJSON, a JSON array, or concatenated JSON documents of
+    /// any supported shape) on the calling thread. Readers for files, `.gz` and directories,
+    /// with parallel parsing, are in the `auditframe-ndjson` crate.
+    ///
+    /// ```
+    /// use auditframe::{AuditFrame, ParseOptions};
+    /// let input = br#"[{"TimeGenerated":"2026-11-20T10:00:00.1234567Z","Verb":"list","UserAgent":"bad-client",
+    ///   "RequestReceivedTime":"2026-11-20T10:00:00Z","StageReceivedTime":"2026-11-20T10:00:02.5Z",
+    ///   "ObjectRef":"{\"resource\":\"pods\"}","Type":"AKSAudit"}]"#;
+    /// let (frame, report) = AuditFrame::from_slice(input, &ParseOptions::new())?;
+    /// assert_eq!(report.shape, Some(auditframe::Shape::AksAudit));
+    /// assert_eq!(frame.height(), 1);
+    /// # Ok::<(), auditframe::Error>(())
+    /// ```
+    pub fn from_slice(input: &[u8], opts: &ParseOptions) -> Result<(AuditFrame, ParseReport)> {
+        let input = framing::strip_bom(input);
+        let mut b = FrameBuilder::new(opts, None);
+        match Framing::detect(input) {
+            Framing::Lines => b.push_lines(input)?,
+            framing => {
+                for item in framing::values(input, framing) {
+                    match item {
+                        Ok(v) => b.push_record(v.bytes, v.line, v.byte)?,
+                        Err(e) => b.push_framing_error(&e, input)?,
+                    }
+                }
+                b.advance(
+                    memchr::memchr_iter(b'\n', input).count() as u64,
+                    input.len() as u64,
+                );
+            }
+        }
+        b.finish()
+    }
+}
+
+/// Sniffs the shape from the first records of an input that parse (up to `max_records`).
+pub fn sniff_input_shape(input: &[u8], max_records: usize) -> Option<Shape> {
+    let input = framing::strip_bom(input);
+    match Framing::detect(input) {
+        Framing::Lines => framing::lines(input)
+            .map(|(_, l)| l)
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .take(max_records)
+            .find_map(record::sniff_shape),
+        framing => framing::values(input, framing)
+            .take(max_records)
+            .filter_map(|v| v.ok())
+            .find_map(|v| record::sniff_shape(v.bytes)),
+    }
+}

@@ -1,0 +1,147 @@
+//! [`AuditFrame`]: a polars `DataFrame` with the canonical schema.
+
+use std::fmt;
+
+use polars::prelude as pl;
+use polars::prelude::ChunkAgg;
+
+use crate::schema::{Column, ColumnKind, Projection};
+use crate::timestamp::format_timestamp;
+use crate::{Error, Result};
+
+/// Audit events as a polars `DataFrame` with a fixed, documented schema.
+///
+/// | column | type | notes |
+/// |---|---|---|
+/// | `time_generated` | Datetime(ns, UTC) | `TimeGenerated` / archive `time` / native `stageTimestamp` |
+/// | `request_received` | Datetime(ns, UTC), nullable | `requestReceivedTimestamp` |
+/// | `stage_timestamp` | Datetime(ns, UTC), nullable | `stageTimestamp` |
+/// | `latency_ms` | Int64, nullable | KQL `datetime_diff('millisecond', stage, received)` |
+/// | `audit_id`, `request_uri`, `name` | String, nullable | |
+/// | `stage`, `level`, `verb`, `user_agent`, `username`, `source_ip`, `resource`, `subresource`, `namespace`, `api_group`, `api_version`, `category`, `source_shape` | Categorical, nullable | `user_agent` is `""` when absent |
+/// | `status_code` | Int32, nullable | `responseStatus.code` |
+///
+/// A frame read with a narrower [`Projection`] has only the projected columns, in this order.
+/// Categorical columns of frames built by auditframe use one dictionary per column with
+/// dense codes, which the analyses exploit.
+#[derive(Clone)]
+pub struct AuditFrame {
+    df: pl::DataFrame,
+    projection: Projection,
+}
+
+impl AuditFrame {
+    /// Wraps a `DataFrame`, checking that every column with a canonical name has the
+    /// canonical type. Columns with other names are not allowed.
+    pub fn from_dataframe(df: pl::DataFrame) -> Result<AuditFrame> {
+        let mut projection = Projection::none();
+        for c in df.columns() {
+            let col = Column::from_name(c.name()).ok_or_else(|| {
+                Error::schema(format!("`{}` is not a canonical column", c.name()))
+            })?;
+            let ok = match (col.kind(), c.dtype()) {
+                (ColumnKind::Timestamp, pl::DataType::Datetime(pl::TimeUnit::Nanoseconds, _)) => {
+                    true
+                }
+                (ColumnKind::Int64, pl::DataType::Int64) => true,
+                (ColumnKind::Int32, pl::DataType::Int32) => true,
+                (ColumnKind::Categorical, pl::DataType::Categorical(..)) => true,
+                (ColumnKind::String, pl::DataType::String) => true,
+                _ => false,
+            };
+            if !ok {
+                return Err(Error::schema(format!(
+                    "column `{col}` has type {}, expected {:?}",
+                    c.dtype(),
+                    col.kind()
+                )));
+            }
+            projection = projection.with(col);
+        }
+        Ok(AuditFrame { df, projection })
+    }
+
+    pub(crate) fn from_parts(df: pl::DataFrame, projection: Projection) -> Result<AuditFrame> {
+        Ok(AuditFrame { df, projection })
+    }
+
+    /// The underlying `DataFrame`.
+    pub fn dataframe(&self) -> &pl::DataFrame {
+        &self.df
+    }
+
+    /// Unwraps the `DataFrame`.
+    pub fn into_dataframe(self) -> pl::DataFrame {
+        self.df
+    }
+
+    /// Number of rows (audit events).
+    pub fn height(&self) -> usize {
+        self.df.height()
+    }
+
+    /// Whether the frame has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.df.height() == 0
+    }
+
+    /// The columns present.
+    pub fn projection(&self) -> Projection {
+        self.projection
+    }
+
+    /// A column, or a schema error naming it if it was not projected.
+    pub fn column(&self, col: Column) -> Result<&pl::Column> {
+        if !self.projection.contains(col) {
+            return Err(Error::schema(format!(
+                "column `{col}` is not in the frame (projection)"
+            )));
+        }
+        Ok(self.df.column(col.name())?)
+    }
+
+    /// Approximate heap size of the frame's buffers in bytes.
+    pub fn estimated_size(&self) -> usize {
+        self.df.estimated_size()
+    }
+
+    /// The earliest and latest `time_generated`, if the column is present and has values.
+    pub fn time_range(&self) -> Option<(i64, i64)> {
+        let c = self.column(Column::TimeGenerated).ok()?;
+        let phys = c.as_materialized_series().to_physical_repr();
+        let ca = phys.i64().ok()?;
+        Some((ca.min()?, ca.max()?))
+    }
+}
+
+impl fmt::Debug for AuditFrame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditFrame")
+            .field("height", &self.height())
+            .field(
+                "columns",
+                &self
+                    .projection
+                    .columns()
+                    .map(Column::name)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Display for AuditFrame {
+    /// A one-line summary: rows, columns and time range.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} rows × {} columns",
+            self.height(),
+            self.projection.len()
+        )?;
+        if let Some((a, b)) = self.time_range() {
+            write!(f, ", {} .. {}", format_timestamp(a), format_timestamp(b))?;
+        }
+        Ok(())
+    }
+}

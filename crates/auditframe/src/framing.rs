@@ -1,0 +1,384 @@
+//! Record framing: where one record ends and the next begins.
+//!
+//! NDJSON is split on newlines (the fast path, and the one readers parallelise). A top-level
+//! JSON array (portal / CLI / query API exports) or pretty-printed concatenated documents are
+//! split by a structural scan that tracks strings and nesting depth iteratively, so deep
+//! nesting cannot overflow a stack.
+
+/// How an input's records are delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// One JSON value per line.
+    Lines,
+    /// One top-level JSON array (or several in a row) whose elements are the records.
+    Array,
+    /// JSON values one after another, each possibly spanning lines (pretty-printed).
+    Values,
+}
+
+impl Framing {
+    /// Picks the framing from the start of an input: `[` → [`Array`](Framing::Array); a
+    /// first line that is not a whole JSON value → [`Values`](Framing::Values); otherwise
+    /// [`Lines`](Framing::Lines).
+    ///
+    /// ```
+    /// use auditframe::Framing;
+    /// assert_eq!(Framing::detect(b"{\"a\":1}\n{\"a\":2}\n"), Framing::Lines);
+    /// assert_eq!(Framing::detect(b"  [\n{\"a\":1}\n]"), Framing::Array);
+    /// assert_eq!(Framing::detect(b"{\n  \"a\": 1\n}\n"), Framing::Values);
+    /// ```
+    pub fn detect(input: &[u8]) -> Framing {
+        let input = strip_bom(input);
+        let Some(start) = input.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return Framing::Lines;
+        };
+        match input.get(start) {
+            Some(b'[') => Framing::Array,
+            Some(b'{') => {
+                let rest = input.get(start..).unwrap_or_default();
+                let first_line = match memchr::memchr(b'\n', rest) {
+                    Some(n) => rest.get(..n).unwrap_or_default(),
+                    None => rest,
+                };
+                match scan_value(first_line, 0) {
+                    // The object closes on its first line: NDJSON.
+                    Ok(_) => Framing::Lines,
+                    // It continues past the line: a pretty-printed document.
+                    Err(ScanError::Eof) if first_line.len() < rest.len() => Framing::Values,
+                    Err(_) => Framing::Lines,
+                }
+            }
+            _ => Framing::Lines,
+        }
+    }
+}
+
+/// Strips a UTF-8 byte-order mark.
+pub fn strip_bom(input: &[u8]) -> &[u8] {
+    input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input)
+}
+
+/// Lines of `buf` with their start offsets, without the `\n` or `\r\n` terminator. A final
+/// line without a terminator is included; an empty tail after the last newline is not.
+pub fn lines(buf: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+    let mut pos = 0;
+    std::iter::from_fn(move || {
+        if pos >= buf.len() {
+            return None;
+        }
+        let start = pos;
+        let rest = buf.get(start..)?;
+        let (line, next) = match memchr::memchr(b'\n', rest) {
+            Some(n) => (rest.get(..n)?, start + n + 1),
+            None => (rest, buf.len()),
+        };
+        pos = next;
+        Some((start, line.strip_suffix(b"\r").unwrap_or(line)))
+    })
+}
+
+/// Index of the last newline in `buf` at or before `at`, for splitting work on line bounds.
+pub fn last_newline_before(buf: &[u8], at: usize) -> Option<usize> {
+    memchr::memrchr(b'\n', buf.get(..at.min(buf.len()))?)
+}
+
+/// Whether `rec` nests objects/arrays deeper than `limit`; returns the depth reached. Counting
+/// `{` and `[` bytes (SIMD) bounds the depth, so only records with more than `limit` of them
+/// pay for the exact, string-aware scan.
+pub(crate) fn nesting_over(rec: &[u8], limit: usize) -> Option<usize> {
+    if memchr::memchr2_iter(b'{', b'[', rec).count() <= limit {
+        return None;
+    }
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for &c in rec {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, b'\\') => esc = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(depth);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A record found by [`values`].
+#[derive(Debug, Clone, Copy)]
+pub struct Value<'a> {
+    /// The record's bytes.
+    pub bytes: &'a [u8],
+    /// 1-based line of its first byte.
+    pub line: u64,
+    /// 0-based offset of its first byte.
+    pub byte: u64,
+}
+
+/// A framing error: the input is not a well-formed sequence of JSON values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FramingError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line where it was found.
+    pub line: u64,
+    /// 0-based byte offset where it was found.
+    pub byte: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum ScanError {
+    Eof,
+    Unbalanced,
+}
+
+/// Scans one JSON value starting at `at` (which must not be whitespace); returns the end
+/// offset (exclusive) and the number of newlines inside it. Strings are skipped with memchr.
+fn scan_value(b: &[u8], at: usize) -> Result<(usize, u64), ScanError> {
+    let mut i = at;
+    let mut depth: usize = 0;
+    let mut newlines = 0u64;
+    loop {
+        let Some(&c) = b.get(i) else {
+            return Err(ScanError::Eof);
+        };
+        match c {
+            b'"' => {
+                i += 1;
+                loop {
+                    let rest = b.get(i..).ok_or(ScanError::Eof)?;
+                    let n = memchr::memchr2(b'"', b'\\', rest).ok_or(ScanError::Eof)?;
+                    newlines += memchr::memchr_iter(b'\n', rest.get(..n).unwrap_or_default())
+                        .count() as u64;
+                    i += n;
+                    if b.get(i) == Some(&b'\\') {
+                        i += 2;
+                    } else {
+                        i += 1;
+                        break;
+                    }
+                }
+                if depth == 0 {
+                    return Ok((i, newlines));
+                }
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth = depth.checked_sub(1).ok_or(ScanError::Unbalanced)?;
+                if depth == 0 {
+                    return Ok((i + 1, newlines));
+                }
+            }
+            b'\n' => {
+                newlines += 1;
+                if depth == 0 {
+                    return Ok((i, newlines - 1));
+                }
+            }
+            b',' | b' ' | b'\t' | b'\r' if depth == 0 => return Ok((i, newlines)),
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// Splits an input framed as [`Framing::Array`] or [`Framing::Values`] into records. After
+/// a framing error the iterator ends (the rest of the input cannot be delimited).
+pub fn values(
+    input: &[u8],
+    framing: Framing,
+) -> impl Iterator<Item = Result<Value<'_>, FramingError>> {
+    let mut i = 0usize;
+    let mut line = 1u64;
+    // For arrays: whether we are inside `[...]`, and whether an element was just read.
+    let mut in_array = false;
+    let mut after_element = false;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        loop {
+            // Skip whitespace, counting lines.
+            while let Some(&c) = input.get(i) {
+                if !c.is_ascii_whitespace() {
+                    break;
+                }
+                if c == b'\n' {
+                    line += 1;
+                }
+                i += 1;
+            }
+            let err = |msg: &str, line: u64, i: usize| {
+                Some(Err(FramingError {
+                    message: msg.to_owned(),
+                    line,
+                    byte: i as u64,
+                }))
+            };
+            let Some(&c) = input.get(i) else {
+                done = true;
+                if in_array {
+                    return err("unterminated JSON array (truncated input?)", line, i);
+                }
+                return None;
+            };
+            if framing == Framing::Array {
+                if !in_array {
+                    if c != b'[' {
+                        done = true;
+                        return err("expected `[` to start a JSON array", line, i);
+                    }
+                    in_array = true;
+                    after_element = false;
+                    i += 1;
+                    continue;
+                }
+                match c {
+                    b']' => {
+                        in_array = false;
+                        i += 1;
+                        continue;
+                    }
+                    b',' if after_element => {
+                        after_element = false;
+                        i += 1;
+                        continue;
+                    }
+                    _ if after_element => {
+                        done = true;
+                        return err("expected `,` or `]` between array elements", line, i);
+                    }
+                    _ => {}
+                }
+            }
+            return match scan_value(input, i) {
+                Ok((end, nl)) => {
+                    let v = Value {
+                        bytes: input.get(i..end).unwrap_or_default(),
+                        line,
+                        byte: i as u64,
+                    };
+                    line += nl;
+                    i = end;
+                    after_element = true;
+                    Some(Ok(v))
+                }
+                Err(ScanError::Eof) => {
+                    done = true;
+                    err("truncated JSON value at end of input", line, i)
+                }
+                Err(ScanError::Unbalanced) => {
+                    done = true;
+                    err("unbalanced `}` or `]`", line, i)
+                }
+            };
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8], f: Framing) -> Vec<Result<(String, u64, u64), FramingError>> {
+        values(input, f)
+            .map(|r| {
+                r.map(|v| {
+                    (
+                        String::from_utf8_lossy(v.bytes).into_owned(),
+                        v.line,
+                        v.byte,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_handle_crlf_and_missing_final_newline() {
+        let got: Vec<_> = lines(b"a\r\nbb\n\nccc").collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, &b"a"[..]),
+                (3, &b"bb"[..]),
+                (6, &b""[..]),
+                (7, &b"ccc"[..])
+            ]
+        );
+        assert_eq!(lines(b"x\n").count(), 1);
+        assert_eq!(lines(b"").count(), 0);
+    }
+
+    #[test]
+    fn arrays_split_on_top_level_commas_only() {
+        let input = b"[\n {\"a\":\"x,]}\\\"\"},\n {\"b\":[1,2]}\n]\n";
+        let got = collect(input, Framing::Array);
+        assert_eq!(
+            got,
+            vec![
+                Ok((r#"{"a":"x,]}\""}"#.to_owned(), 2, 3)),
+                Ok((r#"{"b":[1,2]}"#.to_owned(), 3, 20)),
+            ]
+        );
+        assert_eq!(collect(b"[]", Framing::Array), vec![]);
+    }
+
+    #[test]
+    fn pretty_printed_documents() {
+        let input = b"{\n  \"kind\": \"EventList\",\n  \"items\": []\n}\n{\"a\":\n1}";
+        assert_eq!(Framing::detect(input), Framing::Values);
+        let got = collect(input, Framing::Values);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].as_ref().map(|v| v.1), Ok(5));
+    }
+
+    #[test]
+    fn truncated_and_malformed_arrays() {
+        let got = collect(b"[{\"a\":1},{\"b\":", Framing::Array);
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[1].as_ref().unwrap_err().message,
+            "truncated JSON value at end of input"
+        );
+        let got = collect(b"[{\"a\":1} {\"b\":2}]", Framing::Array);
+        assert!(got[1].is_err());
+        let got = collect(b"[{\"a\":1}", Framing::Array);
+        assert_eq!(
+            got[1].as_ref().unwrap_err().message,
+            "unterminated JSON array (truncated input?)"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_iterative() {
+        let mut s = vec![b'['];
+        s.extend(std::iter::repeat_n(b'[', 100_000));
+        s.extend(std::iter::repeat_n(b']', 100_000));
+        s.push(b']');
+        let got = collect(&s, Framing::Array);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_ok());
+    }
+
+    #[test]
+    fn bom_and_detection() {
+        assert_eq!(strip_bom(b"\xEF\xBB\xBF{}"), b"{}");
+        assert_eq!(Framing::detect(b"\xEF\xBB\xBF[{}]"), Framing::Array);
+        assert_eq!(Framing::detect(b"{\"a\":1"), Framing::Lines);
+        assert_eq!(Framing::detect(b""), Framing::Lines);
+    }
+}

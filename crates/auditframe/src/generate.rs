@@ -1,0 +1,771 @@
+//! A deterministic, seeded generator of realistic audit events in every supported shape,
+//! for benchmarks, examples and tests (feature `generate`).
+//!
+//! Distributions follow a busy AKS cluster: a power law of requests per agent (a few heavy
+//! controllers, kubelets, a long tail), a "bad client" listing pods cluster-wide from etcd
+//! with multi-second latencies, watches lasting minutes (`ResponseStarted` +
+//! `ResponseComplete`), 429 bursts, non-resource URLs, empty and escaped user agents, and
+//! latency long tails. Native events are ~0.8–1.2 KB like real logs.
+//!
+//! ```
+//! use auditframe::generate::{Generator, GeneratorOptions};
+//! use auditframe::Shape;
+//! let mut out = Vec::new();
+//! Generator::new(GeneratorOptions { events: 100, seed: 7, ..Default::default() })
+//!     .write(Shape::Native, &mut out);
+//! assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 100);
+//! ```
+
+use crate::timestamp::{civil_from_days, NANOS_PER_MILLI, NANOS_PER_SECOND};
+use crate::Shape;
+
+/// SplitMix64: tiny, fast, and stable across platforms and releases (unlike `rand`'s
+/// default generators), so a seed always yields the same file.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n.max(1))) >> 64) as u64
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A log-normal-ish positive value with the given median and spread (sigma).
+    pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+        // Box–Muller.
+        let u1 = self.unit().max(1e-12);
+        let u2 = self.unit();
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        median * (sigma * z).exp()
+    }
+}
+
+/// Generator settings.
+#[derive(Debug, Clone)]
+pub struct GeneratorOptions {
+    /// Number of audit events (rows) to produce.
+    pub events: usize,
+    /// RNG seed.
+    pub seed: u64,
+    /// First request time, ns since the epoch (default 2026-11-20T10:00:00Z).
+    pub start_ns: i64,
+    /// Time span the events cover, ns (default 2 hours).
+    pub span_ns: i64,
+    /// Event Hub messages hold this many records each.
+    pub records_per_message: usize,
+}
+
+impl Default for GeneratorOptions {
+    fn default() -> Self {
+        GeneratorOptions {
+            events: 1000,
+            seed: 42,
+            start_ns: 1_795_168_800 * NANOS_PER_SECOND,
+            span_ns: 2 * 3600 * NANOS_PER_SECOND,
+            records_per_message: 20,
+        }
+    }
+}
+
+/// One generated event (the fields every shape serialises).
+#[derive(Debug, Clone)]
+pub struct GenEvent {
+    /// `auditID`.
+    pub audit_id: String,
+    /// Stage.
+    pub stage: &'static str,
+    /// Verb.
+    pub verb: &'static str,
+    /// Request URI.
+    pub request_uri: String,
+    /// User agent; `None` = absent.
+    pub user_agent: Option<String>,
+    /// Username.
+    pub username: String,
+    /// Groups.
+    pub groups: &'static [&'static str],
+    /// Source IP.
+    pub source_ip: String,
+    /// `objectRef` fields: resource, subresource, namespace, name, apiGroup, apiVersion.
+    pub object_ref: Option<ObjectRef>,
+    /// Status code.
+    pub code: i32,
+    /// Request received, ns.
+    pub received_ns: i64,
+    /// Stage timestamp, ns.
+    pub stage_ns: i64,
+}
+
+/// A generated `objectRef`.
+#[derive(Debug, Clone)]
+pub struct ObjectRef {
+    /// Resource.
+    pub resource: &'static str,
+    /// Subresource.
+    pub subresource: Option<&'static str>,
+    /// Namespace.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// API group (`None` for the core group).
+    pub api_group: Option<&'static str>,
+    /// API version.
+    pub api_version: &'static str,
+}
+
+struct Agent {
+    user_agent: Option<&'static str>,
+    username: &'static str,
+    groups: &'static [&'static str],
+    weight: f64,
+    kind: AgentKind,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum AgentKind {
+    Controller,
+    Kubelet,
+    Lease,
+    BadClient,
+    Probe,
+    Tail,
+}
+
+const SA: &[&str] = &[
+    "system:serviceaccounts",
+    "system:serviceaccounts:kube-system",
+    "system:authenticated",
+];
+const NODES: &[&str] = &["system:nodes", "system:authenticated"];
+const USERS: &[&str] = &["system:masters", "system:authenticated"];
+
+fn agents() -> Vec<Agent> {
+    let a = |ua, user, groups, weight, kind| Agent {
+        user_agent: ua,
+        username: user,
+        groups,
+        weight,
+        kind,
+    };
+    vec![
+        a(Some("kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/2c7c2b4/system:serviceaccount:kube-system:generic-garbage-collector"), "system:serviceaccount:kube-system:generic-garbage-collector", SA, 18.0, AgentKind::Controller),
+        a(Some("kubelet/v1.30.4 (linux/amd64) kubernetes/2c7c2b4"), "system:node:aks-nodepool1-12345678-vmss000000", NODES, 14.0, AgentKind::Kubelet),
+        a(Some("kube-scheduler/v1.30.4 (linux/amd64) kubernetes/2c7c2b4/leader-election"), "system:kube-scheduler", SA, 9.0, AgentKind::Lease),
+        a(Some("bad-client/0.1.0 (linux/amd64) list-all-pods"), "system:serviceaccount:tools:inventory", SA, 7.0, AgentKind::BadClient),
+        a(Some("cluster-autoscaler/v1.30.1"), "system:serviceaccount:kube-system:cluster-autoscaler", SA, 5.0, AgentKind::Controller),
+        a(Some("coredns/v1.11.1 (linux/amd64) kubernetes/abcdef"), "system:serviceaccount:kube-system:coredns", SA, 4.0, AgentKind::Controller),
+        a(Some("kube-probe/1.30"), "system:anonymous", USERS, 3.0, AgentKind::Probe),
+        a(Some("kubectl/v1.30.2 (linux/amd64) kubernetes/39683505"), "alice@example.com", USERS, 2.0, AgentKind::Tail),
+        a(None, "system:apiserver", USERS, 1.5, AgentKind::Probe),
+        a(Some("Go-http-client/1.1 \"quoted\" \\ café"), "system:serviceaccount:monitoring:scraper", SA, 1.0, AgentKind::Tail),
+        a(Some(""), "system:serviceaccount:default:empty-agent", SA, 0.5, AgentKind::Tail),
+    ]
+}
+
+const TAIL_AGENTS: usize = 40;
+const NAMESPACES: &[&str] = &[
+    "default",
+    "kube-system",
+    "monitoring",
+    "tools",
+    "app-frontend",
+    "app-backend",
+    "batch",
+];
+const RESOURCES: &[(&str, Option<&str>, &str)] = &[
+    ("pods", None, "v1"),
+    ("configmaps", None, "v1"),
+    ("secrets", None, "v1"),
+    ("endpoints", None, "v1"),
+    ("events", None, "v1"),
+    ("nodes", None, "v1"),
+    ("services", None, "v1"),
+    ("leases", Some("coordination.k8s.io"), "v1"),
+    ("deployments", Some("apps"), "v1"),
+    ("replicasets", Some("apps"), "v1"),
+    ("jobs", Some("batch"), "v1"),
+    ("cronjobs", Some("batch"), "v1"),
+    ("endpointslices", Some("discovery.k8s.io"), "v1"),
+];
+const NON_RESOURCE: &[&str] = &[
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/metrics",
+    "/api",
+    "/apis",
+    "/openapi/v2",
+];
+
+/// The seeded generator.
+pub struct Generator {
+    opts: GeneratorOptions,
+    rng: Rng,
+    agents: Vec<Agent>,
+    cumulative: Vec<f64>,
+    tail_names: Vec<(String, String)>,
+    emitted: usize,
+    pending_watch_ends: Vec<GenEvent>,
+}
+
+impl Generator {
+    /// A generator with these options.
+    pub fn new(opts: GeneratorOptions) -> Generator {
+        let agents = agents();
+        // Power law over the long tail: agent i of the tail has weight 1/(i+1).
+        let tail_names = (0..TAIL_AGENTS)
+            .map(|i| {
+                (
+                    format!("tail-operator-{i}/v0.{i}.0 (linux/amd64)"),
+                    format!("system:serviceaccount:apps:operator-{i}"),
+                )
+            })
+            .collect::<Vec<_>>();
+        let mut cumulative = Vec::new();
+        let mut total = 0.0;
+        for a in &agents {
+            total += a.weight;
+            cumulative.push(total);
+        }
+        for i in 0..TAIL_AGENTS {
+            total += 3.0 / (i as f64 + 1.0);
+            cumulative.push(total);
+        }
+        Generator {
+            rng: Rng::new(opts.seed),
+            opts,
+            agents,
+            cumulative,
+            tail_names,
+            emitted: 0,
+            pending_watch_ends: Vec::new(),
+        }
+    }
+
+    fn pick_agent(&mut self) -> usize {
+        let total = self.cumulative.last().copied().unwrap_or(1.0);
+        let x = self.rng.unit() * total;
+        self.cumulative
+            .partition_point(|&c| c <= x)
+            .min(self.cumulative.len() - 1)
+    }
+
+    fn uuid(&mut self) -> String {
+        let a = self.rng.next_u64();
+        let b = self.rng.next_u64();
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | (b >> 48 & 0x3fff),
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// The next event, or `None` after `events` events.
+    pub fn next_event(&mut self) -> Option<GenEvent> {
+        if self.emitted >= self.opts.events {
+            return None;
+        }
+        self.emitted += 1;
+        // Emit the end of a watch whose time has come (watch ends are kept sorted by time).
+        let now = self.opts.start_ns
+            + (self.opts.span_ns / self.opts.events.max(1) as i64) * (self.emitted as i64);
+        let now = now - now.rem_euclid(1_000);
+        if let Some(pos) = self
+            .pending_watch_ends
+            .iter()
+            .position(|w| w.stage_ns <= now)
+        {
+            return Some(self.pending_watch_ends.swap_remove(pos));
+        }
+        // kube-apiserver timestamps have microsecond precision.
+        let jitter = self.rng.below(1_000) as i64 * 1_000;
+        let received = now + jitter;
+        let idx = self.pick_agent();
+        let (ua, user, groups, kind) = match self.agents.get(idx) {
+            Some(a) => (
+                a.user_agent.map(str::to_owned),
+                a.username.to_owned(),
+                a.groups,
+                a.kind,
+            ),
+            None => {
+                let (ua, user) = self
+                    .tail_names
+                    .get(idx - self.agents.len())
+                    .cloned()
+                    .unwrap_or_default();
+                (Some(ua), user, SA, AgentKind::Tail)
+            }
+        };
+        let node = self.rng.below(50);
+        let username = if kind == AgentKind::Kubelet {
+            format!("system:node:aks-nodepool1-12345678-vmss{node:06}")
+        } else {
+            user
+        };
+        let source_ip = format!("10.224.{}.{}", node / 250, 4 + node % 250);
+
+        // Verb and resource by agent kind.
+        let r = self.rng.unit();
+        let (verb, non_resource) = match kind {
+            AgentKind::Probe => (if r < 0.9 { "get" } else { "list" }, r < 0.9),
+            AgentKind::BadClient => ("list", false),
+            AgentKind::Lease => (if r < 0.5 { "get" } else { "update" }, false),
+            _ => match r {
+                r if r < 0.40 => ("get", false),
+                r if r < 0.52 => ("list", false),
+                r if r < 0.60 => ("watch", false),
+                r if r < 0.75 => ("update", false),
+                r if r < 0.85 => ("patch", false),
+                r if r < 0.93 => ("create", false),
+                r if r < 0.97 => ("delete", false),
+                _ => ("get", true),
+            },
+        };
+        let (resource, group, version) = match kind {
+            AgentKind::BadClient => ("pods", None, "v1"),
+            AgentKind::Lease => ("leases", Some("coordination.k8s.io"), "v1"),
+            AgentKind::Kubelet if r < 0.5 => ("nodes", None, "v1"),
+            _ => RESOURCES
+                .get(self.rng.below(RESOURCES.len() as u64) as usize)
+                .copied()
+                .unwrap_or(("pods", None, "v1")),
+        };
+        let cluster_scope =
+            resource == "nodes" || (kind == AgentKind::BadClient && self.rng.unit() < 0.7);
+        let ns = (!cluster_scope).then(|| {
+            NAMESPACES
+                .get(self.rng.below(NAMESPACES.len() as u64) as usize)
+                .copied()
+                .unwrap_or("default")
+                .to_owned()
+        });
+        let named = matches!(verb, "get" | "update" | "patch" | "delete");
+        let name = named.then(|| format!("{resource}-{}", self.rng.below(5000)));
+        let subresource = match (resource, verb) {
+            ("pods", "create") if self.rng.unit() < 0.05 => Some("exec"),
+            ("pods" | "deployments", "update" | "patch") if self.rng.unit() < 0.3 => Some("status"),
+            _ => None,
+        };
+
+        let prefix = match group {
+            None => format!("/api/{version}"),
+            Some(g) => format!("/apis/{g}/{version}"),
+        };
+        let mut uri = prefix;
+        if let Some(ns) = &ns {
+            uri.push_str("/namespaces/");
+            uri.push_str(ns);
+        }
+        uri.push('/');
+        uri.push_str(resource);
+        if let Some(n) = &name {
+            uri.push('/');
+            uri.push_str(n);
+        }
+        if let Some(s) = subresource {
+            uri.push('/');
+            uri.push_str(s);
+        }
+        match verb {
+            "list" if kind == AgentKind::BadClient => uri.push_str("?limit=500"),
+            "list" => uri.push_str("?resourceVersion=0"),
+            "watch" => uri.push_str("?allowWatchBookmarks=true&resourceVersion=12345&timeout=7m41s&timeoutSeconds=461&watch=true"),
+            _ if kind == AgentKind::Lease => uri.push_str("?timeout=5s"),
+            _ => {}
+        }
+        let non_resource_uri = non_resource.then(|| {
+            NON_RESOURCE
+                .get(self.rng.below(NON_RESOURCE.len() as u64) as usize)
+                .copied()
+                .unwrap_or("/healthz")
+        });
+
+        // Latency: log-normal per verb, a 1% long tail, multi-second for the bad client.
+        let mut ms = match verb {
+            "list" if kind == AgentKind::BadClient => self.rng.lognormal(1800.0, 0.8),
+            "list" => self.rng.lognormal(25.0, 1.0),
+            "get" => self.rng.lognormal(3.0, 0.7),
+            _ => self.rng.lognormal(8.0, 0.8),
+        };
+        if self.rng.unit() < 0.01 {
+            ms *= 20.0;
+        }
+        // 429 bursts: during minutes 40–50 of each hour, 30% of non-system requests are throttled.
+        let minute = ((received - self.opts.start_ns) / (60 * NANOS_PER_SECOND)) % 60;
+        let throttled = (40..50).contains(&minute)
+            && !username.starts_with("system:node")
+            && self.rng.unit() < 0.3;
+        let mut code = match (verb, throttled) {
+            (_, true) => 429,
+            ("create", _) => 201,
+            ("get", _) if self.rng.unit() < 0.05 => 404,
+            ("update", _) if self.rng.unit() < 0.03 => 409,
+            _ => 200,
+        };
+        if throttled {
+            ms = self.rng.lognormal(0.5, 0.5);
+        }
+        let dur = (ms * 1_000.0) as i64 * 1_000;
+        let audit_id = self.uuid();
+        let object_ref = (!non_resource).then(|| ObjectRef {
+            resource,
+            subresource,
+            namespace: ns.clone(),
+            name: name.clone(),
+            api_group: group,
+            api_version: version,
+        });
+        let mut ev = GenEvent {
+            audit_id,
+            stage: "ResponseComplete",
+            verb,
+            request_uri: non_resource_uri.map(str::to_owned).unwrap_or(uri),
+            user_agent: ua,
+            username,
+            groups,
+            source_ip,
+            object_ref,
+            code,
+            received_ns: received,
+            stage_ns: received + dur,
+        };
+        if verb == "watch" && !throttled && self.emitted < self.opts.events {
+            // The stream opens now and ends minutes later: two events, one request.
+            let mut end = ev.clone();
+            end.stage_ns = received + (60 + self.rng.below(480) as i64) * NANOS_PER_SECOND;
+            self.pending_watch_ends.push(end);
+            ev.stage = "ResponseStarted";
+            ev.stage_ns = received + 2 * NANOS_PER_MILLI;
+            code = 200;
+            ev.code = code;
+        }
+        Some(ev)
+    }
+
+    /// Writes all events in `shape`, one record per line (Event Hub: `records_per_message`
+    /// records per line; EventList: one document).
+    pub fn write(&mut self, shape: Shape, out: &mut Vec<u8>) {
+        match shape {
+            Shape::EventList => {
+                out.extend_from_slice(br#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#);
+                let mut first = true;
+                while let Some(e) = self.next_event() {
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    write_native(&e, out);
+                }
+                out.extend_from_slice(b"]}\n");
+            }
+            Shape::EventHub => {
+                let per = self.opts.records_per_message.max(1);
+                let mut n = 0;
+                while let Some(e) = self.next_event() {
+                    if n == 0 {
+                        out.extend_from_slice(br#"{"records":["#);
+                    } else {
+                        out.push(b',');
+                    }
+                    write_archive(&e, out);
+                    n += 1;
+                    if n == per {
+                        out.extend_from_slice(b"]}\n");
+                        n = 0;
+                    }
+                }
+                if n > 0 {
+                    out.extend_from_slice(b"]}\n");
+                }
+            }
+            _ => {
+                while let Some(e) = self.next_event() {
+                    write_event(shape, &e, out, false);
+                    out.push(b'\n');
+                }
+            }
+        }
+    }
+
+    /// Writes all events as one top-level JSON array of `shape` rows (a portal / query export).
+    pub fn write_array(&mut self, shape: Shape, out: &mut Vec<u8>) {
+        out.push(b'[');
+        let mut first = true;
+        while let Some(e) = self.next_event() {
+            out.extend_from_slice(if first { b"\n" } else { b",\n" });
+            first = false;
+            write_event(shape, &e, out, false);
+        }
+        out.extend_from_slice(b"\n]\n");
+    }
+
+    /// Writes AKSAudit rows whose dynamic columns are JSON-encoded strings (query API / CLI).
+    pub fn write_aks_strings(&mut self, out: &mut Vec<u8>) {
+        while let Some(e) = self.next_event() {
+            write_event(Shape::AksAudit, &e, out, true);
+            out.push(b'\n');
+        }
+    }
+}
+
+fn write_event(shape: Shape, e: &GenEvent, out: &mut Vec<u8>, dynamic_as_text: bool) {
+    match shape {
+        Shape::AksAudit => write_aks(e, out, dynamic_as_text),
+        Shape::AzureDiagnostics => write_azure_diagnostics(e, out),
+        Shape::Archive | Shape::EventHub => write_archive(e, out),
+        _ => write_native(e, out),
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            // Go's encoder escapes & < > as \u0026 etc.; do the same for '&'.
+            '&' => out.extend_from_slice(b"\\u0026"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.` + `digits` fractional digits + `Z`.
+pub fn push_timestamp(out: &mut Vec<u8>, ns: i64, digits: usize) {
+    let secs = ns.div_euclid(NANOS_PER_SECOND);
+    let frac = ns.rem_euclid(NANOS_PER_SECOND);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400);
+    let mut s = format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    );
+    if digits > 0 {
+        let f = format!("{frac:09}");
+        s.push('.');
+        s.push_str(f.get(..digits.min(9)).unwrap_or(&f));
+    }
+    s.push('Z');
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+fn push_key(out: &mut Vec<u8>, first: &mut bool, key: &str) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn write_user(e: &GenEvent, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"username\":");
+    push_json_str(out, &e.username);
+    out.extend_from_slice(b",\"uid\":\"");
+    out.extend_from_slice(e.audit_id.get(..8).unwrap_or("").as_bytes());
+    out.extend_from_slice(b"-0000-4000-8000-000000000000\",\"groups\":[");
+    for (i, g) in e.groups.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_json_str(out, g);
+    }
+    out.extend_from_slice(b"]}");
+}
+
+fn write_object_ref(o: &ObjectRef, out: &mut Vec<u8>) {
+    let mut first = true;
+    out.push(b'{');
+    push_key(out, &mut first, "resource");
+    push_json_str(out, o.resource);
+    if let Some(ns) = &o.namespace {
+        push_key(out, &mut first, "namespace");
+        push_json_str(out, ns);
+    }
+    if let Some(n) = &o.name {
+        push_key(out, &mut first, "name");
+        push_json_str(out, n);
+    }
+    if let Some(g) = o.api_group {
+        push_key(out, &mut first, "apiGroup");
+        push_json_str(out, g);
+    }
+    push_key(out, &mut first, "apiVersion");
+    push_json_str(out, o.api_version);
+    if let Some(s) = o.subresource {
+        push_key(out, &mut first, "subresource");
+        push_json_str(out, s);
+    }
+    out.push(b'}');
+}
+
+fn write_status(e: &GenEvent, out: &mut Vec<u8>) {
+    if e.code == 429 {
+        out.extend_from_slice(br#"{"metadata":{},"status":"Failure","message":"Too many requests, please try again later.","reason":"TooManyRequests","details":{"retryAfterSeconds":1},"code":429}"#);
+    } else {
+        out.extend_from_slice(format!(r#"{{"metadata":{{}},"code":{}}}"#, e.code).as_bytes());
+    }
+}
+
+fn write_annotations(e: &GenEvent, out: &mut Vec<u8>) {
+    out.extend_from_slice(br#"{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:generic-garbage-collector\" of ClusterRole \"system:controller:generic-garbage-collector\" to ServiceAccount \"generic-garbage-collector/kube-system\"""#);
+    if e.stage_ns - e.received_ns > 500 * NANOS_PER_MILLI && e.verb != "watch" {
+        out.extend_from_slice(br#","apiserver.latency.k8s.io/etcd":"1.201s","apiserver.latency.k8s.io/serialize-response-object":"120ms","apiserver.latency.k8s.io/total":"1.5s""#);
+    }
+    out.push(b'}');
+}
+
+/// Writes the native `Event` JSON (6 fractional digits, as kube-apiserver does).
+pub fn write_native(e: &GenEvent, out: &mut Vec<u8>) {
+    out.extend_from_slice(
+        br#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"#,
+    );
+    push_json_str(out, &e.audit_id);
+    out.extend_from_slice(b",\"stage\":");
+    push_json_str(out, e.stage);
+    out.extend_from_slice(b",\"requestURI\":");
+    push_json_str(out, &e.request_uri);
+    out.extend_from_slice(b",\"verb\":");
+    push_json_str(out, e.verb);
+    out.extend_from_slice(b",\"user\":");
+    write_user(e, out);
+    out.extend_from_slice(b",\"sourceIPs\":[");
+    push_json_str(out, &e.source_ip);
+    out.push(b']');
+    if let Some(ua) = &e.user_agent {
+        out.extend_from_slice(b",\"userAgent\":");
+        push_json_str(out, ua);
+    }
+    if let Some(o) = &e.object_ref {
+        out.extend_from_slice(b",\"objectRef\":");
+        write_object_ref(o, out);
+    }
+    out.extend_from_slice(b",\"responseStatus\":");
+    write_status(e, out);
+    out.extend_from_slice(b",\"requestReceivedTimestamp\":");
+    push_timestamp(out, e.received_ns, 6);
+    out.extend_from_slice(b",\"stageTimestamp\":");
+    push_timestamp(out, e.stage_ns, 6);
+    out.extend_from_slice(b",\"annotations\":");
+    write_annotations(e, out);
+    out.push(b'}');
+}
+
+fn native_string(e: &GenEvent) -> String {
+    let mut v = Vec::with_capacity(1200);
+    write_native(e, &mut v);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// `TimeGenerated` of Log Analytics rows: the record time, a little after the stage time.
+fn time_generated(e: &GenEvent) -> i64 {
+    e.stage_ns + 137 * NANOS_PER_MILLI / 10
+}
+
+fn write_dynamic(out: &mut Vec<u8>, as_text: bool, f: impl FnOnce(&mut Vec<u8>)) {
+    if as_text {
+        let mut inner = Vec::new();
+        f(&mut inner);
+        push_json_str(out, &String::from_utf8_lossy(&inner));
+    } else {
+        f(out);
+    }
+}
+
+/// Writes an `AKSAudit` row (7 fractional digits, like Log Analytics).
+pub fn write_aks(e: &GenEvent, out: &mut Vec<u8>, dynamic_as_text: bool) {
+    out.extend_from_slice(b"{\"TimeGenerated\":");
+    push_timestamp(out, time_generated(e), 7);
+    out.extend_from_slice(b",\"Level\":\"Metadata\",\"AuditId\":");
+    push_json_str(out, &e.audit_id);
+    out.extend_from_slice(b",\"Stage\":");
+    push_json_str(out, e.stage);
+    out.extend_from_slice(b",\"RequestUri\":");
+    push_json_str(out, &e.request_uri);
+    out.extend_from_slice(b",\"Verb\":");
+    push_json_str(out, e.verb);
+    out.extend_from_slice(b",\"User\":");
+    write_dynamic(out, dynamic_as_text, |o| write_user(e, o));
+    out.extend_from_slice(b",\"SourceIps\":");
+    write_dynamic(out, dynamic_as_text, |o| {
+        o.push(b'[');
+        push_json_str(o, &e.source_ip);
+        o.push(b']');
+    });
+    out.extend_from_slice(b",\"UserAgent\":");
+    push_json_str(out, e.user_agent.as_deref().unwrap_or(""));
+    out.extend_from_slice(b",\"ObjectRef\":");
+    match &e.object_ref {
+        Some(r) => write_dynamic(out, dynamic_as_text, |o| write_object_ref(r, o)),
+        None if dynamic_as_text => out.extend_from_slice(b"\"None\""),
+        None => out.extend_from_slice(b"{}"),
+    }
+    out.extend_from_slice(b",\"ResponseStatus\":");
+    write_dynamic(out, dynamic_as_text, |o| write_status(e, o));
+    out.extend_from_slice(b",\"RequestReceivedTime\":");
+    push_timestamp(out, e.received_ns, 7);
+    out.extend_from_slice(b",\"StageReceivedTime\":");
+    push_timestamp(out, e.stage_ns, 7);
+    out.extend_from_slice(b",\"Annotations\":");
+    write_dynamic(out, dynamic_as_text, |o| write_annotations(e, o));
+    out.extend_from_slice(br#","PodName":"kube-apiserver-6b8f9c7d4-x2x9z","Type":"AKSAudit","_ResourceId":"/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/aks-prod"}"#);
+}
+
+/// Writes an `AzureDiagnostics` row with the event in `log_s`.
+pub fn write_azure_diagnostics(e: &GenEvent, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"TimeGenerated\":");
+    push_timestamp(out, time_generated(e), 7);
+    out.extend_from_slice(br#","Category":"kube-audit","log_s":"#);
+    push_json_str(out, &native_string(e));
+    out.extend_from_slice(br#","pod_s":"kube-apiserver-6b8f9c7d4-x2x9z","stream_s":"stdout","SourceSystem":"Azure","Type":"AzureDiagnostics","ResourceId":"/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS-PROD"}"#);
+}
+
+/// Writes a storage-archive record with the event in `properties.log` (ending in `\n`).
+pub fn write_archive(e: &GenEvent, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"time\":");
+    push_timestamp(out, time_generated(e), 7);
+    out.extend_from_slice(br#","resourceId":"/SUBSCRIPTIONS/00000000-0000-0000-0000-000000000000/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS-PROD","category":"kube-audit","operationName":"Microsoft.ContainerService/managedClusters/diagnosticLogs/Read","properties":{"log":"#);
+    let mut log = native_string(e);
+    log.push('\n');
+    push_json_str(out, &log);
+    out.extend_from_slice(br#","stream":"stdout","pod":"kube-apiserver-6b8f9c7d4-x2x9z"}}"#);
+}

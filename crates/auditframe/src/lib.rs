@@ -1,0 +1,63 @@
+//! # auditframe
+//!
+//! Kubernetes API-server audit-log analytics, offline and exact. auditframe reads the audit
+//! exports an AKS operator can get out of Azure (and plain kube-apiserver audit logs) into one
+//! canonical columnar frame ([`AuditFrame`], a polars `DataFrame`), and answers the questions
+//! of Microsoft's *Troubleshoot API server and etcd problems in AKS* guide on it.
+//!
+//! This crate knows records and analytics; it does no file I/O. The `auditframe-ndjson`
+//! crate reads files, stdin, `.gz` and directories in parallel, and `auditframe-parquet`
+//! reads and writes Parquet.
+//!
+//! ## Record shapes
+//! Each input's shape is sniffed from its first record ([`Shape`]):
+//! native `Event` lines and `EventList` documents, `AKSAudit` rows (dynamic columns as
+//! objects or JSON text), `AzureDiagnostics` rows (`log_s`), storage-archive records
+//! (`properties.log`), Event Hub `{"records":[…]}` messages, and top-level JSON arrays of
+//! any of these. See [`ParseOptions`] for strict/lenient handling of bad records.
+//!
+//! ## Example
+//! ```
+//! use auditframe::{AuditFrame, Column, ParseOptions};
+//!
+//! let log = br#"{"kind":"Event","auditID":"a1","stage":"ResponseComplete","verb":"list","requestURI":"/api/v1/pods","userAgent":"bad-client/1.0","objectRef":{"resource":"pods","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-11-20T10:00:00.100000Z","stageTimestamp":"2026-11-20T10:00:02.350000Z"}
+//! {"kind":"Event","auditID":"a2","stage":"ResponseComplete","verb":"get","requestURI":"/healthz","userAgent":"kube-probe/1.30","responseStatus":{"code":200},"requestReceivedTimestamp":"2026-11-20T10:00:01Z","stageTimestamp":"2026-11-20T10:00:01.002Z"}
+//! "#;
+//! let (frame, report) = AuditFrame::from_slice(log, &ParseOptions::new())?;
+//! assert_eq!(frame.height(), 2);
+//! assert_eq!(report.skipped_total(), 0);
+//! let latency = frame.column(Column::LatencyMs)?.i64()?;
+//! assert_eq!(latency.get(0), Some(2250));
+//! // Non-resource URLs have no resource.
+//! assert_eq!(frame.column(Column::Resource)?.as_materialized_series().null_count(), 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod builder;
+mod decode;
+mod error;
+mod frame;
+mod framing;
+pub mod generate;
+mod record;
+mod schema;
+mod timestamp;
+
+pub use decode::{
+    sniff_input_shape, FrameBuilder, ParseOptions, ParseReport, DEFAULT_MAX_RECORD_BYTES,
+    MAX_NESTING, REPORT_ERRORS_KEPT,
+};
+pub use error::{Error, ErrorKind, Position, Result, SkipReason};
+pub use frame::AuditFrame;
+pub use framing::{last_newline_before, lines, strip_bom, values, Framing, FramingError, Value};
+pub use record::{sniff_shape, Shape};
+pub use schema::{Column, ColumnKind, Projection};
+pub use timestamp::{
+    datetime_diff_millis, format_timestamp, format_timestamp_secs, parse_timestamp,
+    parse_timestamp_bytes, TimestampError, NANOS_PER_MILLI, NANOS_PER_SECOND,
+};
+
+/// The polars version this crate is built against, re-exported so that users can name the
+/// frame's types without a version mismatch.
+pub use polars;

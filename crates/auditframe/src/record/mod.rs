@@ -1,0 +1,513 @@
+//! Record shapes: sniffing, and parsing one record (one NDJSON line or one array element)
+//! into zero or more audit events.
+
+mod fields;
+mod native;
+mod rows;
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use sonic_rs::LazyValue;
+
+use fields::{skip, Key};
+pub(crate) use fields::{Ctx, EventFields, Need};
+use native::{finish_native, EventSeed};
+use rows::{is_audit_category, AksPending, AksRowSeed, Envelope, EnvelopeSeed, PropertiesSeed};
+
+use crate::error::SkipReason;
+
+/// The record shapes auditframe reads. Sniffed from an input's first record unless set
+/// explicitly; see the crate docs for examples of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Shape {
+    /// A native `audit.k8s.io` `Event` per record (kube-apiserver `--audit-log-path`).
+    Native,
+    /// A `{"kind":"EventList","items":[…]}` document of native events.
+    EventList,
+    /// A Log Analytics `AKSAudit` / `AKSAuditAdmin` row (resource-specific mode); dynamic
+    /// columns may be JSON objects or JSON-encoded strings.
+    AksAudit,
+    /// A Log Analytics `AzureDiagnostics` row whose `log_s` holds the event as JSON text.
+    AzureDiagnostics,
+    /// A diagnostic-settings storage-archive record (`time`, `category`, `properties.log`).
+    Archive,
+    /// An Event Hub message `{"records":[…archive records…]}`.
+    EventHub,
+}
+
+impl Shape {
+    /// Every shape.
+    pub const ALL: &'static [Shape] = &[
+        Shape::Native,
+        Shape::EventList,
+        Shape::AksAudit,
+        Shape::AzureDiagnostics,
+        Shape::Archive,
+        Shape::EventHub,
+    ];
+
+    /// A short stable name, as stored in the `source_shape` column.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Shape::Native => "native",
+            Shape::EventList => "event_list",
+            Shape::AksAudit => "aks_audit",
+            Shape::AzureDiagnostics => "azure_diagnostics",
+            Shape::Archive => "archive",
+            Shape::EventHub => "event_hub",
+        }
+    }
+
+    /// Looks a shape up by [`name`](Shape::name).
+    pub fn from_name(name: &str) -> Option<Shape> {
+        Shape::ALL.iter().copied().find(|s| s.name() == name)
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A record-level failure, before a position is attached.
+#[derive(Debug)]
+pub(crate) struct RecErr {
+    pub reason: SkipReason,
+    pub message: String,
+    /// 1-based byte column in the record, when the error is in the record's own bytes.
+    pub column: Option<u64>,
+}
+
+impl RecErr {
+    fn new(reason: SkipReason, message: impl Into<String>) -> RecErr {
+        RecErr {
+            reason,
+            message: message.into(),
+            column: None,
+        }
+    }
+}
+
+/// Receives what a record holds.
+pub(crate) trait Sink {
+    /// One audit event of `shape`.
+    fn event(&mut self, fields: &EventFields<'_>, shape: Shape);
+    /// A row of a diagnostic category that carries no audit event (e.g. `kube-apiserver`).
+    fn other_category(&mut self);
+    /// A bad record or wrapper element; the rest of the record is still read.
+    fn error(&mut self, err: RecErr);
+}
+
+fn run<'a, S: DeserializeSeed<'a, Value = ()>>(bytes: &'a [u8], seed: S) -> sonic_rs::Result<()> {
+    let mut de = sonic_rs::Deserializer::from_slice(bytes);
+    seed.deserialize(&mut de)?;
+    de.end()
+}
+
+/// Turns a parser error into a skip reason. `nested` errors come from JSON text inside the
+/// record (`log_s`, dynamic columns), so their column is not a column of the line.
+fn classify(e: &sonic_rs::Error, ctx: &Ctx, bytes: &[u8], nested: bool) -> RecErr {
+    use sonic_rs::error::Category;
+    let reason = if ctx.bad_timestamp {
+        SkipReason::Timestamp
+    } else {
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                if std::str::from_utf8(bytes).is_err() {
+                    SkipReason::Utf8
+                } else {
+                    SkipReason::Json
+                }
+            }
+            _ => SkipReason::FieldType,
+        }
+    };
+    // sonic-rs appends " at line L column C" and a multi-line excerpt; the position and our
+    // own excerpt say that better.
+    let text = e.to_string();
+    let text = text.split(" at line ").next().unwrap_or_default().trim();
+    let mut message = match reason {
+        SkipReason::FieldType if !ctx.field.is_empty() && !text.starts_with('`') => {
+            format!("`{}`: {text}", ctx.field)
+        }
+        _ => text.to_owned(),
+    };
+    if nested {
+        message = format!("in embedded JSON text: {message}");
+    }
+    RecErr {
+        reason,
+        message,
+        column: (!nested && e.column() > 0).then(|| e.column() as u64),
+    }
+}
+
+fn first_non_ws(bytes: &[u8]) -> Option<u8> {
+    bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// Parses one record of `shape` and hands its events to `sink`.
+pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink) {
+    if first_non_ws(bytes) == Some(b'[') {
+        // A JSON array on one line (query exports): each element is a record of the shape.
+        match sonic_rs::from_slice::<Vec<LazyValue<'_>>>(bytes) {
+            Ok(items) => {
+                for item in items {
+                    parse_one(item.as_raw_str().as_bytes(), shape, need, sink, false);
+                }
+            }
+            Err(e) => sink.error(classify(&e, &Ctx::default(), bytes, false)),
+        }
+    } else {
+        parse_one(bytes, shape, need, sink, true);
+    }
+}
+
+fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_line: bool) {
+    let nested = !own_line;
+    match shape {
+        Shape::Native => match native_event(bytes, need, nested, None, None) {
+            Ok(f) => sink.event(&f, shape),
+            Err(e) => sink.error(e),
+        },
+        Shape::AksAudit => {
+            if let Err(e) = aks_row(bytes, need, nested, sink) {
+                sink.error(e);
+            }
+        }
+        Shape::AzureDiagnostics | Shape::Archive => envelope(bytes, shape, need, sink, nested),
+        Shape::EventHub => {
+            for item in wrapper_items(bytes, "records", sink, nested) {
+                envelope(
+                    item.as_raw_str().as_bytes(),
+                    Shape::EventHub,
+                    need,
+                    sink,
+                    true,
+                );
+            }
+        }
+        Shape::EventList => {
+            for item in wrapper_items(bytes, "items", sink, nested) {
+                match native_event(item.as_raw_str().as_bytes(), need, true, None, None) {
+                    Ok(f) => sink.event(&f, shape),
+                    Err(e) => sink.error(e),
+                }
+            }
+        }
+    }
+}
+
+/// Parses a native event; `time` and `category` come from an enclosing row when there is one.
+fn native_event<'a>(
+    bytes: &'a [u8],
+    need: &Need,
+    nested: bool,
+    time: Option<i64>,
+    category: Option<&'a str>,
+) -> Result<EventFields<'a>, RecErr> {
+    let mut f = EventFields {
+        time_generated: time,
+        ..EventFields::default()
+    };
+    let mut ctx = Ctx::default();
+    run(
+        bytes,
+        EventSeed {
+            out: &mut f,
+            ctx: &mut ctx,
+            need,
+        },
+    )
+    .map_err(|e| classify(&e, &ctx, bytes, nested))?;
+    finish_native(&mut f).map_err(|m| RecErr::new(SkipReason::NotAnEvent, m))?;
+    f.category = category.map(std::borrow::Cow::Borrowed);
+    Ok(f)
+}
+
+fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Result<(), RecErr> {
+    let mut f = EventFields::default();
+    let mut ctx = Ctx::default();
+    let mut pending = AksPending::default();
+    run(
+        bytes,
+        AksRowSeed {
+            out: &mut f,
+            ctx: &mut ctx,
+            need,
+            pending: &mut pending,
+        },
+    )
+    .map_err(|e| classify(&e, &ctx, bytes, nested))?;
+    if !f.looks_like_event {
+        return Err(RecErr::new(
+            SkipReason::NotAnEvent,
+            "no AKSAudit columns (AuditId, Verb, RequestUri, Stage, StageReceivedTime)",
+        ));
+    }
+    // Second pass over dynamic columns that arrived as JSON text. The texts live in
+    // `pending`, which outlives `f`'s use here, so `f` may borrow from them.
+    let mut f: EventFields<'_> = f;
+    let texts = [
+        (pending.user.as_deref(), 0u8),
+        (pending.source_ips.as_deref(), 1),
+        (pending.object_ref.as_deref(), 2),
+        (pending.status.as_deref(), 3),
+    ];
+    for (text, which) in texts {
+        let Some(text) = text else { continue };
+        let b = text.as_bytes();
+        let mut ctx = Ctx::default();
+        let r = match which {
+            0 => run(
+                b,
+                fields::UserSeed {
+                    out: &mut f,
+                    ctx: &mut ctx,
+                    text: None,
+                },
+            ),
+            1 => run(
+                b,
+                fields::FirstIpSeed {
+                    out: &mut f,
+                    ctx: &mut ctx,
+                    text: None,
+                },
+            ),
+            2 => run(
+                b,
+                fields::ObjectRefSeed {
+                    out: &mut f,
+                    ctx: &mut ctx,
+                    need,
+                    text: None,
+                },
+            ),
+            _ => run(
+                b,
+                fields::StatusSeed {
+                    out: &mut f,
+                    ctx: &mut ctx,
+                    text: None,
+                },
+            ),
+        };
+        r.map_err(|e| classify(&e, &ctx, b, true))?;
+    }
+    if f.category.is_none() {
+        f.category = Some(std::borrow::Cow::Borrowed("kube-audit"));
+    }
+    sink.event(&f, Shape::AksAudit);
+    Ok(())
+}
+
+/// An `AzureDiagnostics` row or an archive record (alone, or inside an Event Hub message).
+fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested: bool) {
+    let mut env = Envelope::default();
+    let mut ctx = Ctx::default();
+    let archive = shape != Shape::AzureDiagnostics;
+    let seed = EnvelopeSeed {
+        out: &mut env,
+        ctx: &mut ctx,
+        need_time: need.time_generated,
+        archive,
+    };
+    if let Err(e) = run(bytes, seed) {
+        return sink.error(classify(&e, &ctx, bytes, nested));
+    }
+    if let Some(text) = env.properties_text.take() {
+        let mut inner = Envelope::default();
+        let mut ctx = Ctx::default();
+        if let Err(e) = run(
+            text.as_bytes(),
+            PropertiesSeed {
+                out: &mut inner,
+                ctx: &mut ctx,
+            },
+        ) {
+            return sink.error(classify(&e, &ctx, text.as_bytes(), true));
+        }
+        if let Some(log) = inner.payload {
+            env.payload = Some(std::borrow::Cow::Owned(log.into_owned()));
+        }
+    }
+    if !env.has_payload_key {
+        let key = if archive { "properties.log" } else { "log_s" };
+        return sink.error(RecErr::new(SkipReason::NotAnEvent, format!("no `{key}`")));
+    }
+    match env.category.as_deref() {
+        Some(c) if !is_audit_category(c) => return sink.other_category(),
+        // Archive records without a category (hand-made fixtures) are taken as audit.
+        None if !archive => {
+            return sink.error(RecErr::new(SkipReason::NotAnEvent, "no `Category`"));
+        }
+        _ => {}
+    }
+    let Some(payload) = env.payload.as_deref() else {
+        return sink.error(RecErr::new(
+            SkipReason::NotAnEvent,
+            "the event text is null",
+        ));
+    };
+    match native_event(
+        payload.as_bytes(),
+        need,
+        true,
+        env.time,
+        env.category.as_deref(),
+    ) {
+        Ok(f) => sink.event(&f, shape),
+        Err(e) => sink.error(e),
+    }
+}
+
+/// The raw elements of a wrapper's array member (`records` or `items`).
+fn wrapper_items<'a>(
+    bytes: &'a [u8],
+    member: &'static str,
+    sink: &mut dyn Sink,
+    nested: bool,
+) -> Vec<LazyValue<'a>> {
+    struct W<'f, 'a> {
+        member: &'static str,
+        items: &'f mut Option<Vec<LazyValue<'a>>>,
+        ctx: &'f mut Ctx,
+    }
+    impl<'de> Visitor<'de> for W<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "an object with `{}`", self.member)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(k) = map.next_key::<Key<'de>>()? {
+                if k.0 == self.member {
+                    self.ctx.field = self.member;
+                    *self.items = map.next_value::<Option<Vec<LazyValue<'de>>>>()?;
+                } else {
+                    skip(&mut map)?;
+                }
+            }
+            Ok(())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for W<'_, 'de> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let mut items = None;
+    let mut ctx = Ctx::default();
+    match run(
+        bytes,
+        W {
+            member,
+            items: &mut items,
+            ctx: &mut ctx,
+        },
+    ) {
+        Ok(()) => match items {
+            Some(items) => items,
+            None => {
+                sink.error(RecErr::new(
+                    SkipReason::NotAnEvent,
+                    format!("no `{member}` array"),
+                ));
+                Vec::new()
+            }
+        },
+        Err(e) => {
+            sink.error(classify(&e, &ctx, bytes, nested));
+            Vec::new()
+        }
+    }
+}
+
+/// Which keys the first record has, for sniffing.
+#[derive(Default)]
+struct Keys {
+    kind: Option<String>,
+    records: bool,
+    items: bool,
+    log_s: bool,
+    properties: bool,
+    pascal_event: bool,
+    native_event: bool,
+}
+
+struct SniffSeed<'f>(&'f mut Keys);
+
+impl<'de> Visitor<'de> for SniffSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let k = self.0;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match &*key.0 {
+                "kind" => {
+                    k.kind = map
+                        .next_value::<fields::OptStr<'de>>()
+                        .ok()
+                        .and_then(|s| s.0)
+                        .map(|s| s.into_owned());
+                    continue;
+                }
+                "records" => k.records = true,
+                "items" => k.items = true,
+                "log_s" => k.log_s = true,
+                "properties" => k.properties = true,
+                "AuditId" | "RequestUri" | "Verb" | "StageReceivedTime" | "RequestReceivedTime" => {
+                    k.pascal_event = true
+                }
+                "auditID"
+                | "requestURI"
+                | "verb"
+                | "stage"
+                | "stageTimestamp"
+                | "requestReceivedTimestamp" => k.native_event = true,
+                _ => {}
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for SniffSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// Guesses the shape of a record (the first of an input). `None` if it is not JSON or
+/// matches no shape.
+pub fn sniff_shape(record: &[u8]) -> Option<Shape> {
+    if first_non_ws(record) == Some(b'[') {
+        let items = sonic_rs::from_slice::<Vec<LazyValue<'_>>>(record).ok()?;
+        return sniff_shape(items.first()?.as_raw_str().as_bytes());
+    }
+    let mut k = Keys::default();
+    run(record, SniffSeed(&mut k)).ok()?;
+    if k.records {
+        Some(Shape::EventHub)
+    } else if k.kind.as_deref() == Some("EventList") || (k.items && !k.native_event) {
+        Some(Shape::EventList)
+    } else if k.log_s {
+        Some(Shape::AzureDiagnostics)
+    } else if k.properties && !k.native_event {
+        Some(Shape::Archive)
+    } else if k.pascal_event {
+        Some(Shape::AksAudit)
+    } else if k.native_event || k.kind.as_deref() == Some("Event") {
+        Some(Shape::Native)
+    } else {
+        None
+    }
+}

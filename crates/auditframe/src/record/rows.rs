@@ -1,0 +1,259 @@
+//! Azure export rows: `AKSAudit` (resource-specific), `AzureDiagnostics` (`log_s`), and the
+//! diagnostic-settings archive record (`properties.log`), which Event Hub wraps in `records`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
+
+use super::fields::{
+    next_str, next_timestamp, skip, Ctx, EventFields, FirstIpSeed, Key, Need, ObjectRefSeed,
+    Pending, StatusSeed, UserSeed,
+};
+
+/// Dynamic columns of an AKSAudit row that arrived as JSON text, parsed in a second pass.
+#[derive(Default)]
+pub(crate) struct AksPending<'a> {
+    pub user: Pending<'a>,
+    pub source_ips: Pending<'a>,
+    pub object_ref: Pending<'a>,
+    pub status: Pending<'a>,
+}
+
+/// Visits one `AKSAudit` / `AKSAuditAdmin` row.
+pub(crate) struct AksRowSeed<'f, 'a> {
+    pub out: &'f mut EventFields<'a>,
+    pub ctx: &'f mut Ctx,
+    pub need: &'f Need,
+    pub pending: &'f mut AksPending<'a>,
+}
+
+impl<'de> Visitor<'de> for AksRowSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an AKSAudit row object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let AksRowSeed {
+            out,
+            ctx,
+            need,
+            pending,
+        } = self;
+        while let Some(k) = map.next_key::<Key<'de>>()? {
+            if matches!(
+                &*k.0,
+                "AuditId" | "Verb" | "RequestUri" | "Stage" | "StageReceivedTime"
+            ) {
+                out.looks_like_event = true;
+            }
+            match &*k.0 {
+                "TimeGenerated" if need.time_generated => {
+                    out.time_generated = next_timestamp(&mut map, ctx, "TimeGenerated")?
+                }
+                "RequestReceivedTime" if need.request_received => {
+                    out.request_received = next_timestamp(&mut map, ctx, "RequestReceivedTime")?
+                }
+                "StageReceivedTime" if need.stage_timestamp => {
+                    out.stage_timestamp = next_timestamp(&mut map, ctx, "StageReceivedTime")?
+                }
+                "AuditId" if need.audit_id => out.audit_id = next_str(&mut map, ctx, "AuditId")?,
+                "Stage" if need.stage => out.stage = next_str(&mut map, ctx, "Stage")?,
+                "Level" if need.level => out.level = next_str(&mut map, ctx, "Level")?,
+                "Verb" if need.verb => out.verb = next_str(&mut map, ctx, "Verb")?,
+                "RequestUri" if need.request_uri => {
+                    out.request_uri = next_str(&mut map, ctx, "RequestUri")?
+                }
+                "UserAgent" if need.user_agent => {
+                    out.user_agent = next_str(&mut map, ctx, "UserAgent")?
+                }
+                "User" if need.username => {
+                    ctx.field = "User";
+                    map.next_value_seed(UserSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                        text: Some(&mut pending.user),
+                    })?
+                }
+                "SourceIps" if need.source_ip => {
+                    ctx.field = "SourceIps";
+                    map.next_value_seed(FirstIpSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                        text: Some(&mut pending.source_ips),
+                    })?
+                }
+                "ObjectRef" if need.object_ref => {
+                    ctx.field = "ObjectRef";
+                    map.next_value_seed(ObjectRefSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                        need,
+                        text: Some(&mut pending.object_ref),
+                    })?
+                }
+                "ResponseStatus" if need.status_code => {
+                    ctx.field = "ResponseStatus";
+                    map.next_value_seed(StatusSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                        text: Some(&mut pending.status),
+                    })?
+                }
+                // `Type` is the table name; `Category` appears in some exports.
+                "Type" | "Category" => {
+                    if let Some(t) = next_str(&mut map, ctx, "Type")? {
+                        out.category = Some(category_of_table(t));
+                    }
+                }
+                _ => skip(&mut map)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for AksRowSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// `AKSAudit` rows are category `kube-audit`, `AKSAuditAdmin` rows `kube-audit-admin`.
+fn category_of_table(t: Cow<'_, str>) -> Cow<'static, str> {
+    match &*t {
+        "AKSAuditAdmin" | "kube-audit-admin" => Cow::Borrowed("kube-audit-admin"),
+        "AKSAudit" | "kube-audit" => Cow::Borrowed("kube-audit"),
+        other => Cow::Owned(other.to_owned()),
+    }
+}
+
+/// The outer fields of an `AzureDiagnostics` row or an archive record: a time, a category and
+/// the event (or log line) as JSON text.
+#[derive(Default)]
+pub(crate) struct Envelope<'a> {
+    pub time: Option<i64>,
+    pub category: Option<Cow<'a, str>>,
+    pub payload: Option<Cow<'a, str>>,
+    /// Archive records whose `properties` arrived as JSON text.
+    pub properties_text: Pending<'a>,
+    /// Whether the keys identify the shape at all (`log_s`, `properties`).
+    pub has_payload_key: bool,
+}
+
+/// Visits an `AzureDiagnostics` row (`archive == false`) or an archive record (`archive == true`).
+pub(crate) struct EnvelopeSeed<'f, 'a> {
+    pub out: &'f mut Envelope<'a>,
+    pub ctx: &'f mut Ctx,
+    pub need_time: bool,
+    pub archive: bool,
+}
+
+impl<'de> Visitor<'de> for EnvelopeSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.archive {
+            "a diagnostic archive record object"
+        } else {
+            "an AzureDiagnostics row object"
+        })
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let EnvelopeSeed {
+            out,
+            ctx,
+            need_time,
+            archive,
+        } = self;
+        while let Some(k) = map.next_key::<Key<'de>>()? {
+            match (&*k.0, archive) {
+                ("TimeGenerated", false) | ("time", true) if need_time => {
+                    out.time = next_timestamp(
+                        &mut map,
+                        ctx,
+                        if archive { "time" } else { "TimeGenerated" },
+                    )?
+                }
+                ("Category", false) | ("category", true) => {
+                    out.category = next_str(&mut map, ctx, "category")?
+                }
+                ("log_s", false) => {
+                    out.has_payload_key = true;
+                    out.payload = next_str(&mut map, ctx, "log_s")?;
+                }
+                ("properties", true) => {
+                    out.has_payload_key = true;
+                    ctx.field = "properties";
+                    map.next_value_seed(PropertiesSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                    })?;
+                }
+                _ => skip(&mut map)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+/// An archive record's `properties`: `log` holds the event. Also accepts `properties` as
+/// JSON text, kept for a second pass.
+pub(crate) struct PropertiesSeed<'f, 'a> {
+    pub out: &'f mut Envelope<'a>,
+    pub ctx: &'f mut Ctx,
+}
+
+impl<'de> Visitor<'de> for PropertiesSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a properties object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(k) = map.next_key::<Key<'de>>()? {
+            match &*k.0 {
+                "log" => self.out.payload = next_str(&mut map, self.ctx, "properties.log")?,
+                _ => skip(&mut map)?,
+            }
+        }
+        Ok(())
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.out.properties_text = Some(Cow::Borrowed(v));
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.out.properties_text = Some(Cow::Owned(v.to_owned()));
+        Ok(())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<(), E> {
+        self.out.properties_text = Some(Cow::Owned(v));
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// Whether a diagnostic category carries audit events.
+pub(crate) fn is_audit_category(c: &str) -> bool {
+    c.eq_ignore_ascii_case("kube-audit") || c.eq_ignore_ascii_case("kube-audit-admin")
+}

@@ -1,0 +1,321 @@
+//! RFC 3339 timestamps as integer nanoseconds since the Unix epoch (UTC).
+//!
+//! Audit exports write datetimes with 0–9 fractional digits (kube-apiserver writes 6, Log
+//! Analytics 7, some tools 9) and either `Z` or a numeric offset. Everything is parsed with
+//! integer arithmetic so that no precision is lost: a float round trip would turn
+//! `.3059890` into `.305988999…` and move events across millisecond and bin boundaries.
+
+use std::fmt;
+
+/// Nanoseconds in one second.
+pub const NANOS_PER_SECOND: i64 = 1_000_000_000;
+/// Nanoseconds in one millisecond.
+pub const NANOS_PER_MILLI: i64 = 1_000_000;
+
+/// Why a timestamp did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimestampError {
+    /// The text is not of the form `YYYY-MM-DDTHH:MM:SS[.fffffffff](Z|±HH:MM)`.
+    Syntax,
+    /// A field is out of range (month 13, day 31 in April, hour 24, …).
+    OutOfRange,
+    /// The instant does not fit in an `i64` of nanoseconds (years 1677–2262).
+    Overflow,
+}
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimestampError::Syntax => {
+                "expected an RFC 3339 timestamp like 2026-11-20T10:55:55.305989Z"
+            }
+            TimestampError::OutOfRange => "a timestamp field is out of range",
+            TimestampError::Overflow => "timestamp outside the representable range (1677..2262)",
+        })
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+#[inline]
+fn digits<const N: usize>(b: &[u8], at: usize) -> Result<i64, TimestampError> {
+    let mut v: i64 = 0;
+    for i in 0..N {
+        let c = *b.get(at + i).ok_or(TimestampError::Syntax)?;
+        if !c.is_ascii_digit() {
+            return Err(TimestampError::Syntax);
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Ok(v)
+}
+
+#[inline]
+fn expect(b: &[u8], at: usize, what: u8) -> Result<(), TimestampError> {
+    match b.get(at) {
+        Some(&c) if c == what => Ok(()),
+        _ => Err(TimestampError::Syntax),
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date (year, month, day) of a day count since 1970-01-01.
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
+/// Parses an RFC 3339 timestamp into nanoseconds since the Unix epoch, UTC.
+///
+/// Accepts `T`, `t` or a space between date and time, 0–9 fractional digits (more than 9
+/// are a syntax error rather than silently truncated), and `Z`, `z` or `±HH:MM`. A timestamp
+/// without any offset (as some log pipelines normalise them) is taken as UTC.
+///
+/// ```
+/// use auditframe::parse_timestamp;
+/// assert_eq!(parse_timestamp("1970-01-01T00:00:01.5Z"), Ok(1_500_000_000));
+/// assert_eq!(parse_timestamp("2026-11-20T10:55:55.3059890Z"), parse_timestamp("2026-11-20T11:55:55.305989+01:00"));
+/// ```
+pub fn parse_timestamp(s: &str) -> Result<i64, TimestampError> {
+    parse_timestamp_bytes(s.as_bytes())
+}
+
+/// [`parse_timestamp`] on bytes.
+pub fn parse_timestamp_bytes(b: &[u8]) -> Result<i64, TimestampError> {
+    let year = digits::<4>(b, 0)?;
+    expect(b, 4, b'-')?;
+    let month = digits::<2>(b, 5)?;
+    expect(b, 7, b'-')?;
+    let day = digits::<2>(b, 8)?;
+    match b.get(10) {
+        Some(b'T' | b't' | b' ') => {}
+        _ => return Err(TimestampError::Syntax),
+    }
+    let hour = digits::<2>(b, 11)?;
+    expect(b, 13, b':')?;
+    let minute = digits::<2>(b, 14)?;
+    expect(b, 16, b':')?;
+    let second = digits::<2>(b, 17)?;
+    let mut at = 19;
+    let mut frac: i64 = 0;
+    if b.get(at) == Some(&b'.') {
+        at += 1;
+        let start = at;
+        while let Some(c) = b.get(at).filter(|c| c.is_ascii_digit()) {
+            if at - start == 9 {
+                return Err(TimestampError::Syntax);
+            }
+            frac = frac * 10 + i64::from(c - b'0');
+            at += 1;
+        }
+        let n = at - start;
+        if n == 0 {
+            return Err(TimestampError::Syntax);
+        }
+        for _ in n..9 {
+            frac *= 10;
+        }
+    }
+    let offset_secs = match b.get(at) {
+        Some(b'Z' | b'z') => {
+            at += 1;
+            0
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = digits::<2>(b, at + 1)?;
+            expect(b, at + 3, b':')?;
+            let om = digits::<2>(b, at + 4)?;
+            if oh > 23 || om > 59 {
+                return Err(TimestampError::OutOfRange);
+            }
+            at += 6;
+            let secs = oh * 3600 + om * 60;
+            if sign == b'-' {
+                -secs
+            } else {
+                secs
+            }
+        }
+        // No offset (e.g. Panther's normalised `2022-11-29 00:09:04.38`): taken as UTC.
+        None => 0,
+        _ => return Err(TimestampError::Syntax),
+    };
+    if at != b.len() {
+        return Err(TimestampError::Syntax);
+    }
+    // Leap seconds (:60) are not representable in UTC nanoseconds; reject like chrono does.
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return Err(TimestampError::OutOfRange);
+    }
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    secs.checked_mul(NANOS_PER_SECOND)
+        .and_then(|ns| ns.checked_add(frac))
+        .ok_or(TimestampError::Overflow)
+}
+
+/// Formats nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z`, printing the
+/// fraction only when it is non-zero (trailing zeros trimmed).
+pub fn format_timestamp(ns: i64) -> String {
+    let mut out = format_timestamp_secs(ns);
+    let frac = ns.rem_euclid(NANOS_PER_SECOND);
+    if frac != 0 {
+        out.pop(); // the 'Z'
+        let digits = format!("{frac:09}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+        out.push('Z');
+    }
+    out
+}
+
+/// Formats nanoseconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ` (fraction dropped, floor).
+pub fn format_timestamp_secs(ns: i64) -> String {
+    let secs = ns.div_euclid(NANOS_PER_SECOND);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+/// KQL `datetime_diff('millisecond', end, start)`: both instants truncated (floored) to whole
+/// milliseconds, then subtracted. `.2001 s − .1009 s` is 100, not 99.
+#[inline]
+pub fn datetime_diff_millis(end_ns: i64, start_ns: i64) -> i64 {
+    end_ns.div_euclid(NANOS_PER_MILLI) - start_ns.div_euclid(NANOS_PER_MILLI)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_fraction_length() {
+        let base = parse_timestamp("2026-11-20T10:55:55Z").unwrap();
+        assert_eq!(base, 1_795_172_155 * NANOS_PER_SECOND);
+        let cases = [
+            ("2026-11-20T10:55:55.3Z", 300_000_000),
+            ("2026-11-20T10:55:55.305989Z", 305_989_000),
+            ("2026-11-20T10:55:55.3059890Z", 305_989_000),
+            ("2026-11-20T10:55:55.305989123Z", 305_989_123),
+            ("2026-11-20T10:55:55.000000001Z", 1),
+        ];
+        for (s, frac) in cases {
+            assert_eq!(parse_timestamp(s), Ok(base + frac), "{s}");
+        }
+    }
+
+    #[test]
+    fn offsets_and_separators() {
+        let z = parse_timestamp("2026-11-20T10:55:55.5Z").unwrap();
+        assert_eq!(parse_timestamp("2026-11-20T12:25:55.5+01:30"), Ok(z));
+        assert_eq!(parse_timestamp("2026-11-20T05:55:55.5-05:00"), Ok(z));
+        assert_eq!(parse_timestamp("2026-11-20 10:55:55.5z"), Ok(z));
+        assert_eq!(parse_timestamp("2026-11-20t10:55:55.5Z"), Ok(z));
+        assert_eq!(parse_timestamp("2026-11-20 10:55:55.5"), Ok(z));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        for s in [
+            "",
+            "2026-11-20",
+            "2026-11-20T10:55:55.Z",
+            "2026-11-20T10:55:55.1234567890Z",
+            "2026-11-20T10:55:55Zjunk",
+            "2026-11-20T10:55:55+0100",
+            "2026/11/20T10:55:55Z",
+            "２026-11-20T10:55:55Z",
+        ] {
+            assert_eq!(parse_timestamp(s), Err(TimestampError::Syntax), "{s:?}");
+        }
+        for s in [
+            "2026-13-20T10:55:55Z",
+            "2026-02-29T10:55:55Z",
+            "2026-04-31T10:55:55Z",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20T10:60:00Z",
+            "2026-11-20T10:55:60Z",
+            "2026-11-00T10:55:55Z",
+        ] {
+            assert_eq!(parse_timestamp(s), Err(TimestampError::OutOfRange), "{s:?}");
+        }
+        assert_eq!(parse_timestamp("2024-02-29T00:00:00Z").is_ok(), true);
+        assert_eq!(
+            parse_timestamp("9999-12-31T23:59:59Z"),
+            Err(TimestampError::Overflow)
+        );
+        assert_eq!(
+            parse_timestamp("0001-01-01T00:00:00Z"),
+            Err(TimestampError::Overflow)
+        );
+    }
+
+    #[test]
+    fn before_epoch_and_formatting() {
+        let t = parse_timestamp("1969-12-31T23:59:59.999Z").unwrap();
+        assert_eq!(t, -1_000_000);
+        assert_eq!(format_timestamp(t), "1969-12-31T23:59:59.999Z");
+        assert_eq!(format_timestamp_secs(t), "1969-12-31T23:59:59Z");
+        let u = parse_timestamp("2026-11-20T10:55:55.305989Z").unwrap();
+        assert_eq!(format_timestamp(u), "2026-11-20T10:55:55.305989Z");
+        assert_eq!(format_timestamp_secs(u), "2026-11-20T10:55:55Z");
+    }
+
+    #[test]
+    fn civil_round_trip() {
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
+        }
+    }
+
+    #[test]
+    fn datetime_diff_truncates_each_side() {
+        let s = parse_timestamp("2026-01-01T00:00:00.1009Z").unwrap();
+        let e = parse_timestamp("2026-01-01T00:00:00.2001Z").unwrap();
+        assert_eq!(datetime_diff_millis(e, s), 100);
+        assert_eq!(datetime_diff_millis(s, e), -100);
+        // Floors below zero too: -0.5 ms is in millisecond -1.
+        assert_eq!(datetime_diff_millis(0, -500_000), 1);
+    }
+}
