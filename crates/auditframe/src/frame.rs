@@ -39,16 +39,16 @@ impl AuditFrame {
             let col = Column::from_name(c.name()).ok_or_else(|| {
                 Error::schema(format!("`{}` is not a canonical column", c.name()))
             })?;
-            let ok = match (col.kind(), c.dtype()) {
-                (ColumnKind::Timestamp, pl::DataType::Datetime(pl::TimeUnit::Nanoseconds, _)) => {
-                    true
-                }
-                (ColumnKind::Int64, pl::DataType::Int64) => true,
-                (ColumnKind::Int32, pl::DataType::Int32) => true,
-                (ColumnKind::Categorical, pl::DataType::Categorical(..)) => true,
-                (ColumnKind::String, pl::DataType::String) => true,
-                _ => false,
-            };
+            let ok = matches!(
+                (col.kind(), c.dtype()),
+                (
+                    ColumnKind::Timestamp,
+                    pl::DataType::Datetime(pl::TimeUnit::Nanoseconds, _)
+                ) | (ColumnKind::Int64, pl::DataType::Int64)
+                    | (ColumnKind::Int32, pl::DataType::Int32)
+                    | (ColumnKind::Categorical, pl::DataType::Categorical(..))
+                    | (ColumnKind::String, pl::DataType::String)
+            );
             if !ok {
                 return Err(Error::schema(format!(
                     "column `{col}` has type {}, expected {:?}",

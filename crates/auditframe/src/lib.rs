@@ -34,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod analysis;
 mod builder;
 mod decode;
 mod error;
@@ -44,6 +45,11 @@ mod record;
 mod schema;
 mod timestamp;
 
+pub use analysis::{
+    analyze, bin_start, parse_duration, partial, partial_with_threads, percentile_field,
+    percentile_rank, Analysis, AnalysisOptions, GroupKey, LatencyPoint, Partial, PercentileRow,
+    SumCount, TimeWindow, TopEntry,
+};
 pub use decode::{
     sniff_input_shape, FrameBuilder, ParseOptions, ParseReport, DEFAULT_MAX_RECORD_BYTES,
     MAX_NESTING, REPORT_ERRORS_KEPT,

@@ -279,7 +279,7 @@ mod tests {
         ] {
             assert_eq!(parse_timestamp(s), Err(TimestampError::OutOfRange), "{s:?}");
         }
-        assert_eq!(parse_timestamp("2024-02-29T00:00:00Z").is_ok(), true);
+        assert!(parse_timestamp("2024-02-29T00:00:00Z").is_ok());
         assert_eq!(
             parse_timestamp("9999-12-31T23:59:59Z"),
             Err(TimestampError::Overflow)

@@ -1,0 +1,410 @@
+//! The per-frame kernel: one pass over physical columns (dictionary codes, i64 nanoseconds),
+//! split across threads, into dense arrays indexed by codes; then turned into a string-keyed
+//! [`Partial`].
+
+use std::sync::Arc;
+
+use polars::prelude as pl;
+use polars::prelude::{CategoricalMapping, ChunkAgg};
+use polars_arrow::array::PrimitiveArray;
+use rayon::prelude::*;
+
+use super::partial::{Partial, SumCount};
+use super::{bin_start, GroupKey};
+use crate::schema::Column;
+use crate::{AnalysisOptions, AuditFrame, Error, Result, TimeWindow};
+
+/// A categorical column's codes (contiguous) and its dictionary.
+struct Codes {
+    arr: PrimitiveArray<u32>,
+    mapping: Arc<CategoricalMapping>,
+    /// Codes are `< len`; the extra slot `len` stands for null.
+    len: u32,
+}
+
+impl Codes {
+    fn load(frame: &AuditFrame, col: Column) -> Result<Codes> {
+        let c = frame.column(col)?.as_materialized_series();
+        let mapping = match c.dtype() {
+            pl::DataType::Categorical(_, m) | pl::DataType::Enum(_, m) => m.clone(),
+            other => {
+                return Err(Error::schema(format!(
+                    "`{col}` is {other}, expected Categorical"
+                )))
+            }
+        };
+        let phys = c.to_physical_repr().cast(&pl::DataType::UInt32)?.rechunk();
+        let ca = phys.u32()?;
+        let arr = ca
+            .downcast_iter()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new()));
+        let max = ca.max().unwrap_or(0);
+        if max >= (1 << 24) {
+            return Err(Error::schema(format!(
+                "`{col}` has dictionary codes up to {max}; expected a dense dictionary"
+            )));
+        }
+        Ok(Codes {
+            len: if ca.is_empty() { 0 } else { max + 1 },
+            arr,
+            mapping,
+        })
+    }
+
+    /// The code at `i`, or `len` for null.
+    #[inline]
+    fn at(&self, i: usize) -> u32 {
+        match self.arr.validity() {
+            Some(v) if !v.get_bit(i) => self.len,
+            _ => self.arr.values().get(i).copied().unwrap_or(self.len),
+        }
+    }
+
+    fn name(&self, code: u32) -> &str {
+        if code >= self.len {
+            ""
+        } else {
+            self.mapping.cat_to_str(code).unwrap_or("")
+        }
+    }
+
+    fn code_of(&self, s: &str) -> Option<u32> {
+        self.mapping.get_cat(s).filter(|&c| c < self.len)
+    }
+}
+
+/// A nullable i64 column (timestamps as ns, latency as ms), contiguous.
+struct Ints(PrimitiveArray<i64>);
+
+impl Ints {
+    fn load(frame: &AuditFrame, col: Column) -> Result<Ints> {
+        let c = frame.column(col)?.as_materialized_series();
+        let phys = c.to_physical_repr().rechunk();
+        let ca = phys.i64()?;
+        let arr = ca.downcast_iter().next().cloned();
+        Ok(Ints(
+            arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
+        ))
+    }
+
+    #[inline]
+    fn at(&self, i: usize) -> Option<i64> {
+        match self.0.validity() {
+            Some(v) if !v.get_bit(i) => None,
+            _ => self.0.values().get(i).copied(),
+        }
+    }
+
+    fn max(&self) -> Option<i64> {
+        (0..self.0.len()).filter_map(|i| self.at(i)).max()
+    }
+}
+
+/// Long-running subresources, excluded from latency figures on request.
+const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "proxy"];
+
+/// The columns an analysis reads, and its filters resolved to codes.
+struct Plan {
+    key: Codes,
+    verb: Codes,
+    resource: Codes,
+    latency: Ints,
+    received: Ints,
+    time: Option<(Ints, i64, i64)>,
+    stage: Option<(Codes, Option<u32>)>,
+    long_running: Option<(Codes, Vec<bool>)>,
+    watch: Option<u32>,
+    only_key: Option<Option<u32>>,
+    empty_resource: Option<u32>,
+    bin_ns: i64,
+    first_bin: i64,
+    n_bins: usize,
+}
+
+/// Dense per-thread state indexed by codes.
+struct Dense {
+    rows: u64,
+    counts: Vec<u64>,
+    /// (key, bin) cells: `key * n_bins + bin`.
+    series: Vec<SumCount>,
+    /// (key, verb, resource) groups: `(key * nv + verb) * nr + resource`.
+    latencies: Vec<Vec<i64>>,
+}
+
+const MAX_DENSE_CELLS: usize = 1 << 24;
+
+impl Plan {
+    fn new(frame: &AuditFrame, opts: &AnalysisOptions) -> Result<Plan> {
+        opts.validate()?;
+        let key_col = match opts.key {
+            GroupKey::UserAgent => Column::UserAgent,
+            GroupKey::User => Column::Username,
+        };
+        let key = Codes::load(frame, key_col)?;
+        let verb = Codes::load(frame, Column::Verb)?;
+        let resource = Codes::load(frame, Column::Resource)?;
+        let latency = Ints::load(frame, Column::LatencyMs)?;
+        let received = Ints::load(frame, Column::RequestReceived)?;
+        let time = match opts.window {
+            TimeWindow::All => None,
+            TimeWindow::Last(ns) => {
+                let t = Ints::load(frame, Column::TimeGenerated)?;
+                let end = t.max().unwrap_or(i64::MIN);
+                Some((t, end.saturating_sub(ns), end))
+            }
+            TimeWindow::Between { start, end } => {
+                Some((Ints::load(frame, Column::TimeGenerated)?, start, end))
+            }
+        };
+        let stage = match &opts.stage {
+            None => None,
+            Some(s) => {
+                let c = Codes::load(frame, Column::Stage)?;
+                let code = c.code_of(s);
+                Some((c, code))
+            }
+        };
+        let (long_running, watch) = if opts.exclude_long_running {
+            let sub = Codes::load(frame, Column::Subresource)?;
+            let mask = (0..=sub.len)
+                .map(|c| LONG_RUNNING_SUBRESOURCES.contains(&sub.name(c)) && c < sub.len)
+                .collect();
+            (Some((sub, mask)), verb.code_of("watch"))
+        } else {
+            (None, None)
+        };
+        let only_key = opts.only_key.as_deref().map(|k| {
+            if k.is_empty() {
+                Some(key.code_of("").unwrap_or(key.len))
+            } else {
+                key.code_of(k)
+            }
+        });
+        let empty_resource = resource.code_of("");
+        // Bins span the request-received range of the frame.
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        for i in 0..received.0.len() {
+            if let Some(t) = received.at(i) {
+                lo = lo.min(t);
+                hi = hi.max(t);
+            }
+        }
+        let (first_bin, n_bins) = if lo > hi {
+            (0, 0)
+        } else {
+            let a = bin_start(lo, opts.bin_ns);
+            let b = bin_start(hi, opts.bin_ns);
+            (
+                a,
+                usize::try_from((i128::from(b) - i128::from(a)) / i128::from(opts.bin_ns) + 1)
+                    .unwrap_or(usize::MAX),
+            )
+        };
+        Ok(Plan {
+            key,
+            verb,
+            resource,
+            latency,
+            received,
+            time,
+            stage,
+            long_running,
+            watch,
+            only_key,
+            empty_resource,
+            bin_ns: opts.bin_ns,
+            first_bin,
+            n_bins,
+        })
+    }
+
+    fn dims(&self) -> (usize, usize, usize) {
+        (
+            self.key.len as usize + 1,
+            self.verb.len as usize + 1,
+            self.resource.len as usize + 1,
+        )
+    }
+
+    fn dense_ok(&self) -> bool {
+        let (nk, nv, nr) = self.dims();
+        nk.saturating_mul(self.n_bins) <= MAX_DENSE_CELLS
+            && nk.saturating_mul(nv).saturating_mul(nr) <= MAX_DENSE_CELLS
+    }
+
+    fn new_dense(&self) -> Dense {
+        let (nk, nv, nr) = self.dims();
+        Dense {
+            rows: 0,
+            counts: vec![0; nk],
+            series: vec![SumCount::default(); nk * self.n_bins],
+            latencies: vec![Vec::new(); nk * nv * nr],
+        }
+    }
+
+    /// Accumulates rows `range` into `d`.
+    fn run(&self, range: std::ops::Range<usize>, d: &mut Dense) {
+        let (_, nv, nr) = self.dims();
+        for i in range {
+            if let Some((t, start, end)) = &self.time {
+                match t.at(i) {
+                    Some(x) if x >= *start && x <= *end => {}
+                    _ => continue,
+                }
+            }
+            if let Some((stage, want)) = &self.stage {
+                if Some(stage.at(i)) != *want {
+                    continue;
+                }
+            }
+            d.rows += 1;
+            let k = self.key.at(i) as usize;
+            if let Some(c) = d.counts.get_mut(k) {
+                *c += 1;
+            }
+            let Some(ms) = self.latency.at(i) else {
+                continue;
+            };
+            if let Some((sub, mask)) = &self.long_running {
+                let v = self.verb.at(i);
+                if Some(v) == self.watch || mask.get(sub.at(i) as usize).copied().unwrap_or(false) {
+                    continue;
+                }
+            }
+            if let Some(received) = self.received.at(i) {
+                let bin = (i128::from(bin_start(received, self.bin_ns))
+                    - i128::from(self.first_bin))
+                    / i128::from(self.bin_ns);
+                if let Some(cell) = usize::try_from(bin)
+                    .ok()
+                    .and_then(|b| d.series.get_mut(k * self.n_bins + b))
+                {
+                    cell.sum += i128::from(ms);
+                    cell.count += 1;
+                }
+            }
+            if let Some(only) = self.only_key {
+                if Some(k as u32) != only {
+                    continue;
+                }
+            }
+            let r = self.resource.at(i);
+            if r == self.resource.len || Some(r) == self.empty_resource {
+                continue;
+            }
+            let g = (k * nv + self.verb.at(i) as usize) * nr + r as usize;
+            if let Some(v) = d.latencies.get_mut(g) {
+                v.push(ms);
+            }
+        }
+    }
+
+    fn merge(&self, mut a: Dense, b: Dense) -> Dense {
+        a.rows += b.rows;
+        a.counts
+            .iter_mut()
+            .zip(&b.counts)
+            .for_each(|(x, y)| *x += y);
+        a.series.iter_mut().zip(&b.series).for_each(|(x, y)| {
+            x.sum += y.sum;
+            x.count += y.count;
+        });
+        a.latencies
+            .iter_mut()
+            .zip(b.latencies)
+            .for_each(|(x, mut y)| x.append(&mut y));
+        a
+    }
+
+    /// Dense, code-keyed state → string-keyed partial (groups with the same name merge).
+    fn to_partial(&self, d: Dense) -> Partial {
+        let (_, nv, nr) = self.dims();
+        let mut p = Partial {
+            rows: d.rows,
+            ..Partial::default()
+        };
+        for (k, &n) in d.counts.iter().enumerate() {
+            if n > 0 {
+                *p.counts
+                    .entry(self.key.name(k as u32).to_owned())
+                    .or_insert(0) += n;
+            }
+        }
+        for (cell, sc) in d.series.iter().enumerate() {
+            if sc.count > 0 {
+                let k = cell / self.n_bins.max(1);
+                let bin = self.first_bin + (cell % self.n_bins.max(1)) as i64 * self.bin_ns;
+                let e = p
+                    .series
+                    .entry((self.key.name(k as u32).to_owned(), bin))
+                    .or_default();
+                e.sum += sc.sum;
+                e.count += sc.count;
+            }
+        }
+        for (g, v) in d.latencies.into_iter().enumerate() {
+            if !v.is_empty() {
+                let (k, rest) = (g / (nv * nr), g % (nv * nr));
+                let (vb, r) = (rest / nr, rest % nr);
+                let key = (
+                    self.key.name(k as u32).to_owned(),
+                    self.verb.name(vb as u32).to_owned(),
+                    self.resource.name(r as u32).to_owned(),
+                );
+                p.latencies.entry(key).or_default().extend(v);
+            }
+        }
+        p
+    }
+}
+
+/// Computes the partial aggregate of `frame` on all threads.
+pub(crate) fn partial(
+    frame: &AuditFrame,
+    opts: &AnalysisOptions,
+    threads: Option<usize>,
+) -> Result<Partial> {
+    let plan = Plan::new(frame, opts)?;
+    if !plan.dense_ok() {
+        return Err(Error::invalid(format!(
+            "too many groups for one pass ({} keys × {} bins); use a wider bin or a narrower window",
+            plan.key.len, plan.n_bins
+        )));
+    }
+    let n = frame.height();
+    let parts = threads.unwrap_or_else(rayon::current_num_threads).max(1);
+    // A few chunks per thread balance the load; tiny frames run on one.
+    let chunk = n.div_ceil(parts * 2).max(16 * 1024);
+    let ranges: Vec<_> = (0..n)
+        .step_by(chunk)
+        .map(|s| s..(s + chunk).min(n))
+        .collect();
+    let dense = if ranges.len() <= 1 {
+        let mut d = plan.new_dense();
+        plan.run(0..n, &mut d);
+        d
+    } else {
+        let run = || {
+            ranges
+                .par_iter()
+                .map(|r| {
+                    let mut d = plan.new_dense();
+                    plan.run(r.clone(), &mut d);
+                    d
+                })
+                .reduce_with(|a, b| plan.merge(a, b))
+        };
+        let d = match threads {
+            Some(t) => rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .map_err(|e| Error::invalid(e.to_string()))?
+                .install(run),
+            None => run(),
+        };
+        d.unwrap_or_else(|| plan.new_dense())
+    };
+    Ok(plan.to_partial(dense))
+}

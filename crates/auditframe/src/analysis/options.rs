@@ -1,0 +1,283 @@
+//! What the seed analyses are asked: key, window, bins, percentiles, filters.
+
+use std::fmt;
+
+use crate::timestamp::NANOS_PER_SECOND;
+use crate::{Error, Result};
+
+/// What the analyses group by. The guide groups `AKSAudit` rows by `UserAgent` and
+/// `AzureDiagnostics` rows by `user.username`; both keys work for every shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum GroupKey {
+    /// `user_agent` (absent user agents are the group `""`).
+    #[default]
+    UserAgent,
+    /// `username`.
+    User,
+}
+
+impl GroupKey {
+    /// `user_agent` or `user`, as in the JSON output's `group_by`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            GroupKey::UserAgent => "user_agent",
+            GroupKey::User => "user",
+        }
+    }
+}
+
+impl fmt::Display for GroupKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which rows count, by `time_generated`; both ends inclusive like KQL `between(a .. b)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeWindow {
+    /// Every row (rows without a time included).
+    #[default]
+    All,
+    /// The last `ns` nanoseconds up to the newest `time_generated` in the input (the offline
+    /// stand-in for `now()`): `between((newest - ns) .. newest)`.
+    Last(i64),
+    /// From `start` to `end` (ns since the epoch), inclusive.
+    Between {
+        /// Start, inclusive.
+        start: i64,
+        /// End, inclusive.
+        end: i64,
+    },
+}
+
+/// Options of [`analyze`](crate::analyze).
+///
+/// The defaults reproduce the guide's KQL: group by user agent, top 10, 5-minute bins, P99,
+/// every row and every stage.
+///
+/// ```
+/// use auditframe::{AnalysisOptions, GroupKey, TimeWindow};
+/// let o = AnalysisOptions::default()
+///     .key(GroupKey::User)
+///     .bin(auditframe::parse_duration("1m")?)
+///     .percentiles(vec![50.0, 99.0, 99.9])
+///     .window(TimeWindow::Last(auditframe::parse_duration("1h")?));
+/// assert_eq!(o.top, 10);
+/// # Ok::<(), auditframe::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisOptions {
+    /// Group key for all three analyses.
+    pub key: GroupKey,
+    /// How many groups Top N keeps.
+    pub top: usize,
+    /// Bin width of the latency series, ns (positive).
+    pub bin_ns: i64,
+    /// Percentiles to compute, each in `[0, 100]`.
+    pub percentiles: Vec<f64>,
+    /// Percentiles only for this key (the guide's `where UserAgent == "…"`); `None`: every key.
+    pub only_key: Option<String>,
+    /// Row filter on `time_generated`.
+    pub window: TimeWindow,
+    /// Keep only rows of this stage (e.g. `ResponseComplete`, so that multi-stage requests
+    /// count once). `None`: every stage, like the guide.
+    pub stage: Option<String>,
+    /// Leave long-running requests (`watch`; `exec`, `attach`, `portforward`, `proxy`
+    /// subresources) out of the latency series and percentiles. They are still counted by
+    /// Top N.
+    pub exclude_long_running: bool,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        AnalysisOptions {
+            key: GroupKey::UserAgent,
+            top: 10,
+            bin_ns: 5 * 60 * NANOS_PER_SECOND,
+            percentiles: vec![99.0],
+            only_key: None,
+            window: TimeWindow::All,
+            stage: None,
+            exclude_long_running: false,
+        }
+    }
+}
+
+impl AnalysisOptions {
+    /// Sets the group key.
+    #[must_use]
+    pub fn key(mut self, key: GroupKey) -> Self {
+        self.key = key;
+        self
+    }
+    /// Sets N of Top N.
+    #[must_use]
+    pub fn top(mut self, n: usize) -> Self {
+        self.top = n;
+        self
+    }
+    /// Sets the bin width (ns).
+    #[must_use]
+    pub fn bin(mut self, ns: i64) -> Self {
+        self.bin_ns = ns;
+        self
+    }
+    /// Sets the percentiles.
+    #[must_use]
+    pub fn percentiles(mut self, p: Vec<f64>) -> Self {
+        self.percentiles = p;
+        self
+    }
+    /// Restricts the percentiles to one key.
+    #[must_use]
+    pub fn only_key(mut self, key: Option<String>) -> Self {
+        self.only_key = key;
+        self
+    }
+    /// Sets the time window.
+    #[must_use]
+    pub fn window(mut self, w: TimeWindow) -> Self {
+        self.window = w;
+        self
+    }
+    /// Keeps only one stage.
+    #[must_use]
+    pub fn stage(mut self, stage: Option<String>) -> Self {
+        self.stage = stage;
+        self
+    }
+    /// Excludes long-running requests from latency figures.
+    #[must_use]
+    pub fn exclude_long_running(mut self, yes: bool) -> Self {
+        self.exclude_long_running = yes;
+        self
+    }
+
+    /// Checks the options: a positive bin, percentiles in `[0, 100]`, a valid window.
+    pub fn validate(&self) -> Result<()> {
+        if self.bin_ns <= 0 {
+            return Err(Error::invalid(format!(
+                "bin width must be positive, got {} ns",
+                self.bin_ns
+            )));
+        }
+        if self.percentiles.is_empty() {
+            return Err(Error::invalid("at least one percentile is needed"));
+        }
+        for &p in &self.percentiles {
+            if !(0.0..=100.0).contains(&p) {
+                return Err(Error::invalid(format!(
+                    "percentile {p} is outside [0, 100]"
+                )));
+            }
+        }
+        match self.window {
+            TimeWindow::Last(ns) if ns < 0 => {
+                Err(Error::invalid("`last` duration must not be negative"))
+            }
+            TimeWindow::Between { start, end } if start > end => {
+                Err(Error::invalid("window start is after its end"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Parses a KQL-style duration: a number with unit `ns`, `us`, `ms`, `s`, `m`, `h` or `d`
+/// (`5m`, `1.5h`, `250ms`), or several summed (`1h30m`).
+///
+/// ```
+/// use auditframe::parse_duration;
+/// assert_eq!(parse_duration("5m")?, 300_000_000_000);
+/// assert_eq!(parse_duration("1h30m")?, 5_400_000_000_000);
+/// assert_eq!(parse_duration("1.5s")?, 1_500_000_000);
+/// assert!(parse_duration("5").is_err());
+/// # Ok::<(), auditframe::Error>(())
+/// ```
+pub fn parse_duration(s: &str) -> Result<i64> {
+    let bad = || {
+        Error::invalid(format!(
+            "invalid duration {s:?} (examples: 5m, 1h, 30s, 250ms)"
+        ))
+    };
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    let mut total: i128 = 0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (num, tail) = rest.split_at(num_len);
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let scale: i128 = match unit {
+            "ns" => 1,
+            "us" | "µs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" | "min" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "d" => 86_400_000_000_000,
+            _ => return Err(bad()),
+        };
+        // Integer and fractional parts separately: no float rounding for "0.1s" and the like.
+        let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+        if int.is_empty() && frac.is_empty() {
+            return Err(bad());
+        }
+        let int: i128 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| bad())?
+        };
+        let mut part = int.checked_mul(scale).ok_or_else(bad)?;
+        let mut div: i128 = 1;
+        for d in frac.chars() {
+            let d = i128::from(d.to_digit(10).ok_or_else(bad)?);
+            div = div.checked_mul(10).ok_or_else(bad)?;
+            part = part.checked_add(d * scale / div).ok_or_else(bad)?;
+        }
+        total = total.checked_add(part).ok_or_else(bad)?;
+        rest = next;
+    }
+    i64::try_from(total).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("250ms").unwrap(), 250_000_000);
+        assert_eq!(parse_duration("7m").unwrap(), 420_000_000_000);
+        assert_eq!(parse_duration("1d").unwrap(), 86_400_000_000_000);
+        assert_eq!(parse_duration(" 0.1s ").unwrap(), 100_000_000);
+        for bad in ["", "m", "5x", "1.2.3s", "99999999999999d", "-5m", "."] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn validation() {
+        assert!(AnalysisOptions::default().validate().is_ok());
+        assert!(AnalysisOptions::default().bin(0).validate().is_err());
+        assert!(AnalysisOptions::default()
+            .percentiles(vec![100.1])
+            .validate()
+            .is_err());
+        assert!(AnalysisOptions::default()
+            .percentiles(vec![])
+            .validate()
+            .is_err());
+        assert!(AnalysisOptions::default()
+            .window(TimeWindow::Between { start: 2, end: 1 })
+            .validate()
+            .is_err());
+    }
+}

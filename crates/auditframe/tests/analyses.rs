@@ -1,0 +1,620 @@
+//! The seed analyses: hand-checked golden values, edge cases, and property tests against a
+//! naive reference implementation.
+
+use std::collections::{BTreeMap, HashMap};
+
+use auditframe::generate::push_timestamp;
+use auditframe::{
+    analyze, bin_start, parse_duration, parse_timestamp, partial, AnalysisOptions, AuditFrame,
+    GroupKey, ParseOptions, TimeWindow,
+};
+use proptest::prelude::*;
+
+/// One synthetic row.
+#[derive(Debug, Clone)]
+struct Row {
+    ua: Option<String>,
+    user: Option<String>,
+    verb: String,
+    resource: Option<String>,
+    subresource: Option<String>,
+    stage: String,
+    received: Option<i64>,
+    stage_ts: Option<i64>,
+}
+
+fn json_line(r: &Row) -> String {
+    let mut out = Vec::new();
+    out.extend_from_slice(br#"{"kind":"Event","auditID":"x","verb":"#);
+    out.extend_from_slice(serde_json::to_string(&r.verb).unwrap().as_bytes());
+    out.extend_from_slice(br#","stage":"#);
+    out.extend_from_slice(serde_json::to_string(&r.stage).unwrap().as_bytes());
+    if let Some(ua) = &r.ua {
+        out.extend_from_slice(
+            format!(r#","userAgent":{}"#, serde_json::to_string(ua).unwrap()).as_bytes(),
+        );
+    }
+    if let Some(u) = &r.user {
+        out.extend_from_slice(
+            format!(
+                r#","user":{{"username":{}}}"#,
+                serde_json::to_string(u).unwrap()
+            )
+            .as_bytes(),
+        );
+    }
+    if r.resource.is_some() || r.subresource.is_some() {
+        let mut o = serde_json::Map::new();
+        if let Some(x) = &r.resource {
+            o.insert("resource".into(), x.clone().into());
+        }
+        if let Some(x) = &r.subresource {
+            o.insert("subresource".into(), x.clone().into());
+        }
+        out.extend_from_slice(
+            format!(r#","objectRef":{}"#, serde_json::Value::Object(o)).as_bytes(),
+        );
+    }
+    if let Some(t) = r.received {
+        out.extend_from_slice(br#","requestReceivedTimestamp":"#);
+        push_timestamp(&mut out, t, 9);
+    }
+    if let Some(t) = r.stage_ts {
+        out.extend_from_slice(br#","stageTimestamp":"#);
+        push_timestamp(&mut out, t, 9);
+    }
+    out.push(b'}');
+    String::from_utf8(out).unwrap()
+}
+
+fn frame_of(rows: &[Row]) -> AuditFrame {
+    let text: String = rows.iter().map(|r| json_line(r) + "\n").collect();
+    let (f, rep) =
+        AuditFrame::from_slice(text.as_bytes(), &ParseOptions::new().strict(true)).unwrap();
+    assert_eq!(rep.rows as usize, rows.len());
+    f
+}
+
+fn ts(s: &str) -> i64 {
+    parse_timestamp(s).unwrap()
+}
+
+fn row(ua: &str, verb: &str, resource: Option<&str>, received: &str, ms: Option<i64>) -> Row {
+    let r = ts(received);
+    Row {
+        ua: Some(ua.to_owned()),
+        user: Some(format!("user-of-{ua}")),
+        verb: verb.to_owned(),
+        resource: resource.map(str::to_owned),
+        subresource: None,
+        stage: "ResponseComplete".to_owned(),
+        received: Some(r),
+        stage_ts: ms.map(|m| r + m * 1_000_000),
+    }
+}
+
+/// A small hand-checked scenario.
+fn golden_rows() -> Vec<Row> {
+    vec![
+        row(
+            "bad-client",
+            "list",
+            Some("pods"),
+            "2026-11-20T10:00:01Z",
+            Some(3000),
+        ),
+        row(
+            "bad-client",
+            "list",
+            Some("pods"),
+            "2026-11-20T10:02:00Z",
+            Some(5000),
+        ),
+        row(
+            "bad-client",
+            "list",
+            Some("pods"),
+            "2026-11-20T10:06:00Z",
+            Some(1000),
+        ),
+        row(
+            "bad-client",
+            "get",
+            Some("pods"),
+            "2026-11-20T10:06:30Z",
+            Some(10),
+        ),
+        row(
+            "kubelet",
+            "get",
+            Some("nodes"),
+            "2026-11-20T10:01:00Z",
+            Some(4),
+        ),
+        row(
+            "kubelet",
+            "update",
+            Some("nodes"),
+            "2026-11-20T10:07:00Z",
+            Some(8),
+        ),
+        row("kubelet", "get", None, "2026-11-20T10:08:00Z", Some(2)), // /healthz
+        row("", "get", Some(""), "2026-11-20T10:09:00Z", Some(7)),    // empty agent, empty resource
+        row("probe", "get", Some("pods"), "2026-11-20T10:09:30Z", None), // no stage timestamp
+    ]
+}
+
+#[test]
+fn golden_by_user_agent() {
+    let f = frame_of(&golden_rows());
+    let a = analyze(&f, &AnalysisOptions::default()).unwrap();
+    assert_eq!(a.rows, 9);
+    let top: Vec<(&str, u64)> = a.top.iter().map(|t| (t.key.as_str(), t.count)).collect();
+    assert_eq!(
+        top,
+        vec![("bad-client", 4), ("kubelet", 3), ("", 1), ("probe", 1)]
+    );
+    let lat: Vec<(&str, &str, f64, u64)> = a
+        .latency
+        .iter()
+        .map(|p| (p.key.as_str(), p.bin_start.as_str(), p.avg_ms, p.count))
+        .collect();
+    assert_eq!(
+        lat,
+        vec![
+            ("", "2026-11-20T10:05:00Z", 7.0, 1),
+            ("bad-client", "2026-11-20T10:00:00Z", 4000.0, 2),
+            ("bad-client", "2026-11-20T10:05:00Z", 505.0, 2),
+            ("kubelet", "2026-11-20T10:00:00Z", 4.0, 1),
+            ("kubelet", "2026-11-20T10:05:00Z", 5.0, 2),
+        ]
+    );
+    let p: Vec<(&str, &str, &str, Option<i64>, u64)> = a
+        .percentile_rows
+        .iter()
+        .map(|r| {
+            (
+                r.key.as_str(),
+                r.verb.as_str(),
+                r.resource.as_str(),
+                r.get(99.0),
+                r.count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        p,
+        vec![
+            ("bad-client", "get", "pods", Some(10), 1),
+            ("bad-client", "list", "pods", Some(5000), 3),
+            ("kubelet", "get", "nodes", Some(4), 1),
+            ("kubelet", "update", "nodes", Some(8), 1),
+        ]
+    );
+    // JSON field names are a contract.
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["group_by"], "user_agent");
+    assert_eq!(json["percentiles"][1]["p99_ms"], 5000);
+    assert_eq!(json["latency"][1]["bin_start"], "2026-11-20T10:00:00Z");
+}
+
+#[test]
+fn golden_by_user_top_n_ties_and_percentile_list() {
+    let f = frame_of(&golden_rows());
+    let o = AnalysisOptions::default()
+        .key(GroupKey::User)
+        .top(2)
+        .percentiles(vec![50.0, 99.0, 0.0]);
+    let a = analyze(&f, &o).unwrap();
+    let top: Vec<(&str, u64)> = a.top.iter().map(|t| (t.key.as_str(), t.count)).collect();
+    assert_eq!(top, vec![("user-of-bad-client", 4), ("user-of-kubelet", 3)]);
+    let list = a.percentile_rows.iter().find(|r| r.verb == "list").unwrap();
+    // values 1000, 3000, 5000: p0 → rank 1, p50 → rank ceil(1.5)=2, p99 → rank 3.
+    assert_eq!(list.values, vec![(0.0, 1000), (50.0, 3000), (99.0, 5000)]);
+    // Ties in Top N: count desc, then key ascending by bytes.
+    let a = analyze(&f, &AnalysisOptions::default().top(10)).unwrap();
+    assert_eq!(a.top[2].key, "");
+    assert_eq!(a.top[3].key, "probe");
+}
+
+#[test]
+fn only_key_windows_and_stage_filter() {
+    let mut rows = golden_rows();
+    let mut started = row(
+        "watcher",
+        "watch",
+        Some("pods"),
+        "2026-11-20T10:03:00Z",
+        Some(2),
+    );
+    started.stage = "ResponseStarted".into();
+    rows.push(started);
+    rows.push(row(
+        "watcher",
+        "watch",
+        Some("pods"),
+        "2026-11-20T10:03:00Z",
+        Some(300_000),
+    ));
+    let mut exec = row(
+        "kubectl",
+        "create",
+        Some("pods"),
+        "2026-11-20T10:04:00Z",
+        Some(60_000),
+    );
+    exec.subresource = Some("exec".into());
+    rows.push(exec);
+    let f = frame_of(&rows);
+
+    let a = analyze(
+        &f,
+        &AnalysisOptions::default().only_key(Some("kubelet".into())),
+    )
+    .unwrap();
+    assert!(a.percentile_rows.iter().all(|r| r.key == "kubelet"));
+    assert_eq!(a.percentile_rows.len(), 2);
+    assert_eq!(a.top.len(), 6, "Top N and the series still cover every key");
+
+    let a = analyze(
+        &f,
+        &AnalysisOptions::default().stage(Some("ResponseComplete".into())),
+    )
+    .unwrap();
+    assert_eq!(a.rows, 11);
+    let a = analyze(&f, &AnalysisOptions::default().stage(Some("Nope".into()))).unwrap();
+    assert_eq!((a.rows, a.top.len()), (0, 0));
+
+    let a = analyze(&f, &AnalysisOptions::default().exclude_long_running(true)).unwrap();
+    assert_eq!(
+        a.top.iter().find(|t| t.key == "watcher").map(|t| t.count),
+        Some(2)
+    );
+    assert!(a
+        .percentile_rows
+        .iter()
+        .all(|r| r.verb != "watch" && r.key != "kubectl"));
+    assert!(a
+        .latency
+        .iter()
+        .all(|p| p.key != "watcher" && p.key != "kubectl"));
+
+    // Windows on time_generated (= stageTimestamp for native events), inclusive.
+    let w = TimeWindow::Between {
+        start: ts("2026-11-20T10:00:04Z"),
+        end: ts("2026-11-20T10:01:00.004Z"),
+    };
+    let a = analyze(&f, &AnalysisOptions::default().window(w)).unwrap();
+    assert_eq!(a.rows, 2, "{:?}", a.top); // bad-client 10:00:04 and kubelet 10:01:00.004
+    let a = analyze(
+        &f,
+        &AnalysisOptions::default().window(TimeWindow::Last(parse_duration("2m").unwrap())),
+    )
+    .unwrap();
+    // Newest time_generated is the probe's 10:09:30 (no stage timestamp: request received);
+    // from 10:07:30 on: kubelet 10:08:00.002, watch end 10:08:00, "" 10:09:00.007, probe.
+    assert_eq!(a.rows, 4, "{:?}", a.top);
+}
+
+#[test]
+fn edge_cases() {
+    // Empty input.
+    let (f, _) = AuditFrame::from_slice(b"", &ParseOptions::new()).unwrap();
+    let a = analyze(&f, &AnalysisOptions::default()).unwrap();
+    assert_eq!(
+        (
+            a.rows,
+            a.top.len(),
+            a.latency.len(),
+            a.percentile_rows.len()
+        ),
+        (0, 0, 0, 0)
+    );
+    // One row; all-null latency.
+    let f = frame_of(&[row("a", "get", Some("pods"), "2026-11-20T10:00:00Z", None)]);
+    let a = analyze(&f, &AnalysisOptions::default()).unwrap();
+    assert_eq!(a.top.len(), 1);
+    assert!(a.latency.is_empty() && a.percentile_rows.is_empty());
+    // Negative latency is kept.
+    let f = frame_of(&[row(
+        "a",
+        "get",
+        Some("pods"),
+        "2026-11-20T10:00:00Z",
+        Some(-5),
+    )]);
+    let a = analyze(&f, &AnalysisOptions::default()).unwrap();
+    assert_eq!(a.percentile_rows[0].get(99.0), Some(-5));
+    assert_eq!(a.latency[0].avg_ms, -5.0);
+    // Window with no rows.
+    let a = analyze(
+        &f,
+        &AnalysisOptions::default().window(TimeWindow::Between { start: 0, end: 1 }),
+    )
+    .unwrap();
+    assert_eq!((a.rows, a.top.len()), (0, 0));
+    // Missing columns are a clear error.
+    let (narrow, _) = AuditFrame::from_slice(
+        json_line(&golden_rows()[0]).as_bytes(),
+        &ParseOptions::new().projection(auditframe::Projection::of(&[auditframe::Column::Verb])),
+    )
+    .unwrap();
+    let e = analyze(&narrow, &AnalysisOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("not in the frame"), "{e}");
+}
+
+#[test]
+fn dataframes() {
+    let f = frame_of(&golden_rows());
+    let a = analyze(
+        &f,
+        &AnalysisOptions::default().percentiles(vec![50.0, 99.9]),
+    )
+    .unwrap();
+    assert_eq!(a.top_dataframe().unwrap().shape(), (4, 2));
+    assert_eq!(a.latency_dataframe().unwrap().shape(), (5, 4));
+    let p = a.percentiles_dataframe().unwrap();
+    let names: Vec<&str> = p.columns().iter().map(|c| c.name().as_str()).collect();
+    assert_eq!(
+        names,
+        vec!["key", "verb", "resource", "p50_ms", "p99.9_ms", "count"]
+    );
+}
+
+// ---------- property tests against a naive reference ----------
+
+struct Reference {
+    rows: u64,
+    top: Vec<(String, u64)>,
+    series: Vec<(String, i64, f64, u64)>,
+    pct: Vec<(String, String, String, Vec<i64>, u64)>,
+}
+
+fn reference(rows: &[Row], o: &AnalysisOptions) -> Reference {
+    let key = |r: &Row| match o.key {
+        GroupKey::UserAgent => r.ua.clone().unwrap_or_default(),
+        GroupKey::User => r.user.clone().unwrap_or_default(),
+    };
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    let mut series: BTreeMap<(String, i64), (i128, u64)> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String, String), Vec<i64>> = BTreeMap::new();
+    let mut n = 0;
+    for r in rows {
+        // time_generated of native events: stageTimestamp, else requestReceivedTimestamp.
+        let tg = r.stage_ts.or(r.received);
+        if let TimeWindow::Between { start, end } = o.window {
+            match tg {
+                Some(t) if t >= start && t <= end => {}
+                _ => continue,
+            }
+        }
+        if let Some(s) = &o.stage {
+            if &r.stage != s {
+                continue;
+            }
+        }
+        n += 1;
+        *counts.entry(key(r)).or_default() += 1;
+        let (Some(a), Some(b)) = (r.received, r.stage_ts) else {
+            continue;
+        };
+        let ms = b.div_euclid(1_000_000) - a.div_euclid(1_000_000);
+        let e = series.entry((key(r), bin_start(a, o.bin_ns))).or_default();
+        e.0 += i128::from(ms);
+        e.1 += 1;
+        let res = r.resource.clone().unwrap_or_default();
+        if res.is_empty() || o.only_key.as_ref().is_some_and(|k| *k != key(r)) {
+            continue;
+        }
+        groups
+            .entry((key(r), r.verb.clone(), res))
+            .or_default()
+            .push(ms);
+    }
+    let mut top: Vec<(String, u64)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_bytes().cmp(b.0.as_bytes())));
+    top.truncate(o.top);
+    let mut ps = o.percentiles.clone();
+    ps.sort_by(f64::total_cmp);
+    ps.dedup();
+    Reference {
+        rows: n,
+        top,
+        series: series
+            .into_iter()
+            .map(|((k, b), (s, c))| (k, b, s as f64 / c as f64, c))
+            .collect(),
+        pct: groups
+            .into_iter()
+            .map(|((k, v, r), mut vals)| {
+                vals.sort();
+                let n = vals.len();
+                // Nearest rank, computed the plain way with exact rationals (p has ≤ 1 decimal here).
+                let picks = ps
+                    .iter()
+                    .map(|p| {
+                        let tenths = (p * 10.0).round() as usize;
+                        let rank = (tenths * n).div_ceil(1000).max(1);
+                        vals[rank - 1]
+                    })
+                    .collect();
+                (k, v, r, picks, n as u64)
+            })
+            .collect(),
+    }
+}
+
+fn arb_row() -> impl Strategy<Value = Row> {
+    let agents = prop::sample::select(vec!["a", "b", "c", "kube \"x\"", "", "é"]);
+    (
+        prop::option::weighted(0.9, agents),
+        prop::option::weighted(0.9, prop::sample::select(vec!["u1", "u2", "u3"])),
+        prop::sample::select(vec!["get", "list", "watch", "create"]),
+        prop::option::weighted(
+            0.8,
+            prop::sample::select(vec!["pods", "nodes", "", "leases"]),
+        ),
+        prop::option::weighted(0.1, prop::sample::select(vec!["exec", "status"])),
+        prop::sample::select(vec!["ResponseComplete", "ResponseStarted"]),
+        prop::option::weighted(0.95, 0i64..4 * 3600 * 1_000_000_000),
+        prop::option::weighted(0.9, -2_000_000_000i64..30_000_000_000),
+    )
+        .prop_map(|(ua, user, verb, res, sub, stage, rec, dur)| {
+            let base = 1_795_168_800_000_000_000i64;
+            Row {
+                ua: ua.map(str::to_owned),
+                user: user.map(str::to_owned),
+                verb: verb.to_owned(),
+                resource: res.map(str::to_owned),
+                subresource: sub.map(str::to_owned),
+                stage: stage.to_owned(),
+                received: rec.map(|r| base + r),
+                stage_ts: match (rec, dur) {
+                    (Some(r), Some(d)) => Some(base + r + d),
+                    (None, Some(d)) => Some(base + d.abs()),
+                    _ => None,
+                },
+            }
+        })
+}
+
+fn arb_opts() -> impl Strategy<Value = AnalysisOptions> {
+    (
+        prop::sample::select(vec![GroupKey::UserAgent, GroupKey::User]),
+        1usize..8,
+        prop::sample::select(vec!["1m", "5m", "7m", "1h", "90s"]),
+        prop::collection::vec(
+            prop::sample::select(vec![0.0, 50.0, 90.0, 99.0, 99.9, 100.0]),
+            1..4,
+        ),
+        prop::option::weighted(0.3, prop::sample::select(vec!["a", "u1", "", "zzz"])),
+        prop::option::weighted(0.3, (0i64..3 * 3600, 0i64..3600)),
+        prop::option::weighted(0.3, Just("ResponseComplete")),
+    )
+        .prop_map(|(key, top, bin, ps, only, win, stage)| {
+            let base = 1_795_168_800_000_000_000i64;
+            AnalysisOptions::default()
+                .key(key)
+                .top(top)
+                .bin(parse_duration(bin).unwrap())
+                .percentiles(ps)
+                .only_key(only.map(str::to_owned))
+                .window(match win {
+                    Some((s, len)) => TimeWindow::Between {
+                        start: base + s * 1_000_000_000,
+                        end: base + (s + len) * 1_000_000_000,
+                    },
+                    None => TimeWindow::All,
+                })
+                .stage(stage.map(str::to_owned))
+        })
+}
+
+fn assert_matches_reference(rows: &[Row], o: &AnalysisOptions, a: &auditframe::Analysis) {
+    let r = reference(rows, o);
+    assert_eq!(a.rows, r.rows);
+    let top: Vec<(String, u64)> = a.top.iter().map(|t| (t.key.clone(), t.count)).collect();
+    assert_eq!(top, r.top);
+    let series: Vec<(String, i64, f64, u64)> = a
+        .latency
+        .iter()
+        .map(|p| (p.key.clone(), p.bin_start_ns, p.avg_ms, p.count))
+        .collect();
+    assert_eq!(series.len(), r.series.len());
+    for (x, y) in series.iter().zip(&r.series) {
+        assert_eq!((&x.0, x.1, x.3), (&y.0, y.1, y.3));
+        assert!(
+            (x.2 - y.2).abs() <= 1e-9 * y.2.abs().max(1.0),
+            "{x:?} {y:?}"
+        );
+    }
+    let pct: Vec<(String, String, String, Vec<i64>, u64)> = a
+        .percentile_rows
+        .iter()
+        .map(|p| {
+            (
+                p.key.clone(),
+                p.verb.clone(),
+                p.resource.clone(),
+                p.values.iter().map(|v| v.1).collect(),
+                p.count,
+            )
+        })
+        .collect();
+    assert_eq!(pct, r.pct);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn analyses_equal_the_naive_reference(rows in prop::collection::vec(arb_row(), 0..120), o in arb_opts()) {
+        let f = frame_of(&rows);
+        let a = analyze(&f, &o).unwrap();
+        assert_matches_reference(&rows, &o, &a);
+    }
+
+    #[test]
+    fn partials_of_any_split_merge_to_the_whole(
+        rows in prop::collection::vec(arb_row(), 0..120),
+        cuts in prop::collection::vec(0usize..120, 0..4),
+        o in arb_opts(),
+    ) {
+        let whole = analyze(&frame_of(&rows), &o).unwrap();
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(rows.len())).collect();
+        cuts.push(0);
+        cuts.push(rows.len());
+        cuts.sort();
+        let mut merged = auditframe::Partial::default();
+        for w in cuts.windows(2) {
+            let part = &rows[w[0]..w[1]];
+            if part.is_empty() { continue; }
+            // Each part is its own frame with its own dictionaries.
+            merged.merge(partial(&frame_of(part), &o).unwrap());
+        }
+        let merged = merged.finish(&o).unwrap();
+        // `Last` windows depend on the newest row of each part, so the splits use Between/All only.
+        assert_eq!(merged, whole);
+    }
+}
+
+#[test]
+fn big_generated_frame_matches_reference_in_parallel() {
+    use auditframe::generate::{Generator, GeneratorOptions};
+    let mut g = Generator::new(GeneratorOptions {
+        events: 60_000,
+        seed: 11,
+        ..Default::default()
+    });
+    let mut rows = Vec::new();
+    while let Some(e) = g.next_event() {
+        rows.push(Row {
+            ua: e.user_agent.clone(),
+            user: Some(e.username.clone()),
+            verb: e.verb.to_owned(),
+            resource: e.object_ref.as_ref().map(|o| o.resource.to_owned()),
+            subresource: e
+                .object_ref
+                .as_ref()
+                .and_then(|o| o.subresource.map(str::to_owned)),
+            stage: e.stage.to_owned(),
+            received: Some(e.received_ns),
+            stage_ts: Some(e.stage_ns),
+        });
+    }
+    let f = frame_of(&rows);
+    for o in [
+        AnalysisOptions::default(),
+        AnalysisOptions::default()
+            .key(GroupKey::User)
+            .percentiles(vec![50.0, 99.9]),
+    ] {
+        let a = analyze(&f, &o).unwrap();
+        assert_matches_reference(&rows, &o, &a);
+        let one = auditframe::partial_with_threads(&f, &o, 1)
+            .unwrap()
+            .finish(&o)
+            .unwrap();
+        assert_eq!(one, a);
+    }
+}
