@@ -1,15 +1,222 @@
-//! Placeholder until the analyses land: prints a summary of the frame.
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let paths: Vec<std::path::PathBuf> = std::env::args().skip(1).map(Into::into).collect();
-    let t = std::time::Instant::now();
-    let (frame, report) = auditframe_ndjson::ReaderBuilder::new().read_paths(&paths)?;
-    let dt = t.elapsed();
-    println!(
-        "{frame} in {dt:?}; shape {:?}; skipped {:?}; other {}",
-        report.parse.shape, report.parse.skipped, report.parse.other_category
-    );
-    for e in &report.parse.errors {
-        println!("  {e}");
+//! `analyze`: the AKS troubleshooting guide's three audit-log queries, offline.
+//!
+//! ```text
+//! cargo run --release --example analyze                       # the embedded sample
+//! cargo run --release --example analyze -- audit.log.gz dir/ # files, .gz, directories
+//! cargo run --release --example analyze -- --by user --last 1h --format json export.json
+//! ```
+
+mod chart;
+mod output;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use auditframe::{parse_duration, parse_timestamp, AnalysisOptions, GroupKey, Projection, Shape, TimeWindow};
+use auditframe_ndjson::ReaderBuilder;
+use clap::{Parser, ValueEnum};
+
+/// The embedded default sample: 2000 AKSAudit rows over one hour (see testdata/README.md).
+const DEFAULT_SAMPLE: &[u8] = include_bytes!("../../testdata/default-sample.aks.json.gz");
+const DEFAULT_SAMPLE_NAME: &str = "testdata/default-sample.aks.json.gz (embedded)";
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum By {
+    UserAgent,
+    User,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum StageArg {
+    /// Every event row, like the guide's queries.
+    All,
+    /// Only `ResponseComplete` rows, so that multi-stage requests count once.
+    Complete,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Table {
+    Top,
+    Latency,
+    P99,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+enum ShapeArg {
+    Native,
+    EventList,
+    AksAudit,
+    AzureDiagnostics,
+    Archive,
+    EventHub,
+}
+
+/// Top clients, latency timechart and P99 per verb and resource, from Kubernetes audit logs.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Args {
+    /// Inputs: files (.gz too), directories (read recursively), `-` for stdin.
+    /// Without any, the embedded sample is analysed.
+    paths: Vec<PathBuf>,
+    /// Group by user agent (the guide's AKSAudit queries) or username (its AzureDiagnostics ones).
+    #[arg(long, value_enum, default_value = "user-agent")]
+    by: By,
+    /// How many keys Top N lists.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Bin width of the latency series (KQL `bin(start_time, 5m)`).
+    #[arg(long, default_value = "5m")]
+    bin: String,
+    /// Percentiles only for this key (the guide's `where UserAgent == "…"`).
+    #[arg(long)]
+    agent: Option<String>,
+    /// Percentiles to compute (repeatable); P99 is always included.
+    #[arg(long = "percentile", default_value = "99")]
+    percentiles: Vec<f64>,
+    /// Only the last duration up to the newest event (e.g. 1h).
+    #[arg(long, conflicts_with_all = ["since", "until"])]
+    last: Option<String>,
+    /// Window start, RFC 3339, inclusive.
+    #[arg(long)]
+    since: Option<String>,
+    /// Window end, RFC 3339, inclusive.
+    #[arg(long)]
+    until: Option<String>,
+    /// Which stages count.
+    #[arg(long, value_enum, default_value = "all")]
+    stage: StageArg,
+    /// Leave watch / exec / attach / portforward / proxy out of latency figures.
+    #[arg(long)]
+    exclude_long_running: bool,
+    /// Fail on the first bad record instead of skipping and counting it.
+    #[arg(long)]
+    strict: bool,
+    /// Force the input shape instead of sniffing it.
+    #[arg(long, value_enum)]
+    shape: Option<ShapeArg>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    format: Format,
+    /// Which table `--format csv` prints.
+    #[arg(long, value_enum, default_value = "top")]
+    table: Table,
+    /// Also write an SVG timechart of the latency series (top-N keys) to this file.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `analyze | head` closing the pipe early is not an error.
+        Err(e) if is_broken_pipe(e.as_ref()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("analyze: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    let kind = e
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind)
+        .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+    kind == Some(std::io::ErrorKind::BrokenPipe)
+}
+
+fn options(args: &Args) -> Result<AnalysisOptions, Box<dyn std::error::Error>> {
+    let window = match (&args.last, &args.since, &args.until) {
+        (Some(d), _, _) => TimeWindow::Last(parse_duration(d)?),
+        (None, None, None) => TimeWindow::All,
+        (None, s, u) => {
+            let ts = |v: &Option<String>, dflt: i64| -> Result<i64, Box<dyn std::error::Error>> {
+                match v {
+                    Some(v) => parse_timestamp(v).map_err(|e| format!("{v:?}: {e}").into()),
+                    None => Ok(dflt),
+                }
+            };
+            TimeWindow::Between { start: ts(s, i64::MIN)?, end: ts(u, i64::MAX)? }
+        }
+    };
+    let mut percentiles = args.percentiles.clone();
+    if !percentiles.contains(&99.0) {
+        percentiles.push(99.0);
+    }
+    let opts = AnalysisOptions::default()
+        .key(match args.by {
+            By::UserAgent => GroupKey::UserAgent,
+            By::User => GroupKey::User,
+        })
+        .top(args.top)
+        .bin(parse_duration(&args.bin)?)
+        .percentiles(percentiles)
+        .only_key(args.agent.clone())
+        .window(window)
+        .stage((args.stage == StageArg::Complete).then(|| "ResponseComplete".to_owned()))
+        .exclude_long_running(args.exclude_long_running);
+    opts.validate()?;
+    Ok(opts)
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let opts = options(args)?;
+    let shape = args.shape.map(|s| match s {
+        ShapeArg::Native => Shape::Native,
+        ShapeArg::EventList => Shape::EventList,
+        ShapeArg::AksAudit => Shape::AksAudit,
+        ShapeArg::AzureDiagnostics => Shape::AzureDiagnostics,
+        ShapeArg::Archive => Shape::Archive,
+        ShapeArg::EventHub => Shape::EventHub,
+    });
+    let mut reader = ReaderBuilder::new().projection(Projection::analyses()).strict(args.strict).shape(shape);
+    let tty = std::io::stderr().is_terminal();
+    if tty {
+        let started = Instant::now();
+        reader = reader.progress(Arc::new(move |name, bytes, rows| {
+            let secs = started.elapsed().as_secs_f64().max(1e-9);
+            eprint!(
+                "\r\x1b[Kreading {name}: {:.0} MB, {rows} rows, {:.0} MB/s",
+                bytes as f64 / 1e6,
+                bytes as f64 / 1e6 / secs
+            );
+        }));
+    }
+    let started = Instant::now();
+    let (frame, report) = if args.paths.is_empty() {
+        reader.read_slice(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME)?
+    } else {
+        reader.read_paths(&args.paths)?
+    };
+    let read_time = started.elapsed();
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let analysis = auditframe::analyze(&frame, &opts)?;
+    let total_time = started.elapsed();
+    let ctx = output::Context { args_top: args.top, agent: args.agent.as_deref(), frame: &frame, report: &report, opts: &opts, read_time, total_time };
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Table => output::table(&mut out, &ctx, &analysis)?,
+        Format::Json => output::json(&mut out, &ctx, &analysis)?,
+        Format::Csv => output::csv(&mut out, &analysis, args.table)?,
+    }
+    if let Some(path) = &args.chart {
+        chart::write_svg(path, &analysis, args.top)?;
+        if args.format == Format::Table {
+            eprintln!("chart written to {}", path.display());
+        }
     }
     Ok(())
 }

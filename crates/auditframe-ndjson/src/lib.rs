@@ -79,12 +79,28 @@ impl ReadReport {
     }
 }
 
+/// Called after each block is parsed with the input's name, its bytes read so far, and the
+/// rows built so far over all inputs.
+pub type ProgressFn = dyn Fn(&str, u64, u64) + Send + Sync;
+
 /// Configures and runs a read. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ReaderBuilder {
     opts: ParseOptions,
     block_bytes: usize,
     chunk_bytes: usize,
+    progress: Option<Arc<ProgressFn>>,
+}
+
+impl std::fmt::Debug for ReaderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderBuilder")
+            .field("opts", &self.opts)
+            .field("block_bytes", &self.block_bytes)
+            .field("chunk_bytes", &self.chunk_bytes)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
 }
 
 impl Default for ReaderBuilder {
@@ -93,6 +109,7 @@ impl Default for ReaderBuilder {
             opts: ParseOptions::new(),
             block_bytes: DEFAULT_BLOCK_BYTES,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
+            progress: None,
         }
     }
 }
@@ -150,6 +167,13 @@ impl ReaderBuilder {
     #[must_use]
     pub fn chunk_bytes(mut self, n: usize) -> ReaderBuilder {
         self.chunk_bytes = n.max(4 << 10);
+        self
+    }
+
+    /// Reports progress after every block (for a progress line on a terminal).
+    #[must_use]
+    pub fn progress(mut self, f: Arc<ProgressFn>) -> ReaderBuilder {
+        self.progress = Some(f);
         self
     }
 
@@ -241,6 +265,9 @@ impl ReaderBuilder {
                 let parts = self.parse_lines_parallel(block, shape, &source);
                 for p in parts {
                     builder.append(p);
+                }
+                if let Some(f) = &self.progress {
+                    f(name, input.bytes, builder.rows() as u64);
                 }
                 if builder.has_failed() {
                     break;
