@@ -29,10 +29,21 @@ fn short(key: &str) -> String {
 
 /// One line per top-N key; time on x (bin starts), average latency on y (log scale when the
 /// series span more than two orders of magnitude, as agent latencies usually do).
-pub(crate) fn write_svg(path: &Path, a: &Analysis, top: usize) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn write_svg(
+    path: &Path,
+    a: &Analysis,
+    top: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
     let keys: Vec<&str> = a.top.iter().take(top).map(|t| t.key.as_str()).collect();
-    let points: Vec<_> = a.latency.iter().filter(|p| keys.contains(&p.key.as_str())).collect();
-    let (x0, x1) = match (points.iter().map(|p| p.bin_start_ns).min(), points.iter().map(|p| p.bin_start_ns).max()) {
+    let points: Vec<_> = a
+        .latency
+        .iter()
+        .filter(|p| keys.contains(&p.key.as_str()))
+        .collect();
+    let (x0, x1) = match (
+        points.iter().map(|p| p.bin_start_ns).min(),
+        points.iter().map(|p| p.bin_start_ns).max(),
+    ) {
         (Some(a), Some(b)) => (a, b.max(a + 1)),
         _ => return Err("no latency points to chart".into()),
     };
@@ -45,11 +56,28 @@ pub(crate) fn write_svg(path: &Path, a: &Analysis, top: usize) -> Result<(), Box
 
     let root = SVGBackend::new(path, (1200, 700)).into_drawing_area();
     root.fill(&WHITE)?;
-    let title = format!("Average latency per {} ({} bins)", a.group_by, crate::output::humanize(a.bin_ns));
+    let title = format!(
+        "Average latency per {} ({} bins)",
+        a.group_by,
+        crate::output::humanize(a.bin_ns)
+    );
     let mut builder = ChartBuilder::on(&root);
-    builder.caption(title, ("sans-serif", 22)).margin(16).x_label_area_size(50).y_label_area_size(70);
-    let x_fmt = |m: &f64| format_timestamp_secs(x0 + (*m * 60e9) as i64).get(11..16).unwrap_or("").to_owned();
-    let y_desc = if log { "avg latency, ms (log scale)" } else { "avg latency, ms" };
+    builder
+        .caption(title, ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70);
+    let x_fmt = |m: &f64| {
+        format_timestamp_secs(x0 + (*m * 60e9) as i64)
+            .get(11..16)
+            .unwrap_or("")
+            .to_owned()
+    };
+    let y_desc = if log {
+        "avg latency, ms (log scale)"
+    } else {
+        "avg latency, ms"
+    };
     let x_desc = format!("request received (UTC), from {}", format_timestamp_secs(x0));
     macro_rules! draw {
         ($chart:expr) => {{
@@ -66,12 +94,19 @@ pub(crate) fn write_svg(path: &Path, a: &Analysis, top: usize) -> Result<(), Box
                 let series: Vec<(f64, f64)> = points
                     .iter()
                     .filter(|p| p.key == *key)
-                    .map(|p| (to_min(p.bin_start_ns), if log { p.avg_ms.max(ymin) } else { p.avg_ms }))
+                    .map(|p| {
+                        (
+                            to_min(p.bin_start_ns),
+                            if log { p.avg_ms.max(ymin) } else { p.avg_ms },
+                        )
+                    })
                     .collect();
                 chart
                     .draw_series(LineSeries::new(series, color.stroke_width(2)))?
                     .label(format!("#{} {}", i + 1, short(key)))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+                    });
             }
             chart
                 .configure_series_labels()

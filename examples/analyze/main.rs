@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use auditframe::{parse_duration, parse_timestamp, AnalysisOptions, GroupKey, Projection, Shape, TimeWindow};
+use auditframe::{
+    parse_duration, parse_timestamp, AnalysisOptions, GroupKey, Projection, Shape, TimeWindow,
+};
 use auditframe_ndjson::ReaderBuilder;
 use clap::{Parser, ValueEnum};
 
@@ -132,7 +134,10 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     let kind = e
         .downcast_ref::<std::io::Error>()
         .map(std::io::Error::kind)
-        .or_else(|| e.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+        .or_else(|| {
+            e.downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+        });
     kind == Some(std::io::ErrorKind::BrokenPipe)
 }
 
@@ -147,7 +152,10 @@ fn options(args: &Args) -> Result<AnalysisOptions, Box<dyn std::error::Error>> {
                     None => Ok(dflt),
                 }
             };
-            TimeWindow::Between { start: ts(s, i64::MIN)?, end: ts(u, i64::MAX)? }
+            TimeWindow::Between {
+                start: ts(s, i64::MIN)?,
+                end: ts(u, i64::MAX)?,
+            }
         }
     };
     let mut percentiles = args.percentiles.clone();
@@ -180,7 +188,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         ShapeArg::Archive => Shape::Archive,
         ShapeArg::EventHub => Shape::EventHub,
     });
-    let mut reader = ReaderBuilder::new().projection(Projection::analyses()).strict(args.strict).shape(shape);
+    let mut reader = ReaderBuilder::new()
+        .projection(Projection::analyses())
+        .strict(args.strict)
+        .shape(shape);
     let tty = std::io::stderr().is_terminal();
     if tty {
         let started = Instant::now();
@@ -205,7 +216,15 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let analysis = auditframe::analyze(&frame, &opts)?;
     let total_time = started.elapsed();
-    let ctx = output::Context { args_top: args.top, agent: args.agent.as_deref(), frame: &frame, report: &report, opts: &opts, read_time, total_time };
+    let ctx = output::Context {
+        args_top: args.top,
+        agent: args.agent.as_deref(),
+        frame: &frame,
+        report: &report,
+        opts: &opts,
+        read_time,
+        total_time,
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Table => output::table(&mut out, &ctx, &analysis)?,

@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use auditframe::{format_timestamp_secs, percentile_field, Analysis, AnalysisOptions, AuditFrame, TimeWindow};
+use auditframe::{
+    format_timestamp_secs, percentile_field, Analysis, AnalysisOptions, AuditFrame, TimeWindow,
+};
 use auditframe_ndjson::ReadReport;
 use serde_json::{json, Map, Value};
 
@@ -29,7 +31,10 @@ const PERCENTILE_ROWS_SHOWN: usize = 25;
 fn window(ctx: &Context<'_>) -> Option<(i64, i64)> {
     match ctx.opts.window {
         TimeWindow::All => ctx.frame.time_range(),
-        TimeWindow::Last(ns) => ctx.frame.time_range().map(|(_, b)| (b.saturating_sub(ns), b)),
+        TimeWindow::Last(ns) => ctx
+            .frame
+            .time_range()
+            .map(|(_, b)| (b.saturating_sub(ns), b)),
         TimeWindow::Between { start, end } => Some((start, end)),
     }
 }
@@ -92,7 +97,11 @@ pub(crate) fn table(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Re
         }
     }
 
-    writeln!(out, "\nTop {} {key_name}s by requests (summarize count() by {} | top {} by count_)", ctx.args_top, a.group_by, ctx.args_top)?;
+    writeln!(
+        out,
+        "\nTop {} {key_name}s by requests (summarize count() by {} | top {} by count_)",
+        ctx.args_top, a.group_by, ctx.args_top
+    )?;
     writeln!(out, "{:>3}  {:>8}  {key_name}", "#", "count")?;
     for (i, t) in a.top.iter().enumerate() {
         writeln!(out, "{:>3}  {:>8}  {}", i + 1, t.count, show_key(&t.key))?;
@@ -105,7 +114,8 @@ pub(crate) fn table(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Re
     let mut bins: BTreeMap<i64, Vec<Option<f64>>> = BTreeMap::new();
     for p in &a.latency {
         if let Some(col) = keys.iter().position(|k| *k == p.key) {
-            bins.entry(p.bin_start_ns).or_insert_with(|| vec![None; keys.len()])[col] = Some(p.avg_ms);
+            bins.entry(p.bin_start_ns)
+                .or_insert_with(|| vec![None; keys.len()])[col] = Some(p.avg_ms);
         }
     }
     write!(out, "{:<20}", "bin_start")?;
@@ -138,14 +148,19 @@ pub(crate) fn table(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Re
         Some(k) => format!("for {key_name} {}", show_key(k)),
         None => format!("of the top {} {key_name}s, slowest first", keys.len()),
     };
-    writeln!(out, "\nExact nearest-rank latency percentiles (ms) per verb and resource {scope}")?;
+    writeln!(
+        out,
+        "\nExact nearest-rank latency percentiles (ms) per verb and resource {scope}"
+    )?;
     write!(out, "{:>3}  {:<10} {:<28}", "#", "verb", "resource")?;
     for p in &ps {
         write!(out, " {:>9}", p)?;
     }
     writeln!(out, " {:>8}", "count")?;
     for (rank, r) in rows.iter().take(PERCENTILE_ROWS_SHOWN) {
-        let label = rank.map(|i| format!("#{}", i + 1)).unwrap_or_else(|| "-".to_owned());
+        let label = rank
+            .map(|i| format!("#{}", i + 1))
+            .unwrap_or_else(|| "-".to_owned());
         write!(out, "{:>3}  {:<10} {:<28}", label, r.verb, r.resource)?;
         for (_, v) in &r.values {
             write!(out, " {:>9}", v)?;
@@ -155,13 +170,23 @@ pub(crate) fn table(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Re
     if total == 0 {
         writeln!(out, "  (no rows with a resource and a latency)")?;
     } else if total > PERCENTILE_ROWS_SHOWN {
-        writeln!(out, "  … {} more rows (--format json, or --format csv --table p99)", total - PERCENTILE_ROWS_SHOWN)?;
+        writeln!(
+            out,
+            "  … {} more rows (--format json, or --format csv --table p99)",
+            total - PERCENTILE_ROWS_SHOWN
+        )?;
     }
     Ok(())
 }
 
 pub(crate) fn humanize(ns: i64) -> String {
-    const UNITS: &[(i64, &str)] = &[(86_400_000_000_000, "d"), (3_600_000_000_000, "h"), (60_000_000_000, "m"), (1_000_000_000, "s"), (1_000_000, "ms")];
+    const UNITS: &[(i64, &str)] = &[
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+    ];
     for (n, u) in UNITS {
         if ns % n == 0 {
             return format!("{}{u}", ns / n);
@@ -187,7 +212,11 @@ pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res
             Value::Object(m)
         })
         .collect();
-    let skipped: Map<String, Value> = r.skipped.iter().map(|(k, v)| (k.name().to_owned(), (*v).into())).collect();
+    let skipped: Map<String, Value> = r
+        .skipped
+        .iter()
+        .map(|(k, v)| (k.name().to_owned(), (*v).into()))
+        .collect();
     let doc = json!({
         "rows": a.rows,
         "skipped": r.skipped_total(),
@@ -229,7 +258,14 @@ pub(crate) fn csv(out: &mut impl Write, a: &Analysis, table: Table) -> Res {
         Table::Latency => {
             writeln!(out, "key,bin_start,avg_ms,count")?;
             for p in &a.latency {
-                writeln!(out, "{},{},{},{}", csv_field(&p.key), p.bin_start, p.avg_ms, p.count)?;
+                writeln!(
+                    out,
+                    "{},{},{},{}",
+                    csv_field(&p.key),
+                    p.bin_start,
+                    p.avg_ms,
+                    p.count
+                )?;
             }
         }
         Table::P99 => {
@@ -237,7 +273,15 @@ pub(crate) fn csv(out: &mut impl Write, a: &Analysis, table: Table) -> Res {
             writeln!(out, "key,verb,resource,{},count", ps.join(","))?;
             for r in &a.percentile_rows {
                 let vals: Vec<String> = r.values.iter().map(|(_, v)| v.to_string()).collect();
-                writeln!(out, "{},{},{},{},{}", csv_field(&r.key), csv_field(&r.verb), csv_field(&r.resource), vals.join(","), r.count)?;
+                writeln!(
+                    out,
+                    "{},{},{},{},{}",
+                    csv_field(&r.key),
+                    csv_field(&r.verb),
+                    csv_field(&r.resource),
+                    vals.join(","),
+                    r.count
+                )?;
             }
         }
     }

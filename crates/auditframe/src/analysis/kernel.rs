@@ -33,21 +33,36 @@ impl Codes {
                 )))
             }
         };
-        let phys = c.to_physical_repr().cast(&pl::DataType::UInt32)?.rechunk();
+        let phys = c.to_physical_repr();
+        let phys = match phys.dtype() {
+            pl::DataType::UInt32 => phys.rechunk(),
+            _ => phys.cast(&pl::DataType::UInt32)?.rechunk(),
+        };
         let ca = phys.u32()?;
         let arr = ca
             .downcast_iter()
             .next()
             .cloned()
             .unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new()));
-        let max = ca.max().unwrap_or(0);
+        // Frames built by auditframe have one dense dictionary per column, so the mapping's
+        // size bounds the codes; a shared (global) mapping may be larger: then scan.
+        let bound = mapping.num_cats_upper_bound();
+        let max = if bound <= (1 << 20) {
+            bound.saturating_sub(1) as u32
+        } else {
+            ca.max().unwrap_or(0)
+        };
         if max >= (1 << 24) {
             return Err(Error::schema(format!(
                 "`{col}` has dictionary codes up to {max}; expected a dense dictionary"
             )));
         }
         Ok(Codes {
-            len: if ca.is_empty() { 0 } else { max + 1 },
+            len: if bound == 0 && ca.is_empty() {
+                0
+            } else {
+                max + 1
+            },
             arr,
             mapping,
         })
@@ -75,30 +90,32 @@ impl Codes {
     }
 }
 
-/// A nullable i64 column (timestamps as ns, latency as ms), contiguous.
-struct Ints(PrimitiveArray<i64>);
+/// A nullable i64 column (timestamps as ns, latency as ms), contiguous, with its range.
+struct Ints {
+    arr: PrimitiveArray<i64>,
+    min_max: Option<(i64, i64)>,
+}
 
 impl Ints {
     fn load(frame: &AuditFrame, col: Column) -> Result<Ints> {
         let c = frame.column(col)?.as_materialized_series();
         let phys = c.to_physical_repr().rechunk();
         let ca = phys.i64()?;
+        // polars' vectorised kernels; `None` when every value is null.
+        let min_max = ca.min().zip(ca.max());
         let arr = ca.downcast_iter().next().cloned();
-        Ok(Ints(
-            arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
-        ))
+        Ok(Ints {
+            arr: arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
+            min_max,
+        })
     }
 
     #[inline]
     fn at(&self, i: usize) -> Option<i64> {
-        match self.0.validity() {
+        match self.arr.validity() {
             Some(v) if !v.get_bit(i) => None,
-            _ => self.0.values().get(i).copied(),
+            _ => self.arr.values().get(i).copied(),
         }
-    }
-
-    fn max(&self) -> Option<i64> {
-        (0..self.0.len()).filter_map(|i| self.at(i)).max()
     }
 }
 
@@ -129,8 +146,49 @@ struct Dense {
     counts: Vec<u64>,
     /// (key, bin) cells: `key * n_bins + bin`.
     series: Vec<SumCount>,
-    /// (key, verb, resource) groups: `(key * nv + verb) * nr + resource`.
-    latencies: Vec<Vec<i64>>,
+    /// Latencies for the percentiles, per range of rows, grouped by (key, verb, resource)
+    /// with a counting sort (group `g` = `(key * nv + verb) * nr + resource`).
+    latencies: Vec<Grouped>,
+}
+
+/// One range's latencies, grouped: group `g`'s values are `vals[offsets[g]..offsets[g + 1]]`.
+/// Appending (group, ms) pairs to two flat vectors and sorting them by counting afterwards
+/// is far cheaper than pushing into thousands of per-group vectors.
+struct Grouped {
+    offsets: Vec<usize>,
+    vals: Vec<i64>,
+}
+
+impl Grouped {
+    fn from_pairs(gids: &[u32], vals: &[i64], groups: usize) -> Grouped {
+        let mut offsets = vec![0usize; groups + 1];
+        for &g in gids {
+            if let Some(c) = offsets.get_mut(g as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        let mut next = offsets.clone();
+        let mut out = vec![0i64; vals.len()];
+        for (&g, &v) in gids.iter().zip(vals) {
+            if let Some(pos) = next.get_mut(g as usize) {
+                if let Some(slot) = out.get_mut(*pos) {
+                    *slot = v;
+                }
+                *pos += 1;
+            }
+        }
+        Grouped { offsets, vals: out }
+    }
+
+    fn group(&self, g: usize) -> &[i64] {
+        match (self.offsets.get(g), self.offsets.get(g + 1)) {
+            (Some(&a), Some(&b)) => self.vals.get(a..b).unwrap_or_default(),
+            _ => &[],
+        }
+    }
 }
 
 const MAX_DENSE_CELLS: usize = 1 << 24;
@@ -151,7 +209,7 @@ impl Plan {
             TimeWindow::All => None,
             TimeWindow::Last(ns) => {
                 let t = Ints::load(frame, Column::TimeGenerated)?;
-                let end = t.max().unwrap_or(i64::MIN);
+                let end = t.min_max.map_or(i64::MIN, |(_, hi)| hi);
                 Some((t, end.saturating_sub(ns), end))
             }
             TimeWindow::Between { start, end } => {
@@ -184,16 +242,7 @@ impl Plan {
         });
         let empty_resource = resource.code_of("");
         // Bins span the request-received range of the frame.
-        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-        for i in 0..received.0.len() {
-            if let Some(t) = received.at(i) {
-                lo = lo.min(t);
-                hi = hi.max(t);
-            }
-        }
-        let (first_bin, n_bins) = if lo > hi {
-            (0, 0)
-        } else {
+        let (first_bin, n_bins) = if let Some((lo, hi)) = received.min_max {
             let a = bin_start(lo, opts.bin_ns);
             let b = bin_start(hi, opts.bin_ns);
             (
@@ -201,6 +250,8 @@ impl Plan {
                 usize::try_from((i128::from(b) - i128::from(a)) / i128::from(opts.bin_ns) + 1)
                     .unwrap_or(usize::MAX),
             )
+        } else {
+            (0, 0)
         };
         Ok(Plan {
             key,
@@ -235,18 +286,21 @@ impl Plan {
     }
 
     fn new_dense(&self) -> Dense {
-        let (nk, nv, nr) = self.dims();
+        let (nk, _, _) = self.dims();
         Dense {
             rows: 0,
             counts: vec![0; nk],
             series: vec![SumCount::default(); nk * self.n_bins],
-            latencies: vec![Vec::new(); nk * nv * nr],
+            latencies: Vec::new(),
         }
     }
 
     /// Accumulates rows `range` into `d`.
     fn run(&self, range: std::ops::Range<usize>, d: &mut Dense) {
-        let (_, nv, nr) = self.dims();
+        let (nk, nv, nr) = self.dims();
+        let mut gids: Vec<u32> = Vec::with_capacity(range.len());
+        let mut vals: Vec<i64> = Vec::with_capacity(range.len());
+        let (mut cur_lo, mut cur_hi, mut cur_bin) = (i64::MAX, i64::MIN, 0i64);
         for i in range {
             if let Some((t, start, end)) = &self.time {
                 match t.at(i) {
@@ -274,11 +328,23 @@ impl Plan {
                 }
             }
             if let Some(received) = self.received.at(i) {
-                let bin = (i128::from(bin_start(received, self.bin_ns))
-                    - i128::from(self.first_bin))
-                    / i128::from(self.bin_ns);
-                if let Some(cell) = usize::try_from(bin)
-                    .ok()
+                // `first_bin` lies on the bin grid, so flooring the offset from it gives the
+                // bin. Rows come roughly in time order: reuse the last row's bin while the
+                // time stays inside it, and divide only when it leaves.
+                let bin = if received >= cur_lo && received < cur_hi {
+                    Some(cur_bin)
+                } else {
+                    received
+                        .checked_sub(self.first_bin)
+                        .map(|d| d / self.bin_ns)
+                };
+                if let Some(b) = bin {
+                    cur_bin = b;
+                    cur_lo = self.first_bin.saturating_add(b.saturating_mul(self.bin_ns));
+                    cur_hi = cur_lo.saturating_add(self.bin_ns);
+                }
+                if let Some(cell) = bin
+                    .and_then(|b| usize::try_from(b).ok())
                     .and_then(|b| d.series.get_mut(k * self.n_bins + b))
                 {
                     cell.sum += i128::from(ms);
@@ -295,10 +361,11 @@ impl Plan {
                 continue;
             }
             let g = (k * nv + self.verb.at(i) as usize) * nr + r as usize;
-            if let Some(v) = d.latencies.get_mut(g) {
-                v.push(ms);
-            }
+            gids.push(g as u32);
+            vals.push(ms);
         }
+        d.latencies
+            .push(Grouped::from_pairs(&gids, &vals, nk * nv * nr));
     }
 
     fn merge(&self, mut a: Dense, b: Dense) -> Dense {
@@ -311,11 +378,28 @@ impl Plan {
             x.sum += y.sum;
             x.count += y.count;
         });
-        a.latencies
-            .iter_mut()
-            .zip(b.latencies)
-            .for_each(|(x, mut y)| x.append(&mut y));
+        a.latencies.extend(b.latencies);
         a
+    }
+
+    /// One exactly-sized vector per non-empty group, the ranges' values in row order;
+    /// groups are concatenated in parallel.
+    fn gather(&self, parts: Vec<Grouped>) -> Vec<(usize, Vec<i64>)> {
+        let (nk, nv, nr) = self.dims();
+        (0..nk * nv * nr)
+            .into_par_iter()
+            .with_min_len(256)
+            .filter_map(|g| {
+                let n: usize = parts.iter().map(|p| p.group(g).len()).sum();
+                (n > 0).then(|| {
+                    let mut v = Vec::with_capacity(n);
+                    for p in &parts {
+                        v.extend_from_slice(p.group(g));
+                    }
+                    (g, v)
+                })
+            })
+            .collect()
     }
 
     /// Dense, code-keyed state → string-keyed partial (groups with the same name merge).
@@ -344,16 +428,19 @@ impl Plan {
                 e.count += sc.count;
             }
         }
-        for (g, v) in d.latencies.into_iter().enumerate() {
-            if !v.is_empty() {
-                let (k, rest) = (g / (nv * nr), g % (nv * nr));
-                let (vb, r) = (rest / nr, rest % nr);
-                let key = (
-                    self.key.name(k as u32).to_owned(),
-                    self.verb.name(vb as u32).to_owned(),
-                    self.resource.name(r as u32).to_owned(),
-                );
-                p.latencies.entry(key).or_default().extend(v);
+        for (g, v) in self.gather(d.latencies) {
+            let (k, rest) = (g / (nv * nr), g % (nv * nr));
+            let (vb, r) = (rest / nr, rest % nr);
+            let key = (
+                self.key.name(k as u32).to_owned(),
+                self.verb.name(vb as u32).to_owned(),
+                self.resource.name(r as u32).to_owned(),
+            );
+            match p.latencies.entry(key) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(v);
+                }
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().extend(v),
             }
         }
         p

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
+
 use super::{percentile_rank, Analysis, LatencyPoint, PercentileRow, TopEntry};
 use crate::timestamp::format_timestamp_secs;
 use crate::{AnalysisOptions, Result};
@@ -88,10 +90,14 @@ impl Partial {
         let mut ps: Vec<f64> = opts.percentiles.clone();
         ps.sort_by(f64::total_cmp);
         ps.dedup();
-        let mut rows: Vec<PercentileRow> = self
+        // Groups are independent: select their percentiles in parallel.
+        let groups: Vec<_> = self
             .latencies
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let mut rows: Vec<PercentileRow> = groups
+            .into_par_iter()
             .map(|((key, verb, resource), mut values)| {
                 let count = values.len() as u64;
                 let mut out = Vec::with_capacity(ps.len());

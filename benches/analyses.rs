@@ -1,0 +1,47 @@
+//! The three seed analyses on an in-memory frame, beside the same queries as polars lazy
+//! plans on the same frame, and on 1 thread vs all threads.
+
+use auditframe::{analyze, partial_with_threads, AnalysisOptions, GroupKey};
+use auditframe_benches::{analysis_frame, polars_all, polars_p99, polars_series, polars_top, rows};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+fn bench(c: &mut Criterion) {
+    let n = rows(1_000_000);
+    let frame = analysis_frame(n);
+    let df = frame.dataframe().clone();
+    let opts = AnalysisOptions::default();
+    // The answers agree before anything is timed.
+    let ours = analyze(&frame, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = polars_top(&df).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(theirs.height(), ours.top.len());
+    let p = polars_p99(&df).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.height(), ours.percentile_rows.len());
+
+    let mut g = c.benchmark_group("analyses");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function("auditframe/all_three", |b| {
+        b.iter(|| analyze(&frame, &opts))
+    });
+    g.bench_function("polars_lazy/all_three", |b| b.iter(|| polars_all(&df)));
+    g.bench_function("auditframe/by_user", |b| {
+        b.iter(|| analyze(&frame, &AnalysisOptions::default().key(GroupKey::User)))
+    });
+    g.bench_function("polars_lazy/top", |b| b.iter(|| polars_top(&df)));
+    g.bench_function("polars_lazy/series", |b| b.iter(|| polars_series(&df)));
+    g.bench_function("polars_lazy/p99", |b| b.iter(|| polars_p99(&df)));
+    g.finish();
+
+    let mut g = c.benchmark_group("analyses_threads");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    for t in [1, 2] {
+        g.bench_function(format!("auditframe/{t}_threads"), |b| {
+            b.iter(|| partial_with_threads(&frame, &opts, t).and_then(|p| p.finish(&opts)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
