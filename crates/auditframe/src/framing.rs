@@ -86,7 +86,11 @@ pub fn last_newline_before(buf: &[u8], at: usize) -> Option<usize> {
 /// `{` and `[` bytes (SIMD) bounds the depth, so only records with more than `limit` of them
 /// pay for the exact, string-aware scan.
 pub(crate) fn nesting_over(rec: &[u8], limit: usize) -> Option<usize> {
-    if memchr::memchr2_iter(b'{', b'[', rec).count() <= limit {
+    // Each level takes at least two bytes, so a short record cannot nest deeper than the
+    // limit; most audit events are that short and skip the count.
+    if rec.len() <= limit.saturating_mul(2)
+        || memchr::memchr2_iter(b'{', b'[', rec).count() <= limit
+    {
         return None;
     }
     let (mut depth, mut in_str, mut esc) = (0usize, false, false);

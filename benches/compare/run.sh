@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# End to end on one machine, in one run: generate the same file, then time auditframe's
+# `analyze`, DuckDB and polars (Python) answering the guide's three queries, check that the
+# answers agree, and print times, ratios and peak RSS. See BENCHMARKS.md.
+#
+#   benches/compare/run.sh [EVENTS=1000000] [RUNS=5]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+events="${1:-1000000}"
+runs="${2:-5}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auditframe-target}"
+work="${COMPARE_DIR:-${TMPDIR:-/tmp}/auditframe-compare}"
+mkdir -p "$work"
+
+cargo build --release --example analyze --example generate
+bin="$CARGO_TARGET_DIR/release/examples"
+file="$work/native-$events.log"
+[ -s "$file" ] || "$bin/generate" --events "$events" --seed 42 -o "$file"
+
+venv="$work/venv"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet duckdb polars
+fi
+"$venv/bin/python" -c 'import duckdb, polars; print("duckdb", duckdb.__version__, "| polars", polars.__version__)'
+"$venv/bin/python" benches/compare/compare.py "$bin/analyze" "$file" --runs "$runs"
