@@ -26,6 +26,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
+// Input-driven code must not panic: errors are returned or counted instead.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod error;
 mod input;
@@ -389,19 +399,19 @@ impl ReaderBuilder {
 /// piece ends where `buf` ends).
 pub fn split_on_lines(buf: &[u8], target: usize) -> Vec<&[u8]> {
     let mut out = Vec::with_capacity(buf.len() / target.max(1) + 1);
-    let mut start = 0;
-    while start < buf.len() {
-        let want = start.saturating_add(target.max(1));
-        if want >= buf.len() {
-            out.push(&buf[start..]);
-            break;
-        }
-        let end = match memchr::memchr(b'\n', &buf[want..]) {
+    let mut rest = buf;
+    while !rest.is_empty() {
+        let want = target.max(1).min(rest.len());
+        let end = match rest
+            .get(want..)
+            .and_then(|tail| memchr::memchr(b'\n', tail))
+        {
             Some(n) => want + n + 1,
-            None => buf.len(),
+            None => rest.len(),
         };
-        out.push(&buf[start..end]);
-        start = end;
+        let (piece, tail) = rest.split_at(end.min(rest.len()));
+        out.push(piece);
+        rest = tail;
     }
     out
 }

@@ -127,7 +127,7 @@ const EXCERPT_BYTES: usize = 80;
 /// The first bytes of a record, lossily decoded, with control characters escaped.
 pub(crate) fn excerpt(record: &[u8]) -> String {
     let cut = record.len().min(EXCERPT_BYTES);
-    let mut s: String = String::from_utf8_lossy(&record[..cut])
+    let mut s: String = String::from_utf8_lossy(record.get(..cut).unwrap_or(record))
         .chars()
         .flat_map(char::escape_default)
         .collect();

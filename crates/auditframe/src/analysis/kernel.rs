@@ -167,8 +167,10 @@ impl Grouped {
                 *c += 1;
             }
         }
-        for i in 1..offsets.len() {
-            offsets[i] += offsets[i - 1];
+        let mut total = 0usize;
+        for o in &mut offsets {
+            total += *o;
+            *o = total;
         }
         let mut next = offsets.clone();
         let mut out = vec![0i64; vals.len()];

@@ -105,8 +105,10 @@ impl Partial {
                 let mut lo = 0usize;
                 for &p in &ps {
                     let idx = percentile_rank(p, values.len()).saturating_sub(1).max(lo);
-                    let (_, nth, _) = values[lo..].select_nth_unstable(idx - lo);
-                    out.push((p, *nth));
+                    if let Some(part) = values.get_mut(lo..).filter(|part| idx - lo < part.len()) {
+                        let (_, nth, _) = part.select_nth_unstable(idx - lo);
+                        out.push((p, *nth));
+                    }
                     lo = idx;
                 }
                 PercentileRow {
