@@ -289,11 +289,6 @@ impl FrameBuilder {
             let e = Error::record(SkipReason::TooLarge, msg, self.position(line, byte), rec);
             return self.fail(e);
         }
-        if let Some(depth) = framing::nesting_over(rec, MAX_NESTING) {
-            let msg = format!("nesting deeper than {MAX_NESTING} levels (at least {depth})");
-            let e = Error::record(SkipReason::Json, msg, self.position(line, byte), rec);
-            return self.fail(e);
-        }
         let shape = match self.shape {
             Some(s) => s,
             None => match record::sniff_shape(rec) {
@@ -303,7 +298,9 @@ impl FrameBuilder {
                 }
                 None => {
                     let pos = self.position(line, byte);
-                    let e = if self.opts.strict {
+                    let e = if let Some(msg) = framing::too_deep(rec) {
+                        Error::record(SkipReason::Json, msg, pos, rec)
+                    } else if self.opts.strict {
                         Error::new(ErrorKind::UnknownShape {
                             position: pos,
                             excerpt: excerpt(rec),

@@ -5,6 +5,8 @@
 //! split by a structural scan that tracks strings and nesting depth iteratively, so deep
 //! nesting cannot overflow a stack.
 
+use crate::decode::MAX_NESTING;
+
 /// How an input's records are delimited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Framing {
@@ -117,6 +119,13 @@ pub(crate) fn nesting_over(rec: &[u8], limit: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The error message for a record nested deeper than [`MAX_NESTING`], if it is. Checked
+/// before any recursive (serde) parse of a record, so that no input can exhaust the stack.
+pub(crate) fn too_deep(rec: &[u8]) -> Option<String> {
+    nesting_over(rec, MAX_NESTING)
+        .map(|depth| format!("nesting deeper than {MAX_NESTING} levels (at least {depth})"))
 }
 
 /// A record found by [`values`].

@@ -12,7 +12,7 @@ use crate::schema::{Column, Projection};
 use crate::timestamp::parse_timestamp;
 
 /// One audit event's fields, as far as the projection asks for them.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct EventFields<'a> {
     pub time_generated: Option<i64>,
     pub request_received: Option<i64>,

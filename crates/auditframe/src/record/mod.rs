@@ -1,6 +1,7 @@
 //! Record shapes: sniffing, and parsing one record (one NDJSON line or one array element)
 //! into zero or more audit events.
 
+mod fast;
 mod fields;
 mod native;
 mod rows;
@@ -151,7 +152,16 @@ fn first_non_ws(bytes: &[u8]) -> Option<u8> {
 
 /// Parses one record of `shape` and hands its events to `sink`.
 pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink) {
-    if first_non_ws(bytes) == Some(b'[') {
+    let first = first_non_ws(bytes);
+    // Native events take the fast scanner first, which needs no nesting guard; everything
+    // that reaches the recursive serde parser is checked first.
+    let fast = shape == Shape::Native && first == Some(b'{');
+    if !fast {
+        if let Some(msg) = crate::framing::too_deep(bytes) {
+            return sink.error(RecErr::new(SkipReason::Json, msg));
+        }
+    }
+    if first == Some(b'[') {
         // A JSON array on one line (query exports): each element is a record of the shape.
         match sonic_rs::from_slice::<Vec<LazyValue<'_>>>(bytes) {
             Ok(items) => {
@@ -201,13 +211,13 @@ fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_l
     }
 }
 
-/// Parses a native event; `time` and `category` come from an enclosing row when there is one.
-fn native_event<'a>(
+/// The serde (sonic-rs) parse of a native event: the reference, and the path for anything
+/// the fast scanner gives up on. It reports precise errors.
+fn native_event_serde<'a>(
     bytes: &'a [u8],
     need: &Need,
     nested: bool,
     time: Option<i64>,
-    category: Option<&'a str>,
 ) -> Result<EventFields<'a>, RecErr> {
     let mut f = EventFields {
         time_generated: time,
@@ -223,6 +233,28 @@ fn native_event<'a>(
         },
     )
     .map_err(|e| classify(&e, &ctx, bytes, nested))?;
+    Ok(f)
+}
+
+/// Parses a native event; `time` and `category` come from an enclosing row when there is one.
+fn native_event<'a>(
+    bytes: &'a [u8],
+    need: &Need,
+    nested: bool,
+    time: Option<i64>,
+    category: Option<&'a str>,
+) -> Result<EventFields<'a>, RecErr> {
+    let mut f = EventFields {
+        time_generated: time,
+        ..EventFields::default()
+    };
+    if fast::native_event(bytes, need, &mut f).is_none() {
+        // Whatever the fast scanner does not accept is decided by the serde path.
+        if let Some(msg) = crate::framing::too_deep(bytes) {
+            return Err(RecErr::new(SkipReason::Json, msg));
+        }
+        f = native_event_serde(bytes, need, nested, time)?;
+    }
     finish_native(&mut f).map_err(|m| RecErr::new(SkipReason::NotAnEvent, m))?;
     f.category = category.map(std::borrow::Cow::Borrowed);
     Ok(f)
@@ -489,6 +521,9 @@ impl<'de> DeserializeSeed<'de> for SniffSeed<'_> {
 /// Guesses the shape of a record (the first of an input). `None` if it is not JSON or
 /// matches no shape.
 pub fn sniff_shape(record: &[u8]) -> Option<Shape> {
+    if crate::framing::too_deep(record).is_some() {
+        return None;
+    }
     if first_non_ws(record) == Some(b'[') {
         let items = sonic_rs::from_slice::<Vec<LazyValue<'_>>>(record).ok()?;
         return sniff_shape(items.first()?.as_raw_str().as_bytes());
@@ -509,5 +544,163 @@ pub fn sniff_shape(record: &[u8]) -> Option<Shape> {
         Some(Shape::Native)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{write_native, Generator, GeneratorOptions};
+    use crate::schema::{Column, Projection};
+    use proptest::prelude::*;
+
+    fn projections() -> Vec<Projection> {
+        vec![
+            Projection::all(),
+            Projection::analyses(),
+            Projection::none(),
+            Projection::of(&[Column::Username, Column::StatusCode]),
+            Projection::of(&[Column::Resource, Column::SourceIp, Column::TimeGenerated]),
+        ]
+    }
+
+    fn fast(bytes: &[u8], need: &Need) -> Option<EventFields<'static>> {
+        let mut f = EventFields::default();
+        fast::native_event(bytes, need, &mut f)?;
+        Some(owned(f))
+    }
+
+    fn serde(bytes: &[u8], need: &Need) -> Option<EventFields<'static>> {
+        native_event_serde(bytes, need, false, None).ok().map(owned)
+    }
+
+    fn owned(f: EventFields<'_>) -> EventFields<'static> {
+        let o = |c: Option<std::borrow::Cow<'_, str>>| {
+            c.map(|c| std::borrow::Cow::Owned(c.into_owned()))
+        };
+        EventFields {
+            time_generated: f.time_generated,
+            request_received: f.request_received,
+            stage_timestamp: f.stage_timestamp,
+            legacy_timestamp: f.legacy_timestamp,
+            kind: o(f.kind),
+            audit_id: o(f.audit_id),
+            stage: o(f.stage),
+            level: o(f.level),
+            verb: o(f.verb),
+            user_agent: o(f.user_agent),
+            username: o(f.username),
+            request_uri: o(f.request_uri),
+            source_ip: o(f.source_ip),
+            resource: o(f.resource),
+            subresource: o(f.subresource),
+            namespace: o(f.namespace),
+            name: o(f.name),
+            api_group: o(f.api_group),
+            api_version: o(f.api_version),
+            status_code: f.status_code,
+            category: o(f.category),
+            looks_like_event: f.looks_like_event,
+        }
+    }
+
+    const HAND_MADE: &[&str] = &[
+        r#"{"kind":"Event","auditID":"a","userAgent":"x \"q\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00","verb":"get","objectRef":{"resource":"pods","name":"n\u0026m"},"responseStatus":{"code":0}}"#,
+        r#" { "kind" : "Event" , "sourceIPs" : [ null , 1 ] , "user" : null , "objectRef" : null , "responseStatus" : { "code" : null } , "stage" : null } "#,
+        r#"{"kind":"Event","verb":"get","verb":"list","annotations":{"a":[1,-2.5e+3,true,false,null,{"b":[]}],"c":{}},"x":0}"#,
+        r#"{"kind":"Event","sourceIPs":[],"requestReceivedTimestamp":"","stageTimestamp":"2026-11-20T10:00:00.1234567+01:00","timestamp":"2026-11-20T10:00:00Z"}"#,
+        r#"{}"#,
+    ];
+
+    #[test]
+    fn fast_path_equals_serde_path_on_valid_events() {
+        let mut events: Vec<Vec<u8>> = HAND_MADE.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let mut g = Generator::new(GeneratorOptions {
+            events: 3000,
+            seed: 5,
+            ..GeneratorOptions::default()
+        });
+        while let Some(e) = g.next_event() {
+            let mut b = Vec::new();
+            write_native(&e, &mut b);
+            events.push(b);
+        }
+        for p in projections() {
+            let need = Need::from_projection(p);
+            for e in &events {
+                let f = fast(e, &need);
+                assert!(
+                    f.is_some(),
+                    "fast path gave up on a valid event: {}",
+                    String::from_utf8_lossy(e)
+                );
+                assert_eq!(f, serde(e, &need), "{}", String::from_utf8_lossy(e));
+            }
+        }
+    }
+
+    #[test]
+    fn fast_path_gives_up_on_what_it_does_not_handle() {
+        let need = Need::from_projection(Projection::all());
+        for bad in [
+            r#"{"kind":"Event","verb":3}"#,
+            r#"{"kind":"Event","responseStatus":{"code":200.0}}"#,
+            r#"{"kind":"Event","responseStatus":{"code":"200"}}"#,
+            r#"{"kind":"Event","responseStatus":{"code":-0}}"#,
+            r#"{"k\u0069nd":"Event"}"#,
+            r#"{"kind":"Event","stageTimestamp":"yesterday"}"#,
+            r#"{"kind":"Event","userAgent":"\ud83d"}"#,
+            r#"{"kind":"Event"} x"#,
+            r#"[{"kind":"Event"}]"#,
+            "{\"kind\":\"Ev\u{1}ent\"}",
+            r#"{"kind":"Event","annotations":{"a":01}}"#,
+            r#"{"kind":"Event","annotations":{"a":tru}}"#,
+            r#"{"kind":"Event","annotations":{"a":"\x"}}"#,
+            r#"{"kind":"Event","annotations":{"a":1,}}"#,
+        ] {
+            assert!(fast(bad.as_bytes(), &need).is_none(), "{bad}");
+        }
+    }
+
+    fn mutate(base: &[u8], at: usize, how: u8) -> Vec<u8> {
+        let mut b = base.to_vec();
+        let at = at % (b.len() + 1);
+        const BYTES: &[u8] = b"\"\\{}[],: 0-1ex\x01\xff\xc3tnu";
+        match how % 3 {
+            0 => b.truncate(at),
+            1 => {
+                if let Some(c) = b.get_mut(at) {
+                    *c = BYTES[usize::from(how) % BYTES.len()];
+                }
+            }
+            _ => b.insert(at.min(b.len()), BYTES[usize::from(how) % BYTES.len()]),
+        }
+        b
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// The fast path never accepts what the serde path rejects, and agrees when both accept.
+        #[test]
+        fn fast_path_is_never_more_lenient(which in 0usize..6, at in 0usize..2000, how in any::<u8>(), twice in any::<bool>(), p in 0usize..5) {
+            let mut g = Generator::new(GeneratorOptions { events: 1, seed: which as u64, ..GeneratorOptions::default() });
+            let base = match HAND_MADE.get(which) {
+                Some(s) => s.as_bytes().to_vec(),
+                None => {
+                    let mut b = Vec::new();
+                    if let Some(e) = g.next_event() { write_native(&e, &mut b); }
+                    b
+                }
+            };
+            let mut m = mutate(&base, at, how);
+            if twice {
+                m = mutate(&m, at / 2 + 7, how.wrapping_mul(31));
+            }
+            let need = Need::from_projection(projections()[p]);
+            if let Some(f) = fast(&m, &need) {
+                prop_assert_eq!(Some(f), serde(&m, &need), "{}", String::from_utf8_lossy(&m));
+            }
+        }
     }
 }
