@@ -1,7 +1,7 @@
 //! The three seed analyses on an in-memory frame, beside the same queries as polars lazy
 //! plans on the same frame, and on 1 thread vs all threads.
 
-use auditframe::{analyze, partial_with_threads, AnalysisOptions, GroupKey};
+use auditframe::{analyze, analyze_parts, partial_with_threads, AnalysisOptions, GroupKey, Parts};
 use auditframe_benches::{analysis_frame, polars_all, polars_p99, polars_series, polars_top, rows};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -27,8 +27,17 @@ fn bench(c: &mut Criterion) {
     g.bench_function("auditframe/by_user", |b| {
         b.iter(|| analyze(&frame, &AnalysisOptions::default().key(GroupKey::User)))
     });
+    g.bench_function("auditframe/top", |b| {
+        b.iter(|| analyze_parts(&frame, &opts, Parts::TOP))
+    });
     g.bench_function("polars_lazy/top", |b| b.iter(|| polars_top(&df)));
+    g.bench_function("auditframe/series", |b| {
+        b.iter(|| analyze_parts(&frame, &opts, Parts::SERIES))
+    });
     g.bench_function("polars_lazy/series", |b| b.iter(|| polars_series(&df)));
+    g.bench_function("auditframe/p99", |b| {
+        b.iter(|| analyze_parts(&frame, &opts, Parts::PERCENTILES))
+    });
     g.bench_function("polars_lazy/p99", |b| b.iter(|| polars_p99(&df)));
     g.finish();
 

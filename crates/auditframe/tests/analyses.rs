@@ -618,3 +618,51 @@ fn big_generated_frame_matches_reference_in_parallel() {
         assert_eq!(one, a);
     }
 }
+
+#[test]
+fn each_part_alone_equals_its_part_of_the_whole() {
+    use auditframe::{analyze_parts, Parts};
+    let mut rows = golden_rows();
+    let mut exec = row(
+        "kubectl",
+        "create",
+        Some("pods"),
+        "2026-11-20T10:04:00Z",
+        Some(60_000),
+    );
+    exec.subresource = Some("exec".into());
+    rows.push(exec);
+    let f = frame_of(&rows);
+    for o in [
+        AnalysisOptions::default(),
+        AnalysisOptions::default()
+            .exclude_long_running(true)
+            .key(GroupKey::User),
+        AnalysisOptions::default()
+            .window(TimeWindow::Last(parse_duration("5m").unwrap()))
+            .stage(Some("ResponseComplete".into())),
+    ] {
+        let all = analyze(&f, &o).unwrap();
+        let top = analyze_parts(&f, &o, Parts::TOP).unwrap();
+        let series = analyze_parts(&f, &o, Parts::SERIES).unwrap();
+        let pct = analyze_parts(&f, &o, Parts::PERCENTILES).unwrap();
+        assert_eq!(top.top, all.top);
+        assert!(top.latency.is_empty() && top.percentile_rows.is_empty());
+        assert_eq!(series.latency, all.latency);
+        assert!(series.top.is_empty() && series.percentile_rows.is_empty());
+        assert_eq!(pct.percentile_rows, all.percentile_rows);
+        assert!(pct.top.is_empty() && pct.latency.is_empty());
+        assert_eq!(
+            (top.rows, series.rows, pct.rows),
+            (all.rows, all.rows, all.rows)
+        );
+    }
+    // Top N needs only the key column.
+    let text: String = rows.iter().map(|r| json_line(r) + "\n").collect();
+    let opts = ParseOptions::new()
+        .projection(auditframe::Projection::of(&[auditframe::Column::UserAgent]));
+    let (narrow, _) = AuditFrame::from_slice(text.as_bytes(), &opts).unwrap();
+    let t = analyze_parts(&narrow, &AnalysisOptions::default(), Parts::TOP).unwrap();
+    assert_eq!(t.top, analyze(&f, &AnalysisOptions::default()).unwrap().top);
+    assert!(analyze_parts(&narrow, &AnalysisOptions::default(), Parts::SERIES).is_err());
+}

@@ -10,14 +10,15 @@ use polars_arrow::array::PrimitiveArray;
 use rayon::prelude::*;
 
 use super::partial::{Partial, SumCount};
-use super::{bin_start, GroupKey};
+use super::{bin_start, GroupKey, Parts};
 use crate::schema::Column;
 use crate::{AnalysisOptions, AuditFrame, Error, Result, TimeWindow};
 
 /// A categorical column's codes (contiguous) and its dictionary.
 struct Codes {
     arr: PrimitiveArray<u32>,
-    mapping: Arc<CategoricalMapping>,
+    /// `None` for a column the requested analyses do not read ([`Codes::unused`]).
+    mapping: Option<Arc<CategoricalMapping>>,
     /// Codes are `< len`; the extra slot `len` stands for null.
     len: u32,
 }
@@ -26,7 +27,7 @@ impl Codes {
     fn load(frame: &AuditFrame, col: Column) -> Result<Codes> {
         let c = frame.column(col)?.as_materialized_series();
         let mapping = match c.dtype() {
-            pl::DataType::Categorical(_, m) | pl::DataType::Enum(_, m) => m.clone(),
+            pl::DataType::Categorical(_, m) | pl::DataType::Enum(_, m) => Some(m.clone()),
             other => {
                 return Err(Error::schema(format!(
                     "`{col}` is {other}, expected Categorical"
@@ -46,7 +47,7 @@ impl Codes {
             .unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new()));
         // Frames built by auditframe have one dense dictionary per column, so the mapping's
         // size bounds the codes; a shared (global) mapping may be larger: then scan.
-        let bound = mapping.num_cats_upper_bound();
+        let bound = mapping.as_ref().map_or(0, |m| m.num_cats_upper_bound());
         let max = if bound <= (1 << 20) {
             bound.saturating_sub(1) as u32
         } else {
@@ -78,15 +79,32 @@ impl Codes {
     }
 
     fn name(&self, code: u32) -> &str {
-        if code >= self.len {
-            ""
-        } else {
-            self.mapping.cat_to_str(code).unwrap_or("")
+        match &self.mapping {
+            Some(m) if code < self.len => m.cat_to_str(code).unwrap_or(""),
+            _ => "",
         }
     }
 
     fn code_of(&self, s: &str) -> Option<u32> {
-        self.mapping.get_cat(s).filter(|&c| c < self.len)
+        self.mapping.as_ref()?.get_cat(s).filter(|&c| c < self.len)
+    }
+
+    /// A stand-in for a column that is not read: every row is null.
+    fn unused() -> Codes {
+        Codes {
+            arr: PrimitiveArray::from_vec(Vec::new()),
+            mapping: None,
+            len: 0,
+        }
+    }
+
+    /// Loads `col` if `needed`, else a stand-in (so that the frame need not have it).
+    fn load_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Codes> {
+        if needed {
+            Codes::load(frame, col)
+        } else {
+            Ok(Codes::unused())
+        }
     }
 }
 
@@ -110,6 +128,18 @@ impl Ints {
         })
     }
 
+    /// Loads `col` if `needed`, else a column of nulls (so that the frame need not have it).
+    fn load_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Ints> {
+        if needed {
+            Ints::load(frame, col)
+        } else {
+            Ok(Ints {
+                arr: PrimitiveArray::from_vec(Vec::new()),
+                min_max: None,
+            })
+        }
+    }
+
     #[inline]
     fn at(&self, i: usize) -> Option<i64> {
         match self.arr.validity() {
@@ -124,6 +154,7 @@ const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "p
 
 /// The columns an analysis reads, and its filters resolved to codes.
 struct Plan {
+    parts: Parts,
     key: Codes,
     verb: Codes,
     resource: Codes,
@@ -196,17 +227,23 @@ impl Grouped {
 const MAX_DENSE_CELLS: usize = 1 << 24;
 
 impl Plan {
-    fn new(frame: &AuditFrame, opts: &AnalysisOptions) -> Result<Plan> {
+    fn new(frame: &AuditFrame, opts: &AnalysisOptions, parts: Parts) -> Result<Plan> {
         opts.validate()?;
         let key_col = match opts.key {
             GroupKey::UserAgent => Column::UserAgent,
             GroupKey::User => Column::Username,
         };
         let key = Codes::load(frame, key_col)?;
-        let verb = Codes::load(frame, Column::Verb)?;
-        let resource = Codes::load(frame, Column::Resource)?;
-        let latency = Ints::load(frame, Column::LatencyMs)?;
-        let received = Ints::load(frame, Column::RequestReceived)?;
+        // Only the columns the requested analyses read are loaded (and required).
+        let latency_parts = parts.series || parts.percentiles;
+        let verb = Codes::load_if(
+            frame,
+            Column::Verb,
+            parts.percentiles || (latency_parts && opts.exclude_long_running),
+        )?;
+        let resource = Codes::load_if(frame, Column::Resource, parts.percentiles)?;
+        let latency = Ints::load_if(frame, Column::LatencyMs, latency_parts)?;
+        let received = Ints::load_if(frame, Column::RequestReceived, parts.series)?;
         let time = match opts.window {
             TimeWindow::All => None,
             TimeWindow::Last(ns) => {
@@ -226,7 +263,7 @@ impl Plan {
                 Some((c, code))
             }
         };
-        let (long_running, watch) = if opts.exclude_long_running {
+        let (long_running, watch) = if opts.exclude_long_running && latency_parts {
             let sub = Codes::load(frame, Column::Subresource)?;
             let mask = (0..=sub.len)
                 .map(|c| LONG_RUNNING_SUBRESOURCES.contains(&sub.name(c)) && c < sub.len)
@@ -256,6 +293,7 @@ impl Plan {
             (0, 0)
         };
         Ok(Plan {
+            parts,
             key,
             verb,
             resource,
@@ -352,6 +390,9 @@ impl Plan {
                     cell.sum += i128::from(ms);
                     cell.count += 1;
                 }
+            }
+            if !self.parts.percentiles {
+                continue;
             }
             if let Some(only) = self.only_key {
                 if Some(k as u32) != only {
@@ -453,9 +494,10 @@ impl Plan {
 pub(crate) fn partial(
     frame: &AuditFrame,
     opts: &AnalysisOptions,
+    parts: Parts,
     threads: Option<usize>,
 ) -> Result<Partial> {
-    let plan = Plan::new(frame, opts)?;
+    let plan = Plan::new(frame, opts, parts)?;
     if !plan.dense_ok() {
         return Err(Error::invalid(format!(
             "too many groups for one pass ({} keys × {} bins); use a wider bin or a narrower window",

@@ -262,9 +262,69 @@ pub fn analyze(frame: &AuditFrame, opts: &AnalysisOptions) -> Result<Analysis> {
     partial(frame, opts)?.finish(opts)
 }
 
+/// Which of the three analyses to compute. A part that is not asked for is left empty in
+/// the [`Analysis`], costs nothing, and its columns need not be in the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// Top N (needs the key column).
+    pub top: bool,
+    /// The latency series (`latency_ms`, `request_received`).
+    pub series: bool,
+    /// The percentiles (`latency_ms`, `verb`, `resource`).
+    pub percentiles: bool,
+}
+
+impl Parts {
+    /// All three.
+    pub const ALL: Parts = Parts {
+        top: true,
+        series: true,
+        percentiles: true,
+    };
+    /// Only Top N.
+    pub const TOP: Parts = Parts {
+        top: true,
+        series: false,
+        percentiles: false,
+    };
+    /// Only the latency series.
+    pub const SERIES: Parts = Parts {
+        top: false,
+        series: true,
+        percentiles: false,
+    };
+    /// Only the percentiles.
+    pub const PERCENTILES: Parts = Parts {
+        top: false,
+        series: false,
+        percentiles: true,
+    };
+}
+
+/// Computes only some of the analyses (see [`Parts`]); the others are empty.
+///
+/// ```
+/// use auditframe::{analyze_parts, AnalysisOptions, AuditFrame, Column, ParseOptions, Parts, Projection};
+/// let log = br#"{"kind":"Event","verb":"get","userAgent":"a"}"#;
+/// // Top N needs only the key column.
+/// let opts = ParseOptions::new().projection(Projection::of(&[Column::UserAgent]));
+/// let (frame, _) = AuditFrame::from_slice(log, &opts)?;
+/// let a = analyze_parts(&frame, &AnalysisOptions::default(), Parts::TOP)?;
+/// assert_eq!(a.top[0].count, 1);
+/// assert!(a.latency.is_empty() && a.percentile_rows.is_empty());
+/// # Ok::<(), auditframe::Error>(())
+/// ```
+pub fn analyze_parts(frame: &AuditFrame, opts: &AnalysisOptions, parts: Parts) -> Result<Analysis> {
+    let mut a = kernel::partial(frame, opts, parts, None)?.finish(opts)?;
+    if !parts.top {
+        a.top.clear();
+    }
+    Ok(a)
+}
+
 /// The mergeable partial aggregate of a frame (see [`Partial`]), computed on all threads.
 pub fn partial(frame: &AuditFrame, opts: &AnalysisOptions) -> Result<Partial> {
-    kernel::partial(frame, opts, None)
+    kernel::partial(frame, opts, Parts::ALL, None)
 }
 
 /// [`partial`] on exactly `threads` threads (a dedicated pool), e.g. to measure speed-up.
@@ -273,7 +333,7 @@ pub fn partial_with_threads(
     opts: &AnalysisOptions,
     threads: usize,
 ) -> Result<Partial> {
-    kernel::partial(frame, opts, Some(threads))
+    kernel::partial(frame, opts, Parts::ALL, Some(threads))
 }
 
 #[cfg(test)]
