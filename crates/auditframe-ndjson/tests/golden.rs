@@ -127,11 +127,7 @@ fn default_sample_golden_values() {
         .find(|p| p.key == bad && p.bin_start == "2026-11-20T10:00:00Z")
         .unwrap();
     assert_eq!(p.count, 12);
-    assert!(
-        (p.avg_ms - 27_997.0 / 12.0).abs() < 1e-9,
-        "{}",
-        p.avg_ms
-    );
+    assert!((p.avg_ms - 27_997.0 / 12.0).abs() < 1e-9, "{}", p.avg_ms);
 
     let u = analyze(
         &frame,
