@@ -48,7 +48,7 @@ use auditframe::{AuditFrame, FrameBuilder, ParseOptions, ParseReport, Projection
 use rayon::prelude::*;
 
 pub use error::{Error, Result};
-pub use input::collect_files;
+pub use input::{collect_files, DIR_EXTENSIONS};
 
 /// Default block size: input is read and parsed this many bytes at a time (64 MiB), which
 /// bounds the reader's memory beyond the frame itself.
