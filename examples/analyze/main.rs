@@ -115,6 +115,39 @@ struct Args {
     /// Also write an SVG timechart of the latency series (top-N keys) to this file.
     #[arg(long)]
     chart: Option<PathBuf>,
+    /// Stream: a frame per 64 MiB block, merged partial aggregates, bounded memory. Chosen
+    /// automatically for inputs over 2 GiB (gzip counted at 10× its size) and for stdin.
+    #[arg(long, conflicts_with = "in_memory")]
+    stream: bool,
+    /// Build one frame of the whole input, whatever its size.
+    #[arg(long)]
+    in_memory: bool,
+}
+
+/// Inputs larger than this are streamed unless `--in-memory` is given.
+const STREAM_ABOVE_BYTES: u64 = 2 << 30;
+
+/// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.
+fn should_stream(args: &Args) -> bool {
+    if args.stream {
+        return true;
+    }
+    if args.in_memory || args.paths.is_empty() {
+        return false;
+    }
+    let mut total = 0u64;
+    for p in &args.paths {
+        if p.as_os_str() == "-" {
+            // stdin: unknown size; stream unless `--last` needs to see it all first.
+            return args.last.is_none();
+        }
+        for f in auditframe_ndjson::collect_files(p).unwrap_or_default() {
+            let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+            let gz = f.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
+            total = total.saturating_add(if gz { len.saturating_mul(10) } else { len });
+        }
+    }
+    total > STREAM_ABOVE_BYTES
 }
 
 fn main() -> ExitCode {
@@ -178,6 +211,65 @@ fn options(args: &Args) -> Result<AnalysisOptions, Box<dyn std::error::Error>> {
     Ok(opts)
 }
 
+/// Streams the inputs: each block's frame is analysed into a partial aggregate and dropped.
+/// `--last` needs the newest time first: a pre-pass reads only `time_generated`.
+/// What a streamed analysis returns: the results, the read report, the time range read and
+/// the number of frames.
+type Streamed = (
+    auditframe::Analysis,
+    auditframe_ndjson::ReadReport,
+    Option<(i64, i64)>,
+    usize,
+);
+
+fn streamed(
+    reader: &ReaderBuilder,
+    paths: &[PathBuf],
+    opts: &AnalysisOptions,
+) -> Result<Streamed, Box<dyn std::error::Error>> {
+    let mut opts = opts.clone();
+    if let TimeWindow::Last(ns) = opts.window {
+        if paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err("--last cannot stream stdin (it needs the newest time first): use --since/--until or --in-memory".into());
+        }
+        if paths.is_empty() {
+            return Err(
+                "--last --stream needs paths (the embedded sample is small: drop --stream)".into(),
+            );
+        }
+        let mut newest: Option<i64> = None;
+        reader
+            .clone()
+            .projection(Projection::of(&[auditframe::Column::TimeGenerated]))
+            .for_each_frame(paths, |f, _| {
+                newest = newest.max(f.time_range().map(|(_, b)| b));
+                Ok(())
+            })?;
+        let end = newest.unwrap_or(i64::MIN);
+        opts.window = TimeWindow::Between {
+            start: end.saturating_sub(ns),
+            end,
+        };
+    }
+    let mut acc = auditframe::Partial::default();
+    let mut range: Option<(i64, i64)> = None;
+    let mut frames = 0;
+    let mut each = |frame: auditframe::AuditFrame, _: &auditframe::ParseReport| {
+        frames += 1;
+        if let Some((a, b)) = frame.time_range() {
+            range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+        }
+        acc.merge(auditframe::partial(&frame, &opts).map_err(auditframe_ndjson::Error::Parse)?);
+        Ok(())
+    };
+    let report = if paths.is_empty() {
+        reader.for_each_frame_in(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME, &mut each)?
+    } else {
+        reader.for_each_frame(paths, &mut each)?
+    };
+    Ok((acc.finish(&opts)?, report, range, frames))
+}
+
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let opts = options(args)?;
     let shape = args.shape.map(|s| match s {
@@ -205,21 +297,31 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }));
     }
     let started = Instant::now();
-    let (frame, report) = if args.paths.is_empty() {
-        reader.read_slice(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME)?
+    let stream = should_stream(args);
+    // In stream mode reading and analysing interleave: "read" is the whole run.
+    let (analysis, report, time_range, frames, read_time) = if stream {
+        let (a, r, t, n) = streamed(&reader, &args.paths, &opts)?;
+        (a, r, t, n, started.elapsed())
     } else {
-        reader.read_paths(&args.paths)?
+        let (frame, report) = if args.paths.is_empty() {
+            reader.read_slice(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME)?
+        } else {
+            reader.read_paths(&args.paths)?
+        };
+        let read_time = started.elapsed();
+        let analysis = auditframe::analyze(&frame, &opts)?;
+        (analysis, report, frame.time_range(), 1, read_time)
     };
-    let read_time = started.elapsed();
     if tty {
         eprint!("\r\x1b[K");
     }
-    let analysis = auditframe::analyze(&frame, &opts)?;
     let total_time = started.elapsed();
     let ctx = output::Context {
         args_top: args.top,
         agent: args.agent.as_deref(),
-        frame: &frame,
+        time_range,
+        mode: if stream { "stream" } else { "memory" },
+        frames,
         report: &report,
         opts: &opts,
         read_time,

@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Duration;
 
-use auditframe::{
-    format_timestamp_secs, percentile_field, Analysis, AnalysisOptions, AuditFrame, TimeWindow,
-};
+use auditframe::{format_timestamp_secs, percentile_field, Analysis, AnalysisOptions, TimeWindow};
 use auditframe_ndjson::ReadReport;
 use serde_json::{json, Map, Value};
 
@@ -15,7 +13,12 @@ use crate::Table;
 pub(crate) struct Context<'a> {
     pub args_top: usize,
     pub agent: Option<&'a str>,
-    pub frame: &'a AuditFrame,
+    /// Earliest and latest `time_generated` read.
+    pub time_range: Option<(i64, i64)>,
+    /// `memory` (one frame) or `stream` (a frame per block, partial aggregates merged).
+    pub mode: &'static str,
+    /// Frames analysed (1 in memory mode).
+    pub frames: usize,
     pub report: &'a ReadReport,
     pub opts: &'a AnalysisOptions,
     pub read_time: Duration,
@@ -30,11 +33,8 @@ const PERCENTILE_ROWS_SHOWN: usize = 25;
 /// The window actually applied, as (start, end) ns.
 fn window(ctx: &Context<'_>) -> Option<(i64, i64)> {
     match ctx.opts.window {
-        TimeWindow::All => ctx.frame.time_range(),
-        TimeWindow::Last(ns) => ctx
-            .frame
-            .time_range()
-            .map(|(_, b)| (b.saturating_sub(ns), b)),
+        TimeWindow::All => ctx.time_range,
+        TimeWindow::Last(ns) => ctx.time_range.map(|(_, b)| (b.saturating_sub(ns), b)),
         TimeWindow::Between { start, end } => Some((start, end)),
     }
 }
@@ -73,6 +73,9 @@ fn summary_line(ctx: &Context<'_>, a: &Analysis) -> String {
     }
     if let Some(shape) = r.shape {
         s.push_str(&format!("; shape {shape}"));
+    }
+    if ctx.mode == "stream" {
+        s.push_str(&format!("; streamed in {} frames", ctx.frames));
     }
     s.push_str(&format!(
         "; {:.1} MB in {:.2}s",
@@ -233,6 +236,8 @@ pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res
         "percentiles": a.percentiles,
         "errors": r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         "seconds": {"read": ctx.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
+        "mode": ctx.mode,
+        "frames": ctx.frames,
     });
     serde_json::to_writer(&mut *out, &doc)?;
     writeln!(out)?;

@@ -200,22 +200,14 @@ impl ReaderBuilder {
 
     /// Reads several paths (files, directories, or `-` for stdin) in order into one frame.
     pub fn read_paths(&self, paths: &[PathBuf]) -> Result<(AuditFrame, ReadReport)> {
-        let mut files = Vec::new();
-        for p in paths {
-            if p.as_os_str() == "-" {
-                files.push(p.clone());
-            } else {
-                files.extend(collect_files(p)?);
-            }
-        }
         let mut all = FrameBuilder::new(&self.opts, None);
         let mut report = ReadReport::default();
-        for f in files {
+        for f in expand(paths)? {
             let (b, input) = if f.as_os_str() == "-" {
-                self.read_input(std::io::stdin(), "<stdin>")?
+                self.read_input(std::io::stdin(), "<stdin>", Rows::Collect)?
             } else {
                 let file = std::fs::File::open(&f).map_err(|e| Error::io(&f, e))?;
-                self.read_input(file, &f.display().to_string())?
+                self.read_input(file, &f.display().to_string(), Rows::Collect)?
             };
             report.inputs.push(input);
             all.append(b);
@@ -232,7 +224,7 @@ impl ReaderBuilder {
         reader: impl Read + Send,
         name: &str,
     ) -> Result<(AuditFrame, ReadReport)> {
-        let (b, input) = self.read_input(reader, name)?;
+        let (b, input) = self.read_input(reader, name, Rows::Collect)?;
         let (frame, parse) = b.finish().map_err(Error::Parse)?;
         Ok((
             frame,
@@ -252,6 +244,7 @@ impl ReaderBuilder {
         &self,
         reader: impl Read + Send,
         name: &str,
+        mut rows: Rows<'_>,
     ) -> Result<(FrameBuilder, InputReport)> {
         let source: Arc<str> = Arc::from(name);
         let mut blocks = input::Blocks::new(
@@ -303,11 +296,9 @@ impl ReaderBuilder {
                     let block = block?;
                     input.bytes += block.len() as u64;
                     let parts = self.parse_lines_parallel(&block, shape, &source);
-                    for p in parts {
-                        builder.append(p);
-                    }
+                    self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
                     if let Some(f) = &self.progress {
-                        f(name, input.bytes, builder.rows() as u64);
+                        f(name, input.bytes, input.rows);
                     }
                     if builder.has_failed() {
                         break;
@@ -322,14 +313,123 @@ impl ReaderBuilder {
             let all = blocks.read_all(self.opts.is_strict())?;
             input.bytes = all.len() as u64;
             let parts = self.parse_values_parallel(&all, framing, shape, &source);
-            for p in parts {
-                builder.append(p);
-            }
+            self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
         }
         input.truncated = blocks.truncated().map(str::to_owned);
-        input.shape = builder.shape();
-        input.rows = builder.rows() as u64;
+        input.shape = input.shape.or(builder.shape());
         Ok((builder, input))
+    }
+
+    /// Puts one block's chunk builders where the read wants its rows: appended to the
+    /// input's builder, or built into a frame of its own and handed on.
+    fn emit(
+        &self,
+        parts: Vec<FrameBuilder>,
+        builder: &mut FrameBuilder,
+        rows: &mut Rows<'_>,
+        input: &mut InputReport,
+        shape: Option<Shape>,
+        source: &Arc<str>,
+    ) -> Result<()> {
+        match rows {
+            Rows::Collect => {
+                for p in parts {
+                    builder.append(p);
+                }
+                input.rows = builder.rows() as u64;
+            }
+            Rows::Stream(f) => {
+                // The block's builder starts where the input's previous blocks ended, so
+                // positions stay relative to the input; `builder` only tracks that offset.
+                let mut block = self.new_builder(shape, source);
+                let (lines, bytes) = builder.consumed();
+                block.advance(lines, bytes);
+                for p in parts {
+                    block.append(p);
+                }
+                let (after_lines, after_bytes) = block.consumed();
+                builder.advance(after_lines - lines, after_bytes - bytes);
+                input.shape = input.shape.or(block.shape());
+                let (frame, report) = block.finish().map_err(Error::Parse)?;
+                input.rows += frame.height() as u64;
+                f(frame, report)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`for_each_frame`](ReaderBuilder::for_each_frame) over one input from any `Read`
+    /// (gzip detected by content); `name` labels error positions.
+    pub fn for_each_frame_in(
+        &self,
+        reader: impl Read + Send,
+        name: &str,
+        mut f: impl FnMut(AuditFrame, &ParseReport) -> Result<()>,
+    ) -> Result<ReadReport> {
+        let mut parse = ParseReport::default();
+        let mut each = |frame: AuditFrame, rep: ParseReport| -> Result<()> {
+            f(frame, &rep)?;
+            parse.merge(rep);
+            Ok(())
+        };
+        let (_, input) = self.read_input(reader, name, Rows::Stream(&mut each))?;
+        Ok(ReadReport {
+            parse,
+            inputs: vec![input],
+        })
+    }
+
+    /// Streams the inputs: each block of each input (64 MiB by default; a JSON-array input
+    /// is one block) becomes a frame of its own, handed to `f` in input order and dropped
+    /// after it. Memory stays bounded by the block size whatever the input size, which is
+    /// what analysing a bigger-than-memory export needs (merge each frame's
+    /// [`auditframe::partial`]). Error positions are relative to each input, as in
+    /// [`read_paths`](ReaderBuilder::read_paths).
+    ///
+    /// ```
+    /// # let dir = std::env::temp_dir().join("auditframe-ndjson-stream-doc");
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # let path = dir.join("audit.log");
+    /// # let mut data = Vec::new();
+    /// # auditframe::generate::Generator::new(auditframe::generate::GeneratorOptions { events: 3000, ..Default::default() })
+    /// #     .write(auditframe::Shape::Native, &mut data);
+    /// # std::fs::write(&path, &data)?;
+    /// use auditframe::{partial, AnalysisOptions, Partial};
+    /// let opts = AnalysisOptions::default();
+    /// let mut acc = Partial::default();
+    /// let report = auditframe_ndjson::ReaderBuilder::new()
+    ///     .block_bytes(1 << 20)
+    ///     .for_each_frame(&[path], |frame, _| {
+    ///         acc.merge(partial(&frame, &opts)?);
+    ///         Ok(())
+    ///     })?;
+    /// let result = acc.finish(&opts)?;
+    /// assert_eq!(result.rows, report.parse.rows);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_each_frame(
+        &self,
+        paths: &[PathBuf],
+        mut f: impl FnMut(AuditFrame, &ParseReport) -> Result<()>,
+    ) -> Result<ReadReport> {
+        let mut report = ReadReport::default();
+        for file in expand(paths)? {
+            let mut parse = ParseReport::default();
+            let mut each = |frame: AuditFrame, rep: ParseReport| -> Result<()> {
+                f(frame, &rep)?;
+                parse.merge(rep);
+                Ok(())
+            };
+            let (_, input) = if file.as_os_str() == "-" {
+                self.read_input(std::io::stdin(), "<stdin>", Rows::Stream(&mut each))?
+            } else {
+                let r = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
+                self.read_input(r, &file.display().to_string(), Rows::Stream(&mut each))?
+            };
+            report.parse.merge(parse);
+            report.inputs.push(input);
+        }
+        Ok(report)
     }
 
     fn new_builder(&self, shape: Option<Shape>, source: &Arc<str>) -> FrameBuilder {
@@ -393,6 +493,27 @@ impl ReaderBuilder {
         }
         parts
     }
+}
+
+/// Where a read puts each block's rows.
+enum Rows<'f> {
+    /// Into the input's builder (one frame at the end).
+    Collect,
+    /// Into a frame per block, handed to the callback.
+    Stream(&'f mut dyn FnMut(AuditFrame, ParseReport) -> Result<()>),
+}
+
+/// The files that `paths` stand for, in order (`-` stays as is: stdin).
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            files.push(p.clone());
+        } else {
+            files.extend(collect_files(p)?);
+        }
+    }
+    Ok(files)
 }
 
 /// Splits `buf` into pieces of about `target` bytes, each ending at a newline (the last

@@ -229,3 +229,69 @@ fn json_array_and_every_shape_through_the_reader() {
         assert_eq!(r.parse.shape, Some(*shape));
     }
 }
+
+#[test]
+fn streaming_frames_give_the_same_analysis_and_positions_as_one_frame() {
+    use auditframe::{analyze, partial, AnalysisOptions, GroupKey, Partial, TimeWindow};
+    let d = tmpdir("stream");
+    let mut data = generated(Shape::Native, 6000);
+    data.extend_from_slice(b"{broken\n");
+    data.extend_from_slice(&generated(Shape::AksAudit, 10)); // shape mismatch, counted
+    std::fs::write(d.join("a.log"), &data).unwrap();
+    std::fs::write(d.join("b.json.gz"), gzip(&generated(Shape::Native, 3000))).unwrap();
+    let mut arr = Vec::new();
+    Generator::new(GeneratorOptions {
+        events: 500,
+        seed: 8,
+        ..Default::default()
+    })
+    .write_array(Shape::AksAudit, &mut arr);
+    std::fs::write(d.join("c.json"), &arr).unwrap();
+
+    let reader = ReaderBuilder::new()
+        .block_bytes(256 << 10)
+        .chunk_bytes(16 << 10);
+    let (whole, whole_report) = reader.read_path(&d).unwrap();
+    for opts in [
+        AnalysisOptions::default(),
+        AnalysisOptions::default()
+            .key(GroupKey::User)
+            .percentiles(vec![50.0, 99.9])
+            .exclude_long_running(true),
+        AnalysisOptions::default().window(TimeWindow::Between {
+            start: 1_795_169_000_000_000_000,
+            end: 1_795_172_000_000_000_000,
+        }),
+    ] {
+        let mut acc = Partial::default();
+        let mut frames = 0;
+        let report = reader
+            .for_each_frame(std::slice::from_ref(&d), |frame, _| {
+                frames += 1;
+                acc.merge(partial(&frame, &opts)?);
+                Ok(())
+            })
+            .unwrap();
+        assert!(frames > 10, "{frames} frames");
+        assert_eq!(acc.finish(&opts).unwrap(), analyze(&whole, &opts).unwrap());
+        assert_eq!(report.parse.rows, whole_report.parse.rows);
+        assert_eq!(report.parse.skipped, whole_report.parse.skipped);
+        assert_eq!(report.parse.errors, whole_report.parse.errors);
+        assert_eq!(report.inputs, whole_report.inputs);
+    }
+    assert_eq!(
+        whole_report.parse.errors[0].position().map(|p| p.line),
+        Some(6001)
+    );
+    // Strict mode stops at the first bad record, with its position.
+    let err = reader
+        .clone()
+        .strict(true)
+        .for_each_frame(std::slice::from_ref(&d), |_, _| Ok(()))
+        .unwrap_err();
+    let Error::Parse(e) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(e.position().map(|p| p.line), Some(6001));
+    std::fs::remove_dir_all(&d).unwrap();
+}

@@ -247,6 +247,11 @@ impl FrameBuilder {
         self.check()
     }
 
+    /// Newlines and bytes of input consumed so far (relative to where the builder started).
+    pub fn consumed(&self) -> (u64, u64) {
+        (self.lines, self.bytes)
+    }
+
     /// Records that this builder has consumed `lines` newlines and `bytes` bytes of input
     /// beyond what [`push_lines`](FrameBuilder::push_lines) counted.
     pub fn advance(&mut self, lines: u64, bytes: u64) {
