@@ -666,3 +666,45 @@ fn each_part_alone_equals_its_part_of_the_whole() {
     assert_eq!(t.top, analyze(&f, &AnalysisOptions::default()).unwrap().top);
     assert!(analyze_parts(&narrow, &AnalysisOptions::default(), Parts::SERIES).is_err());
 }
+
+#[test]
+fn types_are_send_and_sync_and_analyses_run_from_many_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<AuditFrame>();
+    send_sync::<auditframe::Partial>();
+    send_sync::<auditframe::Analysis>();
+    send_sync::<AnalysisOptions>();
+    send_sync::<auditframe::Error>();
+    send_sync::<auditframe::ParseReport>();
+
+    let f = frame_of(&golden_rows());
+    let want: Vec<_> = (0..4)
+        .map(|i| {
+            analyze(
+                &f,
+                &AnalysisOptions::default().top(i + 1).key(if i % 2 == 0 {
+                    GroupKey::User
+                } else {
+                    GroupKey::UserAgent
+                }),
+            )
+            .unwrap()
+        })
+        .collect();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let (f, want) = (&f, &want);
+            s.spawn(move || {
+                for round in 0..20 {
+                    let i = (t + round) % 4;
+                    let o = AnalysisOptions::default().top(i + 1).key(if i % 2 == 0 {
+                        GroupKey::User
+                    } else {
+                        GroupKey::UserAgent
+                    });
+                    assert_eq!(&analyze(f, &o).unwrap(), &want[i]);
+                }
+            });
+        }
+    });
+}
