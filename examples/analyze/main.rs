@@ -53,14 +53,12 @@ pub(crate) enum Table {
     P99,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum ShapeArg {
-    Native,
-    EventList,
-    AksAudit,
-    AzureDiagnostics,
-    Archive,
-    EventHub,
+/// `--shape`: a shape name as in the `source_shape` column, `-` or `_` alike.
+fn parse_shape(s: &str) -> Result<Shape, String> {
+    Shape::from_name(&s.replace('-', "_")).ok_or_else(|| {
+        let names: Vec<&str> = Shape::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown shape {s:?}; one of {}", names.join(", "))
+    })
 }
 
 /// Top clients, latency timechart and P99 per verb and resource, from Kubernetes audit logs.
@@ -103,9 +101,10 @@ struct Args {
     /// Fail on the first bad record instead of skipping and counting it.
     #[arg(long)]
     strict: bool,
-    /// Force the input shape instead of sniffing it.
-    #[arg(long, value_enum)]
-    shape: Option<ShapeArg>,
+    /// Force the input shape instead of sniffing it (native, event-list, aks-audit,
+    /// azure-diagnostics, archive, event-hub).
+    #[arg(long, value_parser = parse_shape)]
+    shape: Option<Shape>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
@@ -272,14 +271,7 @@ fn streamed(
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let opts = options(args)?;
-    let shape = args.shape.map(|s| match s {
-        ShapeArg::Native => Shape::Native,
-        ShapeArg::EventList => Shape::EventList,
-        ShapeArg::AksAudit => Shape::AksAudit,
-        ShapeArg::AzureDiagnostics => Shape::AzureDiagnostics,
-        ShapeArg::Archive => Shape::Archive,
-        ShapeArg::EventHub => Shape::EventHub,
-    });
+    let shape = args.shape;
     let mut reader = ReaderBuilder::new()
         .projection(Projection::analyses())
         .strict(args.strict)

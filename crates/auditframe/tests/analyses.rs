@@ -93,6 +93,19 @@ fn row(ua: &str, verb: &str, resource: Option<&str>, received: &str, ms: Option<
     }
 }
 
+/// A one-minute `kubectl exec`: long-running, so excluded from latency figures on request.
+fn exec_row() -> Row {
+    let mut exec = row(
+        "kubectl",
+        "create",
+        Some("pods"),
+        "2026-11-20T10:04:00Z",
+        Some(60_000),
+    );
+    exec.subresource = Some("exec".into());
+    exec
+}
+
 /// A small hand-checked scenario.
 fn golden_rows() -> Vec<Row> {
     vec![
@@ -236,15 +249,7 @@ fn only_key_windows_and_stage_filter() {
         "2026-11-20T10:03:00Z",
         Some(300_000),
     ));
-    let mut exec = row(
-        "kubectl",
-        "create",
-        Some("pods"),
-        "2026-11-20T10:04:00Z",
-        Some(60_000),
-    );
-    exec.subresource = Some("exec".into());
-    rows.push(exec);
+    rows.push(exec_row());
     let f = frame_of(&rows);
 
     let a = analyze(
@@ -623,15 +628,7 @@ fn big_generated_frame_matches_reference_in_parallel() {
 fn each_part_alone_equals_its_part_of_the_whole() {
     use auditframe::{analyze_parts, Parts};
     let mut rows = golden_rows();
-    let mut exec = row(
-        "kubectl",
-        "create",
-        Some("pods"),
-        "2026-11-20T10:04:00Z",
-        Some(60_000),
-    );
-    exec.subresource = Some("exec".into());
-    rows.push(exec);
+    rows.push(exec_row());
     let f = frame_of(&rows);
     for o in [
         AnalysisOptions::default(),
