@@ -49,8 +49,10 @@ pub(crate) fn write_svg(
     };
     let ys = points.iter().map(|p| p.avg_ms);
     let ymax = ys.clone().fold(f64::MIN, f64::max).max(1.0);
-    let ymin = ys.fold(f64::MAX, f64::min);
-    let log = ymin > 0.0 && ymax / ymin > 100.0;
+    // Log scale needs a positive floor: averages under 0.5 ms (or negative ones, which
+    // clock skew can give) are drawn at 0.5 ms.
+    let ymin = ys.fold(f64::MAX, f64::min).max(0.5);
+    let log = ymax / ymin > 100.0;
     let to_min = |t: i64| (t - x0) as f64 / 60e9;
     let xmax = to_min(x1).max(1.0);
 
