@@ -600,9 +600,11 @@ fn push_key(out: &mut Vec<u8>, first: &mut bool, key: &str) {
 fn write_user(e: &GenEvent, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"username\":");
     push_json_str(out, &e.username);
-    out.extend_from_slice(b",\"uid\":\"");
-    out.extend_from_slice(e.audit_id.get(..8).unwrap_or("").as_bytes());
-    out.extend_from_slice(b"-0000-4000-8000-000000000000\",\"groups\":[");
+    // A uid derived from the audit ID (escaped: IDs given by callers may hold any text).
+    let prefix: String = e.audit_id.chars().take(8).collect();
+    out.extend_from_slice(b",\"uid\":");
+    push_json_str(out, &format!("{prefix}-0000-4000-8000-000000000000"));
+    out.extend_from_slice(b",\"groups\":[");
     for (i, g) in e.groups.iter().enumerate() {
         if i > 0 {
             out.push(b',');
