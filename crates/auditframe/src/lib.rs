@@ -6,8 +6,18 @@
 //! of Microsoft's *Troubleshoot API server and etcd problems in AKS* guide on it.
 //!
 //! This crate knows records and analytics; it does no file I/O. The `auditframe-ndjson`
-//! crate reads files, stdin, `.gz` and directories in parallel, and `auditframe-parquet`
-//! reads and writes Parquet.
+//! crate reads files, stdin, `.gz` and directories in parallel (whole, or streamed a frame
+//! per block); `auditframe-parquet` is a placeholder for Parquet.
+//!
+//! ## Analyses
+//! [`analyze`] answers the guide's three queries — top N keys by requests, average latency
+//! per key in time bins, exact nearest-rank latency percentiles per verb and resource — with
+//! KQL's semantics (see [`analyze`] and the README).
+//! Each is a mergeable [`Partial`], so chunks, files or machines combine exactly;
+//! [`analyze_parts`] computes one query alone.
+//!
+//! ## Test data
+//! [`generate`] writes realistic, seeded audit logs in every shape, for benches and tests.
 //!
 //! ## Record shapes
 //! Each input's shape is sniffed from its first record ([`Shape`]):
