@@ -5,7 +5,10 @@
 //!
 //! This crate knows bytes and files: it decompresses, walks directories, reads in bounded
 //! blocks, splits blocks into chunks on line boundaries and hands them to the core parser on
-//! all cores ([rayon]). Row order always equals input order. Which record shapes are
+//! all cores ([rayon]). Row order always equals input order.
+//! [`ReaderBuilder::read_paths`] builds one frame of everything;
+//! [`ReaderBuilder::for_each_frame`] streams a frame per block instead, for inputs bigger
+//! than memory. Which record shapes are
 //! understood, and how bad records are handled, is the core crate's business
 //! ([`auditframe::ParseOptions`]).
 //!
