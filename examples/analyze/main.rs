@@ -114,6 +114,10 @@ struct Args {
     /// Also write an SVG timechart of the latency series (top-N keys) to this file.
     #[arg(long)]
     chart: Option<PathBuf>,
+    /// Percentiles from bounded-memory sketches with this relative error (e.g. 0.01) instead
+    /// of exact values: for inputs whose latencies do not fit in memory.
+    #[arg(long, value_name = "ALPHA")]
+    approx_percentiles: Option<f64>,
     /// Stream: a frame per 64 MiB block, merged partial aggregates, bounded memory. Chosen
     /// automatically for inputs over 2 GiB (gzip counted at 10× its size) and for stdin.
     #[arg(long, conflicts_with = "in_memory")]
@@ -205,7 +209,8 @@ fn options(args: &Args) -> Result<AnalysisOptions, Box<dyn std::error::Error>> {
         .only_key(args.agent.clone())
         .window(window)
         .stage((args.stage == StageArg::Complete).then(|| "ResponseComplete".to_owned()))
-        .exclude_long_running(args.exclude_long_running);
+        .exclude_long_running(args.exclude_long_running)
+        .percentile_sketch(args.approx_percentiles);
     opts.validate()?;
     Ok(opts)
 }

@@ -151,10 +151,14 @@ pub(crate) fn table(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Re
         Some(k) => format!("for {key_name} {}", show_key(k)),
         None => format!("of the top {} {key_name}s, slowest first", keys.len()),
     };
-    writeln!(
-        out,
-        "\nExact nearest-rank latency percentiles (ms) per verb and resource {scope}"
-    )?;
+    let method = match ctx.opts.percentile_sketch {
+        Some(a) => format!(
+            "Nearest-rank latency percentiles (ms, sketched: within {}%)",
+            a * 100.0
+        ),
+        None => "Exact nearest-rank latency percentiles (ms)".to_owned(),
+    };
+    writeln!(out, "\n{method} per verb and resource {scope}")?;
     write!(out, "{:>3}  {:<10} {:<28}", "#", "verb", "resource")?;
     for p in &ps {
         write!(out, " {:>9}", p)?;
@@ -237,6 +241,7 @@ pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res
         "errors": r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         "seconds": {"read": ctx.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
         "mode": ctx.mode,
+        "percentile_relative_error": ctx.opts.percentile_sketch,
         "frames": ctx.frames,
     });
     serde_json::to_writer(&mut *out, &doc)?;

@@ -67,8 +67,8 @@ mod timestamp;
 
 pub use analysis::{
     analyze, analyze_parts, bin_start, parse_duration, partial, partial_with_threads,
-    percentile_field, percentile_rank, Analysis, AnalysisOptions, GroupKey, LatencyPoint, Partial,
-    Parts, PercentileRow, SumCount, TimeWindow, TopEntry,
+    percentile_field, percentile_rank, Analysis, AnalysisOptions, GroupKey, LatencyPoint,
+    LatencySketch, Partial, Parts, PercentileRow, SumCount, TimeWindow, TopEntry,
 };
 pub use decode::{
     sniff_input_shape, FrameBuilder, ParseOptions, ParseReport, DEFAULT_MAX_RECORD_BYTES,

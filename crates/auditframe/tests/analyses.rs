@@ -705,3 +705,57 @@ fn types_are_send_and_sync_and_analyses_run_from_many_threads() {
         }
     });
 }
+
+#[test]
+fn sketched_percentiles_are_within_their_relative_error_and_merge_exactly() {
+    use auditframe::generate::{Generator, GeneratorOptions};
+    let mut g = Generator::new(GeneratorOptions {
+        events: 20_000,
+        seed: 17,
+        ..Default::default()
+    });
+    let mut rows = Vec::new();
+    while let Some(e) = g.next_event() {
+        rows.push(Row {
+            ua: e.user_agent.clone(),
+            user: Some(e.username.clone()),
+            verb: e.verb.to_owned(),
+            resource: e.object_ref.as_ref().map(|o| o.resource.to_owned()),
+            subresource: None,
+            stage: e.stage.to_owned(),
+            received: Some(e.received_ns),
+            stage_ts: Some(e.stage_ns),
+        });
+    }
+    let f = frame_of(&rows);
+    let ps = vec![50.0, 99.0, 99.9];
+    let exact = analyze(&f, &AnalysisOptions::default().percentiles(ps.clone())).unwrap();
+    let o = AnalysisOptions::default()
+        .percentiles(ps)
+        .percentile_sketch(Some(0.01));
+    let approx = analyze(&f, &o).unwrap();
+    assert_eq!(approx.top, exact.top);
+    assert_eq!(approx.latency, exact.latency);
+    assert_eq!(approx.percentile_rows.len(), exact.percentile_rows.len());
+    for (a, e) in approx.percentile_rows.iter().zip(&exact.percentile_rows) {
+        assert_eq!(
+            (&a.key, &a.verb, &a.resource, a.count),
+            (&e.key, &e.verb, &e.resource, e.count)
+        );
+        for ((_, x), (_, y)) in a.values.iter().zip(&e.values) {
+            assert!(
+                (x - y).abs() as f64 <= 0.01 * y.abs() as f64 + 0.5,
+                "{x} vs {y} in {e:?}"
+            );
+        }
+    }
+    // Partials of parts merge into exactly the sketch of the whole.
+    let (a, b) = rows.split_at(7_777);
+    let mut merged = partial(&frame_of(a), &o).unwrap();
+    merged.merge(partial(&frame_of(b), &o).unwrap());
+    assert_eq!(merged.finish(&o).unwrap(), approx);
+    assert!(AnalysisOptions::default()
+        .percentile_sketch(Some(0.9))
+        .validate()
+        .is_err());
+}

@@ -155,6 +155,8 @@ const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "p
 /// The columns an analysis reads, and its filters resolved to codes.
 struct Plan {
     parts: Parts,
+    /// Percentiles from sketches of this relative accuracy instead of exact values.
+    sketch: Option<f64>,
     key: Codes,
     verb: Codes,
     resource: Codes,
@@ -294,6 +296,7 @@ impl Plan {
         };
         Ok(Plan {
             parts,
+            sketch: opts.percentile_sketch,
             key,
             verb,
             resource,
@@ -479,6 +482,14 @@ impl Plan {
                 self.verb.name(vb as u32).to_owned(),
                 self.resource.name(r as u32).to_owned(),
             );
+            if let Some(alpha) = self.sketch {
+                let sk = p
+                    .sketches
+                    .entry(key)
+                    .or_insert_with(|| super::LatencySketch::new(alpha));
+                v.into_iter().for_each(|x| sk.add(x));
+                continue;
+            }
             match p.latencies.entry(key) {
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(v);

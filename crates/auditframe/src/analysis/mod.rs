@@ -15,6 +15,7 @@
 mod kernel;
 mod options;
 mod partial;
+mod sketch;
 
 use polars::prelude as pl;
 use polars::prelude::{IntoSeries, NamedFrom, PlSmallStr};
@@ -22,6 +23,7 @@ use serde::Serialize;
 
 pub use options::{parse_duration, AnalysisOptions, GroupKey, TimeWindow};
 pub use partial::{Partial, SumCount};
+pub use sketch::LatencySketch;
 
 use crate::{AuditFrame, Result};
 

@@ -86,6 +86,9 @@ pub struct AnalysisOptions {
     /// subresources) out of the latency series and percentiles. They are still counted by
     /// Top N.
     pub exclude_long_running: bool,
+    /// Percentiles from a bounded-memory [`LatencySketch`](crate::LatencySketch) with this
+    /// relative accuracy (e.g. `0.01`) instead of exact values; `None` (default): exact.
+    pub percentile_sketch: Option<f64>,
 }
 
 impl Default for AnalysisOptions {
@@ -99,6 +102,7 @@ impl Default for AnalysisOptions {
             window: TimeWindow::All,
             stage: None,
             exclude_long_running: false,
+            percentile_sketch: None,
         }
     }
 }
@@ -153,6 +157,14 @@ impl AnalysisOptions {
         self
     }
 
+    /// Uses a [`LatencySketch`](crate::LatencySketch) of relative accuracy `alpha` for the
+    /// percentiles (`None`: exact).
+    #[must_use]
+    pub fn percentile_sketch(mut self, alpha: Option<f64>) -> Self {
+        self.percentile_sketch = alpha;
+        self
+    }
+
     /// Checks the options: a positive bin, percentiles in `[0, 100]`, a valid window.
     pub fn validate(&self) -> Result<()> {
         if self.bin_ns <= 0 {
@@ -168,6 +180,13 @@ impl AnalysisOptions {
             if !(0.0..=100.0).contains(&p) {
                 return Err(Error::invalid(format!(
                     "percentile {p} is outside [0, 100]"
+                )));
+            }
+        }
+        if let Some(a) = self.percentile_sketch {
+            if !(0.0001..=0.5).contains(&a) {
+                return Err(Error::invalid(format!(
+                    "sketch accuracy {a} is outside [0.0001, 0.5]"
                 )));
             }
         }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-use super::{percentile_rank, Analysis, LatencyPoint, PercentileRow, TopEntry};
+use super::{percentile_rank, Analysis, LatencyPoint, LatencySketch, PercentileRow, TopEntry};
 use crate::timestamp::format_timestamp_secs;
 use crate::{AnalysisOptions, Result};
 
@@ -31,8 +31,11 @@ pub struct Partial {
     pub counts: HashMap<String, u64>,
     /// Latency sum and count per (key, bin start ns).
     pub series: HashMap<(String, i64), SumCount>,
-    /// Latencies (ms) per (key, verb, resource).
+    /// Latencies (ms) per (key, verb, resource), for exact percentiles.
     pub latencies: HashMap<(String, String, String), Vec<i64>>,
+    /// Latency sketches per (key, verb, resource), when
+    /// [`AnalysisOptions::percentile_sketch`] is set: bounded memory, relative error.
+    pub sketches: HashMap<(String, String, String), LatencySketch>,
 }
 
 impl Partial {
@@ -49,6 +52,14 @@ impl Partial {
         }
         for (k, mut v) in other.latencies {
             self.latencies.entry(k).or_default().append(&mut v);
+        }
+        for (k, sk) in other.sketches {
+            match self.sketches.entry(k) {
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(sk);
+                }
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&sk),
+            }
         }
     }
 
@@ -90,9 +101,31 @@ impl Partial {
         let mut ps: Vec<f64> = opts.percentiles.clone();
         ps.sort_by(f64::total_cmp);
         ps.dedup();
+        // Sketched groups (with exact values of the same groups from other partials added
+        // to their sketch) are read from the sketch; the rest exactly.
+        let mut latencies = self.latencies;
+        let mut sketches = self.sketches;
+        for (k, sk) in sketches.iter_mut() {
+            if let Some(v) = latencies.remove(k) {
+                v.into_iter().for_each(|x| sk.add(x));
+            }
+        }
+        let mut sketched: Vec<PercentileRow> = sketches
+            .into_iter()
+            .filter(|(_, sk)| sk.count() > 0)
+            .map(|((key, verb, resource), sk)| PercentileRow {
+                key,
+                verb,
+                resource,
+                count: sk.count(),
+                values: ps
+                    .iter()
+                    .filter_map(|&p| sk.percentile(p).map(|v| (p, v)))
+                    .collect(),
+            })
+            .collect();
         // Groups are independent: select their percentiles in parallel.
-        let groups: Vec<_> = self
-            .latencies
+        let groups: Vec<_> = latencies
             .into_iter()
             .filter(|(_, v)| !v.is_empty())
             .collect();
@@ -120,6 +153,7 @@ impl Partial {
                 }
             })
             .collect();
+        rows.append(&mut sketched);
         rows.sort_unstable_by(|a, b| {
             a.key
                 .as_bytes()
