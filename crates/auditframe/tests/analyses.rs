@@ -93,6 +93,33 @@ fn row(ua: &str, verb: &str, resource: Option<&str>, received: &str, ms: Option<
     }
 }
 
+/// `events` rows from the seeded generator, as [`Row`]s.
+fn generated_rows(events: usize, seed: u64) -> Vec<Row> {
+    use auditframe::generate::{Generator, GeneratorOptions};
+    let mut g = Generator::new(GeneratorOptions {
+        events,
+        seed,
+        ..Default::default()
+    });
+    let mut rows = Vec::new();
+    while let Some(e) = g.next_event() {
+        rows.push(Row {
+            ua: e.user_agent.clone(),
+            user: Some(e.username.clone()),
+            verb: e.verb.to_owned(),
+            resource: e.object_ref.as_ref().map(|o| o.resource.to_owned()),
+            subresource: e
+                .object_ref
+                .as_ref()
+                .and_then(|o| o.subresource.map(str::to_owned)),
+            stage: e.stage.to_owned(),
+            received: Some(e.received_ns),
+            stage_ts: Some(e.stage_ns),
+        });
+    }
+    rows
+}
+
 /// A one-minute `kubectl exec`: long-running, so excluded from latency figures on request.
 fn exec_row() -> Row {
     let mut exec = row(
@@ -585,28 +612,7 @@ proptest! {
 
 #[test]
 fn big_generated_frame_matches_reference_in_parallel() {
-    use auditframe::generate::{Generator, GeneratorOptions};
-    let mut g = Generator::new(GeneratorOptions {
-        events: 60_000,
-        seed: 11,
-        ..Default::default()
-    });
-    let mut rows = Vec::new();
-    while let Some(e) = g.next_event() {
-        rows.push(Row {
-            ua: e.user_agent.clone(),
-            user: Some(e.username.clone()),
-            verb: e.verb.to_owned(),
-            resource: e.object_ref.as_ref().map(|o| o.resource.to_owned()),
-            subresource: e
-                .object_ref
-                .as_ref()
-                .and_then(|o| o.subresource.map(str::to_owned)),
-            stage: e.stage.to_owned(),
-            received: Some(e.received_ns),
-            stage_ts: Some(e.stage_ns),
-        });
-    }
+    let rows = generated_rows(60_000, 11);
     let f = frame_of(&rows);
     for o in [
         AnalysisOptions::default(),
@@ -708,25 +714,7 @@ fn types_are_send_and_sync_and_analyses_run_from_many_threads() {
 
 #[test]
 fn sketched_percentiles_are_within_their_relative_error_and_merge_exactly() {
-    use auditframe::generate::{Generator, GeneratorOptions};
-    let mut g = Generator::new(GeneratorOptions {
-        events: 20_000,
-        seed: 17,
-        ..Default::default()
-    });
-    let mut rows = Vec::new();
-    while let Some(e) = g.next_event() {
-        rows.push(Row {
-            ua: e.user_agent.clone(),
-            user: Some(e.username.clone()),
-            verb: e.verb.to_owned(),
-            resource: e.object_ref.as_ref().map(|o| o.resource.to_owned()),
-            subresource: None,
-            stage: e.stage.to_owned(),
-            received: Some(e.received_ns),
-            stage_ts: Some(e.stage_ns),
-        });
-    }
+    let rows = generated_rows(20_000, 17);
     let f = frame_of(&rows);
     let ps = vec![50.0, 99.0, 99.9];
     let exact = analyze(&f, &AnalysisOptions::default().percentiles(ps.clone())).unwrap();
