@@ -206,12 +206,8 @@ impl ReaderBuilder {
         let mut all = FrameBuilder::new(&self.opts, None);
         let mut report = ReadReport::default();
         for f in expand(paths)? {
-            let (b, input) = if f.as_os_str() == "-" {
-                self.read_input(std::io::stdin(), "<stdin>", Rows::Collect)?
-            } else {
-                let file = std::fs::File::open(&f).map_err(|e| Error::io(&f, e))?;
-                self.read_input(file, &f.display().to_string(), Rows::Collect)?
-            };
+            let (reader, name) = open_input(&f)?;
+            let (b, input) = self.read_input(reader, &name, Rows::Collect)?;
             report.inputs.push(input);
             all.append(b);
         }
@@ -417,20 +413,10 @@ impl ReaderBuilder {
     ) -> Result<ReadReport> {
         let mut report = ReadReport::default();
         for file in expand(paths)? {
-            let mut parse = ParseReport::default();
-            let mut each = |frame: AuditFrame, rep: ParseReport| -> Result<()> {
-                f(frame, &rep)?;
-                parse.merge(rep);
-                Ok(())
-            };
-            let (_, input) = if file.as_os_str() == "-" {
-                self.read_input(std::io::stdin(), "<stdin>", Rows::Stream(&mut each))?
-            } else {
-                let r = std::fs::File::open(&file).map_err(|e| Error::io(&file, e))?;
-                self.read_input(r, &file.display().to_string(), Rows::Stream(&mut each))?
-            };
-            report.parse.merge(parse);
-            report.inputs.push(input);
+            let (reader, name) = open_input(&file)?;
+            let one = self.for_each_frame_in(reader, &name, &mut f)?;
+            report.parse.merge(one.parse);
+            report.inputs.extend(one.inputs);
         }
         Ok(report)
     }
@@ -517,6 +503,15 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// Opens one of the inputs `expand` lists (`-` is stdin), with its name for positions.
+fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String)> {
+    if path.as_os_str() == "-" {
+        return Ok((Box::new(std::io::stdin()), "<stdin>".to_owned()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    Ok((Box::new(file), path.display().to_string()))
 }
 
 /// Splits `buf` into pieces of about `target` bytes, each ending at a newline (the last
