@@ -108,19 +108,21 @@ impl Codes {
     }
 }
 
-/// A nullable i64 column (timestamps as ns, latency as ms), contiguous, with its range.
+/// A nullable i64 column (timestamps as ns, latency as ms), contiguous, with its range when
+/// asked for.
 struct Ints {
     arr: PrimitiveArray<i64>,
     min_max: Option<(i64, i64)>,
 }
 
 impl Ints {
-    fn load(frame: &AuditFrame, col: Column) -> Result<Ints> {
+    /// Loads `col`; with `range`, also its min and max (only bins and `Last` need them).
+    fn load(frame: &AuditFrame, col: Column, range: bool) -> Result<Ints> {
         let c = frame.column(col)?.as_materialized_series();
         let phys = c.to_physical_repr().rechunk();
         let ca = phys.i64()?;
         // polars' vectorised kernels; `None` when every value is null.
-        let min_max = ca.min().zip(ca.max());
+        let min_max = if range { ca.min().zip(ca.max()) } else { None };
         let arr = ca.downcast_iter().next().cloned();
         Ok(Ints {
             arr: arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
@@ -129,9 +131,9 @@ impl Ints {
     }
 
     /// Loads `col` if `needed`, else a column of nulls (so that the frame need not have it).
-    fn load_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Ints> {
+    fn load_if(frame: &AuditFrame, col: Column, needed: bool, range: bool) -> Result<Ints> {
         if needed {
-            Ints::load(frame, col)
+            Ints::load(frame, col, range)
         } else {
             Ok(Ints {
                 arr: PrimitiveArray::from_vec(Vec::new()),
@@ -244,17 +246,17 @@ impl Plan {
             parts.percentiles || (latency_parts && opts.exclude_long_running),
         )?;
         let resource = Codes::load_if(frame, Column::Resource, parts.percentiles)?;
-        let latency = Ints::load_if(frame, Column::LatencyMs, latency_parts)?;
-        let received = Ints::load_if(frame, Column::RequestReceived, parts.series)?;
+        let latency = Ints::load_if(frame, Column::LatencyMs, latency_parts, false)?;
+        let received = Ints::load_if(frame, Column::RequestReceived, parts.series, true)?;
         let time = match opts.window {
             TimeWindow::All => None,
             TimeWindow::Last(ns) => {
-                let t = Ints::load(frame, Column::TimeGenerated)?;
+                let t = Ints::load(frame, Column::TimeGenerated, true)?;
                 let end = t.min_max.map_or(i64::MIN, |(_, hi)| hi);
                 Some((t, end.saturating_sub(ns), end))
             }
             TimeWindow::Between { start, end } => {
-                Some((Ints::load(frame, Column::TimeGenerated)?, start, end))
+                Some((Ints::load(frame, Column::TimeGenerated, false)?, start, end))
             }
         };
         let stage = match &opts.stage {
