@@ -461,10 +461,8 @@ impl ReaderBuilder {
             .map(|group| {
                 let mut b = self.new_builder(shape, source);
                 for item in group {
-                    let _ = match item {
-                        Ok(v) => b.push_record(v.bytes, v.line, v.byte),
-                        Err(e) => b.push_framing_error(e, all),
-                    };
+                    // Errors stay in the builder (strict mode stops it); `append` surfaces them.
+                    let _ = b.push_value(item, all);
                 }
                 b
             })

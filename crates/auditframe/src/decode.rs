@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::builder::Columns;
 use crate::error::{excerpt, ErrorKind, Position, SkipReason};
-use crate::framing::{self, Framing, FramingError};
+use crate::framing::{self, Framing, FramingError, Value};
 use crate::record::{self, EventFields, Need, RecErr, Sink};
 use crate::{AuditFrame, Error, Projection, Result, Shape};
 
@@ -259,6 +259,19 @@ impl FrameBuilder {
         self.bytes += bytes;
     }
 
+    /// Pushes one item of [`values`](crate::values) over `input`: a record at its absolute
+    /// position, or the framing error that ends the input.
+    pub fn push_value(
+        &mut self,
+        item: &Result<Value<'_>, FramingError>,
+        input: &[u8],
+    ) -> Result<()> {
+        match item {
+            Ok(v) => self.push_record(v.bytes, v.line, v.byte),
+            Err(e) => self.push_framing_error(e, input),
+        }
+    }
+
     /// Records a framing error (the input could not be delimited into records from here on).
     pub fn push_framing_error(&mut self, e: &FramingError, input: &[u8]) -> Result<()> {
         let pos = self.position(e.line, e.byte);
@@ -452,10 +465,7 @@ impl AuditFrame {
             Framing::Lines => b.push_lines(input)?,
             framing => {
                 for item in framing::values(input, framing) {
-                    match item {
-                        Ok(v) => b.push_record(v.bytes, v.line, v.byte)?,
-                        Err(e) => b.push_framing_error(&e, input)?,
-                    }
+                    b.push_value(&item, input)?;
                 }
                 b.advance(
                     memchr::memchr_iter(b'\n', input).count() as u64,
