@@ -1,0 +1,5 @@
+#![no_main]
+//! Any bytes read as the `Archive` shape: no panic, and lenient/strict/projected reads agree.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    auditframe_fuzz::check_shape(data, auditframe::Shape::Archive);
+});
