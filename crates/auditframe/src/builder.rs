@@ -272,6 +272,7 @@ impl Columns {
                 ColBuilder::Str(b) => b.push(match col {
                     Column::AuditId => f.audit_id.as_deref(),
                     Column::RequestUri => f.request_uri.as_deref(),
+                    Column::AdmissionWebhooks => f.admission_webhooks.as_deref(),
                     _ => f.name.as_deref(),
                 }),
             }

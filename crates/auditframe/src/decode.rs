@@ -7,7 +7,7 @@ use crate::builder::Columns;
 use crate::error::{excerpt, ErrorKind, Position, SkipReason};
 use crate::framing::{self, Framing, FramingError, Value};
 use crate::record::{self, EventFields, Need, RecErr, Sink};
-use crate::{AuditFrame, Error, Projection, Result, Shape};
+use crate::{AuditFrame, Error, LogLine, Projection, Result, Shape};
 
 /// Default for [`ParseOptions::max_record_bytes`]: 64 MiB.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
@@ -115,8 +115,11 @@ pub struct ParseReport {
     pub rows: u64,
     /// Bad records (or wrapper elements) skipped, per reason.
     pub skipped: BTreeMap<SkipReason, u64>,
-    /// Rows of diagnostic categories that carry no audit event (e.g. `kube-apiserver`).
+    /// Rows of diagnostic categories that carry no audit event and are not kept (e.g.
+    /// `kube-controller-manager`, `guard`).
     pub other_category: u64,
+    /// Control-plane log lines kept (see [`LogLine`](crate::LogLine)).
+    pub log_lines: u64,
     /// Empty or whitespace-only lines.
     pub blank_lines: u64,
     /// The first [`REPORT_ERRORS_KEPT`] errors, with positions.
@@ -138,6 +141,7 @@ impl ParseReport {
             *self.skipped.entry(k).or_insert(0) += v;
         }
         self.other_category += other.other_category;
+        self.log_lines += other.log_lines;
         self.blank_lines += other.blank_lines;
         let room = REPORT_ERRORS_KEPT.saturating_sub(self.errors.len());
         self.errors.extend(other.errors.into_iter().take(room));
@@ -168,6 +172,7 @@ pub struct FrameBuilder {
     shape: Option<Shape>,
     source: Option<Arc<str>>,
     cols: Columns,
+    logs: Vec<LogLine>,
     report: ParseReport,
     failed: Option<Error>,
     /// Newlines and bytes consumed so far, for positions.
@@ -182,6 +187,7 @@ impl FrameBuilder {
             need: Need::from_projection(opts.projection),
             shape: opts.shape,
             cols: Columns::new(opts.projection),
+            logs: Vec::new(),
             report: ParseReport {
                 shape: opts.shape,
                 ..ParseReport::default()
@@ -392,6 +398,7 @@ impl FrameBuilder {
         self.shape = self.shape.or(other.shape);
         self.report.merge(other.report);
         self.cols.append(other.cols);
+        self.logs.append(&mut other.logs);
         self.lines += other.lines;
         self.bytes += other.bytes;
     }
@@ -400,7 +407,7 @@ impl FrameBuilder {
     pub fn finish(mut self) -> Result<(AuditFrame, ParseReport)> {
         self.check()?;
         self.report.rows = self.cols.rows() as u64;
-        let frame = self.cols.finish()?;
+        let frame = self.cols.finish()?.with_control_plane_logs(self.logs);
         Ok((frame, self.report))
     }
 }
@@ -420,6 +427,15 @@ impl Sink for BuilderSink<'_, '_> {
 
     fn other_category(&mut self) {
         self.b.report.other_category += 1;
+    }
+
+    fn log_line(&mut self, time: Option<i64>, category: &str, message: &str) {
+        self.b.report.log_lines += 1;
+        self.b.logs.push(LogLine {
+            time_generated: time,
+            category: category.to_owned(),
+            message: message.to_owned(),
+        });
     }
 
     fn error(&mut self, err: RecErr) {

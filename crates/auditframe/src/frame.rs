@@ -28,6 +28,22 @@ use crate::{Error, Result};
 pub struct AuditFrame {
     df: pl::DataFrame,
     projection: Projection,
+    logs: Vec<LogLine>,
+}
+
+/// A control-plane log line read beside the audit events: an `AKSControlPlane` row, or an
+/// `AzureDiagnostics` / archive / Event Hub record of category `kube-apiserver` (the klog
+/// text in `Message`, `log_s` or `properties.log`). Only the `kube-apiserver` category is
+/// kept (it holds the admission webhook errors the guide looks for); rows of other non-audit
+/// categories are counted in [`ParseReport::other_category`](crate::ParseReport).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// `TimeGenerated` / `time`, ns since the epoch; `None` when absent.
+    pub time_generated: Option<i64>,
+    /// The diagnostic category (`kube-apiserver`).
+    pub category: String,
+    /// The log text, without a trailing newline.
+    pub message: String,
 }
 
 impl AuditFrame {
@@ -58,11 +74,31 @@ impl AuditFrame {
             }
             projection = projection.with(col);
         }
-        Ok(AuditFrame { df, projection })
+        Ok(AuditFrame {
+            df,
+            projection,
+            logs: Vec::new(),
+        })
     }
 
     pub(crate) fn from_parts(df: pl::DataFrame, projection: Projection) -> Result<AuditFrame> {
-        Ok(AuditFrame { df, projection })
+        Ok(AuditFrame {
+            df,
+            projection,
+            logs: Vec::new(),
+        })
+    }
+
+    /// The control-plane log lines read with the events, in input order.
+    pub fn control_plane_logs(&self) -> &[LogLine] {
+        &self.logs
+    }
+
+    /// Replaces the frame's control-plane log lines (for frames built by hand).
+    #[must_use]
+    pub fn with_control_plane_logs(mut self, logs: Vec<LogLine>) -> AuditFrame {
+        self.logs = logs;
+        self
     }
 
     /// The underlying `DataFrame`.
@@ -118,6 +154,7 @@ impl fmt::Debug for AuditFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuditFrame")
             .field("height", &self.height())
+            .field("control_plane_logs", &self.logs.len())
             .field(
                 "columns",
                 &self

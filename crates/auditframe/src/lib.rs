@@ -75,7 +75,7 @@ pub use decode::{
     MAX_NESTING, REPORT_ERRORS_KEPT,
 };
 pub use error::{Error, ErrorKind, Position, Result, SkipReason};
-pub use frame::AuditFrame;
+pub use frame::{AuditFrame, LogLine};
 pub use framing::{last_newline_before, lines, strip_bom, values, Framing, FramingError, Value};
 pub use record::{sniff_shape, Shape};
 pub use schema::{Column, ColumnKind, Projection};

@@ -88,6 +88,14 @@ columns! {
     Category = "category": Categorical,
     /// The record shape the row was read from (see [`Shape::name`](crate::Shape::name)).
     SourceShape = "source_shape": Categorical,
+    /// Admission webhooks named in the event's `annotations`, as comma-separated
+    /// `kind:webhook` entries in annotation order: `mutating:` (a
+    /// `mutation.webhook.admission.k8s.io/round_R_index_I` annotation, written when a
+    /// mutating webhook was called, at level Metadata and above), `failed-open-mutating:` and
+    /// `failed-open-validating:` (`failed-open.*.webhook.admission.k8s.io/…`: the webhook
+    /// call failed and `failurePolicy: Ignore` let the request through). Null when the event
+    /// has no such annotation.
+    AdmissionWebhooks = "admission_webhooks": String,
 }
 
 impl Column {
@@ -152,6 +160,26 @@ impl Projection {
         ])
     }
 
+    /// The columns that the diagnostics ([`diagnose`](crate::diagnose)) read.
+    pub fn diagnostics() -> Projection {
+        Projection::of(&[
+            Column::TimeGenerated,
+            Column::RequestReceived,
+            Column::LatencyMs,
+            Column::Stage,
+            Column::Verb,
+            Column::UserAgent,
+            Column::Username,
+            Column::RequestUri,
+            Column::Resource,
+            Column::Subresource,
+            Column::Namespace,
+            Column::Name,
+            Column::StatusCode,
+            Column::AdmissionWebhooks,
+        ])
+    }
+
     /// This projection plus `column`.
     #[must_use]
     pub const fn with(self, column: Column) -> Projection {
@@ -199,7 +227,7 @@ mod tests {
             assert_eq!(Column::from_name(c.name()), Some(c));
         }
         assert_eq!(Column::from_name("nope"), None);
-        assert_eq!(Column::ALL.len(), 21);
+        assert_eq!(Column::ALL.len(), 22);
     }
 
     #[test]

@@ -181,8 +181,11 @@ fn azure_diagnostics() -> String {
         ][i];
         out.push_str(&format!(r#"{{"TimeGenerated":"{tg}","Category":"kube-audit","log_s":{},"Type":"AzureDiagnostics"}}"#, serde_json::to_string(line).unwrap()));
         out.push('\n');
-        // A row of another category shares the table: skipped and counted, not an error.
-        out.push_str(r#"{"TimeGenerated":"2026-11-20T10:55:59Z","Category":"kube-apiserver","log_s":"I1120 10:55:59.000000 1 trace.go:236] Trace[1]: \"List\" url:/api/v1/pods"}"#);
+        // kube-apiserver log lines share the table: kept beside the events.
+        out.push_str(r#"{"TimeGenerated":"2026-11-20T10:55:59Z","Category":"kube-apiserver","log_s":"I1120 10:55:59.000000 1 trace.go:236] Trace[1]: \"List\" url:/api/v1/pods\n"}"#);
+        out.push('\n');
+        // Rows of other categories: skipped and counted, not an error.
+        out.push_str(r#"{"TimeGenerated":"2026-11-20T10:55:59Z","Category":"guard","log_s":"guard started"}"#);
         out.push('\n');
     }
     out
@@ -193,7 +196,19 @@ fn azure_diagnostics_rows() {
     let (f, r) = read(&azure_diagnostics());
     assert_eq!(r.shape, Some(Shape::AzureDiagnostics));
     assert_eq!(r.other_category, 2);
+    assert_eq!(r.log_lines, 2);
     assert_eq!(r.skipped_total(), 0);
+    let logs = f.control_plane_logs();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(logs[0].category, "kube-apiserver");
+    assert_eq!(
+        logs[0].message,
+        r#"I1120 10:55:59.000000 1 trace.go:236] Trace[1]: "List" url:/api/v1/pods"#
+    );
+    assert_eq!(
+        logs[0].time_generated,
+        Some(auditframe::parse_timestamp("2026-11-20T10:55:59Z").unwrap())
+    );
     assert_common(&f);
     assert_eq!(
         ints(&f, Column::TimeGenerated),

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::fields::{EventFields, Need};
+use super::fields::{add_webhook_annotation, EventFields, Need};
 use crate::timestamp::parse_timestamp_bytes;
 
 /// Scans one native event object. `None`: fall back to the serde path.
@@ -93,6 +93,16 @@ pub(crate) fn native_event<'a>(b: &'a [u8], need: &Need, out: &mut EventFields<'
                         s.skip_value()?;
                     }
                 }
+                b"annotations" if need.admission_webhooks => s.object_or_null(|s, k| {
+                    if memchr::memmem::find(k, b"webhook.admission.k8s.io/").is_none() {
+                        return s.skip_value();
+                    }
+                    let key = std::str::from_utf8(k).ok()?;
+                    if let Some(v) = s.opt_str()? {
+                        add_webhook_annotation(&mut out.admission_webhooks, key, &v);
+                    }
+                    Some(())
+                })?,
                 b"timestamp" if need.time_generated => out.legacy_timestamp = s.opt_timestamp()?,
                 _ => s.skip_value()?,
             }

@@ -36,6 +36,9 @@ pub(crate) struct EventFields<'a> {
     pub api_version: Option<Cow<'a, str>>,
     pub status_code: Option<i32>,
     pub category: Option<Cow<'a, str>>,
+    /// `kind:webhook` entries from admission annotations, comma-separated (see
+    /// [`Column::AdmissionWebhooks`]).
+    pub admission_webhooks: Option<String>,
     /// Whether any key that only audit events carry was seen (used to reject non-events).
     pub looks_like_event: bool,
 }
@@ -62,6 +65,7 @@ pub(crate) struct Need {
     pub api_group: bool,
     pub api_version: bool,
     pub status_code: bool,
+    pub admission_webhooks: bool,
 }
 
 impl Need {
@@ -87,6 +91,7 @@ impl Need {
             api_group: p.contains(Column::ApiGroup),
             api_version: p.contains(Column::ApiVersion),
             status_code: p.contains(Column::StatusCode),
+            admission_webhooks: p.contains(Column::AdmissionWebhooks),
         };
         Need {
             object_ref: n.resource
@@ -424,3 +429,55 @@ impl<'de> DeserializeSeed<'de> for FirstIpSeed<'_, 'de> {
         d.deserialize_any(self)
     }
 }
+
+/// Adds the webhook an admission annotation names to `out` (see
+/// [`Column::AdmissionWebhooks`]); other annotations are ignored.
+pub(crate) fn add_webhook_annotation(out: &mut Option<String>, key: &str, value: &str) {
+    let (kind, name) = if key.starts_with("mutation.webhook.admission.k8s.io/") {
+        // The value is JSON text: {"configuration":"…","webhook":"…","mutated":true}.
+        #[derive(serde::Deserialize)]
+        struct Mutation<'a> {
+            #[serde(borrow)]
+            webhook: Cow<'a, str>,
+        }
+        match sonic_rs::from_str::<Mutation<'_>>(value) {
+            Ok(m) => ("mutating", m.webhook.into_owned()),
+            // An unreadable value still says a mutating webhook ran.
+            Err(_) => ("mutating", String::from("?")),
+        }
+    } else if key.starts_with("failed-open.mutation.webhook.admission.k8s.io/") {
+        ("failed-open-mutating", value.to_owned())
+    } else if key.starts_with("failed-open.validating.webhook.admission.k8s.io/") {
+        ("failed-open-validating", value.to_owned())
+    } else {
+        return;
+    };
+    let list = out.get_or_insert_with(String::new);
+    if !list.is_empty() {
+        list.push(',');
+    }
+    list.push_str(kind);
+    list.push(':');
+    // Commas would split the entry; webhook names are DNS names and never hold one.
+    list.push_str(&name.replace(',', "%2C"));
+}
+
+/// `annotations` / `Annotations`: a string-to-string map; only admission webhook keys are read.
+pub(crate) struct AnnotationsSeed<'f, 'a> {
+    pub out: &'f mut EventFields<'a>,
+    pub ctx: &'f mut Ctx,
+    pub text: Option<&'f mut Pending<'a>>,
+}
+
+object_or_text!(AnnotationsSeed, "an annotations object", |s, map| {
+    s.ctx.field = "annotations";
+    while let Some(k) = map.next_key::<Key<'de>>()? {
+        if k.0.contains("webhook.admission.k8s.io/") {
+            if let Some(v) = next_str(&mut map, s.ctx, "annotations")? {
+                add_webhook_annotation(&mut s.out.admission_webhooks, &k.0, &v);
+            }
+        } else {
+            skip(&mut map)?;
+        }
+    }
+});

@@ -14,7 +14,10 @@ use sonic_rs::LazyValue;
 use fields::{skip, Key};
 pub(crate) use fields::{Ctx, EventFields, Need};
 use native::{finish_native, EventSeed};
-use rows::{is_audit_category, AksPending, AksRowSeed, Envelope, EnvelopeSeed, PropertiesSeed};
+use rows::{
+    is_audit_category, is_kept_log_category, AksPending, AksRowSeed, Envelope, EnvelopeSeed,
+    PropertiesSeed,
+};
 
 use crate::error::SkipReason;
 
@@ -28,7 +31,8 @@ pub enum Shape {
     /// A `{"kind":"EventList","items":[…]}` document of native events.
     EventList,
     /// A Log Analytics `AKSAudit` / `AKSAuditAdmin` row (resource-specific mode); dynamic
-    /// columns may be JSON objects or JSON-encoded strings.
+    /// columns may be JSON objects or JSON-encoded strings. `AKSControlPlane` rows
+    /// (`Category`, `Message`) of the same export are read as control-plane log lines.
     AksAudit,
     /// A Log Analytics `AzureDiagnostics` row whose `log_s` holds the event as JSON text.
     AzureDiagnostics,
@@ -96,8 +100,10 @@ impl RecErr {
 pub(crate) trait Sink {
     /// One audit event of `shape`.
     fn event(&mut self, fields: &EventFields<'_>, shape: Shape);
-    /// A row of a diagnostic category that carries no audit event (e.g. `kube-apiserver`).
+    /// A row of a diagnostic category that carries no audit event and is not kept.
     fn other_category(&mut self);
+    /// A kept control-plane log line (`kube-apiserver` category).
+    fn log_line(&mut self, time: Option<i64>, category: &str, message: &str);
     /// A bad record or wrapper element; the rest of the record is still read.
     fn error(&mut self, err: RecErr);
 }
@@ -275,6 +281,14 @@ fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Resu
     )
     .map_err(|e| classify(&e, &ctx, bytes, nested))?;
     if !f.looks_like_event {
+        // An `AKSControlPlane` row: a log line, kept for the kube-apiserver category.
+        if let Some(message) = pending.message.as_deref() {
+            match f.category.as_deref() {
+                Some(c) if is_kept_log_category(c) => sink.log_line(f.time_generated, c, message),
+                _ => sink.other_category(),
+            }
+            return Ok(());
+        }
         return Err(RecErr::new(
             SkipReason::NotAnEvent,
             "no AKSAudit columns (AuditId, Verb, RequestUri, Stage, StageReceivedTime)",
@@ -288,6 +302,7 @@ fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Resu
         (pending.source_ips.as_deref(), 1),
         (pending.object_ref.as_deref(), 2),
         (pending.status.as_deref(), 3),
+        (pending.annotations.as_deref(), 4),
     ];
     for (text, which) in texts {
         let Some(text) = text else { continue };
@@ -319,9 +334,17 @@ fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Resu
                     text: None,
                 },
             ),
-            _ => run(
+            3 => run(
                 b,
                 fields::StatusSeed {
+                    out: &mut f,
+                    ctx: &mut ctx,
+                    text: None,
+                },
+            ),
+            _ => run(
+                b,
+                fields::AnnotationsSeed {
                     out: &mut f,
                     ctx: &mut ctx,
                     text: None,
@@ -345,7 +368,8 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
     let seed = EnvelopeSeed {
         out: &mut env,
         ctx: &mut ctx,
-        need_time: need.time_generated,
+        // Always: kept log lines need their time even when the frame does not.
+        need_time: true,
         archive,
     };
     if let Err(e) = run(bytes, seed) {
@@ -372,6 +396,12 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
         return sink.error(RecErr::new(SkipReason::NotAnEvent, format!("no `{key}`")));
     }
     match env.category.as_deref() {
+        Some(c) if is_kept_log_category(c) => {
+            return match env.payload.as_deref() {
+                Some(line) => sink.log_line(env.time, c, line.trim_end_matches(['\n', '\r'])),
+                None => sink.other_category(),
+            };
+        }
         Some(c) if !is_audit_category(c) => return sink.other_category(),
         // Archive records without a category (hand-made fixtures) are taken as audit.
         None if !archive => {
@@ -469,6 +499,8 @@ struct Keys {
     properties: bool,
     pascal_event: bool,
     native_event: bool,
+    /// `Message` (an `AKSControlPlane` row).
+    message: bool,
 }
 
 struct SniffSeed<'f>(&'f mut Keys);
@@ -491,6 +523,7 @@ impl<'de> Visitor<'de> for SniffSeed<'_> {
                     continue;
                 }
                 "records" => k.records = true,
+                "Message" => k.message = true,
                 "items" => k.items = true,
                 "log_s" => k.log_s = true,
                 "properties" => k.properties = true,
@@ -538,7 +571,7 @@ pub fn sniff_shape(record: &[u8]) -> Option<Shape> {
         Some(Shape::AzureDiagnostics)
     } else if k.properties && !k.native_event {
         Some(Shape::Archive)
-    } else if k.pascal_event {
+    } else if k.pascal_event || k.message {
         Some(Shape::AksAudit)
     } else if k.native_event || k.kind.as_deref() == Some("Event") {
         Some(Shape::Native)
@@ -600,6 +633,7 @@ mod tests {
             api_version: o(f.api_version),
             status_code: f.status_code,
             category: o(f.category),
+            admission_webhooks: f.admission_webhooks,
             looks_like_event: f.looks_like_event,
         }
     }

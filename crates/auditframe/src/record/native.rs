@@ -6,8 +6,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::fields::{
-    next_str, next_timestamp, skip, Ctx, EventFields, FirstIpSeed, Key, Need, ObjectRefSeed,
-    StatusSeed, UserSeed,
+    next_str, next_timestamp, skip, AnnotationsSeed, Ctx, EventFields, FirstIpSeed, Key, Need,
+    ObjectRefSeed, StatusSeed, UserSeed,
 };
 
 /// Visits one native event object into [`EventFields`].
@@ -114,6 +114,14 @@ impl<'de> Visitor<'de> for EventSeed<'_, 'de> {
                     } else {
                         skip(&mut map)?;
                     }
+                }
+                "annotations" if need.admission_webhooks => {
+                    ctx.field = "annotations";
+                    map.next_value_seed(AnnotationsSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                        text: None,
+                    })?
                 }
                 "timestamp" if need.time_generated => {
                     out.legacy_timestamp = next_timestamp(&mut map, ctx, "timestamp")?

@@ -7,8 +7,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::fields::{
-    next_str, next_timestamp, skip, Ctx, EventFields, FirstIpSeed, Key, Need, ObjectRefSeed,
-    Pending, StatusSeed, UserSeed,
+    next_str, next_timestamp, skip, AnnotationsSeed, Ctx, EventFields, FirstIpSeed, Key, Need,
+    ObjectRefSeed, Pending, StatusSeed, UserSeed,
 };
 
 /// Dynamic columns of an AKSAudit row that arrived as JSON text, parsed in a second pass.
@@ -18,6 +18,9 @@ pub(crate) struct AksPending<'a> {
     pub source_ips: Pending<'a>,
     pub object_ref: Pending<'a>,
     pub status: Pending<'a>,
+    pub annotations: Pending<'a>,
+    /// `Message` of an `AKSControlPlane` row (a log line, not an event).
+    pub message: Option<Cow<'a, str>>,
 }
 
 /// Visits one `AKSAudit` / `AKSAuditAdmin` row.
@@ -42,6 +45,7 @@ impl<'de> Visitor<'de> for AksRowSeed<'_, 'de> {
             need,
             pending,
         } = self;
+        let mut category_seen = false;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             if matches!(
                 &*k.0,
@@ -50,7 +54,8 @@ impl<'de> Visitor<'de> for AksRowSeed<'_, 'de> {
                 out.looks_like_event = true;
             }
             match &*k.0 {
-                "TimeGenerated" if need.time_generated => {
+                // Read even when not projected: `AKSControlPlane` log lines keep their time.
+                "TimeGenerated" => {
                     out.time_generated = next_timestamp(&mut map, ctx, "TimeGenerated")?
                 }
                 "RequestReceivedTime" if need.request_received => {
@@ -102,10 +107,28 @@ impl<'de> Visitor<'de> for AksRowSeed<'_, 'de> {
                         text: Some(&mut pending.status),
                     })?
                 }
+                "Annotations" if need.admission_webhooks => {
+                    ctx.field = "Annotations";
+                    map.next_value_seed(AnnotationsSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                        text: Some(&mut pending.annotations),
+                    })?
+                }
+                "Message" => pending.message = next_str(&mut map, ctx, "Message")?,
                 // `Type` is the table name; `Category` appears in some exports.
-                "Type" | "Category" => {
-                    if let Some(t) = next_str(&mut map, ctx, "Type")? {
+                // `Category` wins over `Type` whatever the key order.
+                "Category" => {
+                    if let Some(t) = next_str(&mut map, ctx, "Category")? {
                         out.category = Some(category_of_table(t));
+                        category_seen = true;
+                    }
+                }
+                "Type" => {
+                    if let Some(t) = next_str(&mut map, ctx, "Type")? {
+                        if !category_seen {
+                            out.category = Some(category_of_table(t));
+                        }
                     }
                 }
                 _ => skip(&mut map)?,
@@ -251,6 +274,12 @@ impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_, 'de> {
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
+}
+
+/// The diagnostic category whose log lines auditframe keeps (for the webhook-failure
+/// diagnosis); lines of other non-audit categories are counted and dropped.
+pub(crate) fn is_kept_log_category(c: &str) -> bool {
+    c.eq_ignore_ascii_case("kube-apiserver")
 }
 
 /// Whether a diagnostic category carries audit events.
