@@ -24,12 +24,19 @@ pub fn check_shape(data: &[u8], shape: Shape) {
     assert!(report.errors.len() as u64 <= report.skipped_total());
     match AuditFrame::from_slice(data, &lenient.clone().strict(true)) {
         Ok((strict_frame, strict_report)) => {
-            assert_eq!(report.skipped_total(), 0, "strict accepted what lenient skipped");
+            assert_eq!(
+                report.skipped_total(),
+                0,
+                "strict accepted what lenient skipped"
+            );
             assert_eq!(strict_report, report);
             assert_frames_equal(frame.dataframe(), strict_frame.dataframe());
         }
         Err(e) => {
-            assert!(report.skipped_total() > 0, "strict failed ({e}) on a clean input");
+            assert!(
+                report.skipped_total() > 0,
+                "strict failed ({e}) on a clean input"
+            );
             assert_eq!(
                 report.errors.first().map(|x| x.to_string()),
                 Some(e.to_string()),
@@ -81,7 +88,10 @@ pub fn check_splitter(data: &[u8]) {
         joined.append(b);
     }
     let (joined_frame, joined_report) = finish(joined);
-    assert_eq!(joined_report, whole_report, "split at {target} changed the report");
+    assert_eq!(
+        joined_report, whole_report,
+        "split at {target} changed the report"
+    );
     assert_frames_equal(whole_frame.dataframe(), joined_frame.dataframe());
 
     let reader = auditframe_ndjson::ReaderBuilder::new().chunk_bytes(0);

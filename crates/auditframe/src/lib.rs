@@ -57,6 +57,7 @@
 mod analysis;
 mod builder;
 mod decode;
+mod diagnose;
 mod error;
 mod frame;
 mod framing;
@@ -73,6 +74,13 @@ pub use analysis::{
 pub use decode::{
     sniff_input_shape, FrameBuilder, ParseOptions, ParseReport, DEFAULT_MAX_RECORD_BYTES,
     MAX_NESTING, REPORT_ERRORS_KEPT,
+};
+pub use diagnose::{
+    classify_list, diagnose, diagnose_partial, webhook_failure, Creator, DiagnoseOptions,
+    Diagnosis, DiagnosisPartial, GrowthBin, GrowthReport, GrowthType, GuardEvent, ListClassRow,
+    ListOffender, ListReadRules, ListReport, NamespaceGrowth, PeakOffender, PeakWindow, ReadType,
+    SloClass, SloClassSummary, SloReport, SloThresholds, SloViolation, SlowKey, ThrottledBin,
+    ThrottledKey, ThrottlingReport, WebhookBin, WebhookReport, WebhookRow, AKS_GUARD_NAME,
 };
 pub use error::{Error, ErrorKind, Position, Result, SkipReason};
 pub use frame::{AuditFrame, LogLine};

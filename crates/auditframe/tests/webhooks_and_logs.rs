@@ -40,8 +40,8 @@ fn native_annotations_fast_and_serde_paths_agree() {
     }
     // Without the column projected, annotations are not even looked at.
     let opts = ParseOptions::new().projection(auditframe::Projection::analyses());
-    let (f, r) = AuditFrame::from_slice(native("annotations", ANNOTATIONS).as_bytes(), &opts)
-        .unwrap();
+    let (f, r) =
+        AuditFrame::from_slice(native("annotations", ANNOTATIONS).as_bytes(), &opts).unwrap();
     assert_eq!((f.height(), r.skipped_total()), (1, 0));
     assert!(f.column(Column::AdmissionWebhooks).is_err());
 }
@@ -101,7 +101,10 @@ fn aks_control_plane_rows_are_log_lines() {
 fn archive_and_event_hub_kube_apiserver_records_are_log_lines() {
     let rec = r#"{"time":"2026-11-20T10:00:01Z","category":"kube-apiserver","operationName":"Microsoft.ContainerService/managedClusters/diagnosticLogs/Read","properties":{"log":"W1120 10:00:01.000000 1 dispatcher.go:205] Failed calling webhook, failing open inject.istio.io: failed calling webhook \"inject.istio.io\": EOF\n","pod":"kube-apiserver-1","stream":"stderr"}}"#;
     let (f, r) = read(&format!("{rec}\n"));
-    assert_eq!((r.shape, f.height(), r.log_lines), (Some(Shape::Archive), 0, 1));
+    assert_eq!(
+        (r.shape, f.height(), r.log_lines),
+        (Some(Shape::Archive), 0, 1)
+    );
     assert!(f.control_plane_logs()[0].message.ends_with("EOF"));
     let (f, r) = read(&format!("{{\"records\":[{rec},{rec}]}}\n"));
     assert_eq!((r.shape, r.log_lines), (Some(Shape::EventHub), 2));
@@ -130,5 +133,8 @@ fn log_lines_survive_chunked_appends_in_order() {
         .iter()
         .map(|l| l.message.as_str())
         .collect();
-    assert_eq!(messages, ["line 0", "line 1", "line 2", "line 3", "line 4", "line 5"]);
+    assert_eq!(
+        messages,
+        ["line 0", "line 1", "line 2", "line 3", "line 4", "line 5"]
+    );
 }

@@ -12,6 +12,7 @@
 //! - rows whose `resource` is null or empty are left out of the percentiles
 //!   (`where Resource != ""`).
 
+pub(crate) mod columns;
 mod kernel;
 mod options;
 mod partial;

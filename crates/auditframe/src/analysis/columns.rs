@@ -1,0 +1,176 @@
+//! Columns of a frame as contiguous physical arrays, for one-pass kernels: categorical codes
+//! with their dictionary, nullable i64s (timestamps as ns, latencies as ms), and strings.
+
+use std::sync::Arc;
+
+use polars::prelude as pl;
+use polars::prelude::{CategoricalMapping, ChunkAgg};
+use polars_arrow::array::PrimitiveArray;
+
+use crate::schema::Column;
+use crate::{AuditFrame, Error, Result};
+
+/// A categorical column's codes (contiguous) and its dictionary.
+pub(crate) struct Codes {
+    pub(crate) arr: PrimitiveArray<u32>,
+    /// `None` for a column the requested analyses do not read ([`Codes::unused`]).
+    mapping: Option<Arc<CategoricalMapping>>,
+    /// Codes are `< len`; the extra slot `len` stands for null.
+    pub(crate) len: u32,
+}
+
+impl Codes {
+    pub(crate) fn load(frame: &AuditFrame, col: Column) -> Result<Codes> {
+        let c = frame.column(col)?.as_materialized_series();
+        let mapping = match c.dtype() {
+            pl::DataType::Categorical(_, m) | pl::DataType::Enum(_, m) => Some(m.clone()),
+            other => {
+                return Err(Error::schema(format!(
+                    "`{col}` is {other}, expected Categorical"
+                )))
+            }
+        };
+        let phys = c.to_physical_repr();
+        let phys = match phys.dtype() {
+            pl::DataType::UInt32 => phys.rechunk(),
+            _ => phys.cast(&pl::DataType::UInt32)?.rechunk(),
+        };
+        let ca = phys.u32()?;
+        let arr = ca
+            .downcast_iter()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new()));
+        // Frames built by auditframe have one dense dictionary per column, so the mapping's
+        // size bounds the codes; a shared (global) mapping may be larger: then scan.
+        let bound = mapping.as_ref().map_or(0, |m| m.num_cats_upper_bound());
+        let max = if bound <= (1 << 20) {
+            bound.saturating_sub(1) as u32
+        } else {
+            ca.max().unwrap_or(0)
+        };
+        if max >= (1 << 24) {
+            return Err(Error::schema(format!(
+                "`{col}` has dictionary codes up to {max}; expected a dense dictionary"
+            )));
+        }
+        Ok(Codes {
+            len: if bound == 0 && ca.is_empty() {
+                0
+            } else {
+                max + 1
+            },
+            arr,
+            mapping,
+        })
+    }
+
+    /// The code at `i`, or `len` for null.
+    #[inline]
+    pub(crate) fn at(&self, i: usize) -> u32 {
+        match self.arr.validity() {
+            Some(v) if !v.get_bit(i) => self.len,
+            _ => self.arr.values().get(i).copied().unwrap_or(self.len),
+        }
+    }
+
+    pub(crate) fn name(&self, code: u32) -> &str {
+        match &self.mapping {
+            Some(m) if code < self.len => m.cat_to_str(code).unwrap_or(""),
+            _ => "",
+        }
+    }
+
+    pub(crate) fn code_of(&self, s: &str) -> Option<u32> {
+        self.mapping.as_ref()?.get_cat(s).filter(|&c| c < self.len)
+    }
+
+    /// A stand-in for a column that is not read: every row is null.
+    pub(crate) fn unused() -> Codes {
+        Codes {
+            arr: PrimitiveArray::from_vec(Vec::new()),
+            mapping: None,
+            len: 0,
+        }
+    }
+
+    /// Loads `col` if `needed`, else a stand-in (so that the frame need not have it).
+    pub(crate) fn load_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Codes> {
+        if needed {
+            Codes::load(frame, col)
+        } else {
+            Ok(Codes::unused())
+        }
+    }
+}
+
+/// A nullable i64 column (timestamps as ns, latency as ms), contiguous, with its range when
+/// asked for.
+pub(crate) struct Ints {
+    pub(crate) arr: PrimitiveArray<i64>,
+    pub(crate) min_max: Option<(i64, i64)>,
+}
+
+impl Ints {
+    /// Loads `col`; with `range`, also its min and max (only bins and `Last` need them).
+    pub(crate) fn load(frame: &AuditFrame, col: Column, range: bool) -> Result<Ints> {
+        let c = frame.column(col)?.as_materialized_series();
+        let phys = c.to_physical_repr().rechunk();
+        let ca = phys.i64()?;
+        // polars' vectorised kernels; `None` when every value is null.
+        let min_max = if range { ca.min().zip(ca.max()) } else { None };
+        let arr = ca.downcast_iter().next().cloned();
+        Ok(Ints {
+            arr: arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
+            min_max,
+        })
+    }
+
+    /// Loads `col` if `needed`, else a column of nulls (so that the frame need not have it).
+    pub(crate) fn load_if(
+        frame: &AuditFrame,
+        col: Column,
+        needed: bool,
+        range: bool,
+    ) -> Result<Ints> {
+        if needed {
+            Ints::load(frame, col, range)
+        } else {
+            Ok(Ints {
+                arr: PrimitiveArray::from_vec(Vec::new()),
+                min_max: None,
+            })
+        }
+    }
+
+    #[inline]
+    pub(crate) fn at(&self, i: usize) -> Option<i64> {
+        match self.arr.validity() {
+            Some(v) if !v.get_bit(i) => None,
+            _ => self.arr.values().get(i).copied(),
+        }
+    }
+}
+
+/// A nullable string column, rechunked so that row lookups are cheap.
+pub(crate) struct Strs {
+    ca: Option<pl::StringChunked>,
+}
+
+impl Strs {
+    /// Loads `col` if `needed`, else a stand-in whose rows are all null.
+    pub(crate) fn load_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Strs> {
+        if !needed {
+            return Ok(Strs { ca: None });
+        }
+        let c = frame.column(col)?.as_materialized_series().rechunk();
+        Ok(Strs {
+            ca: Some(c.str()?.clone()),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn at(&self, i: usize) -> Option<&str> {
+        self.ca.as_ref()?.get(i)
+    }
+}

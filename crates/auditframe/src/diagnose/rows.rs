@@ -1,0 +1,128 @@
+//! The columns the diagnoses read, loaded once per frame, and the row filter they share.
+
+use polars::prelude as pl;
+use polars_arrow::array::PrimitiveArray;
+
+use super::DiagnoseOptions;
+use crate::analysis::columns::{Codes, Ints, Strs};
+use crate::schema::Column;
+use crate::{AuditFrame, GroupKey, Result, TimeWindow};
+
+/// Columns of one frame, as physical arrays.
+pub(crate) struct Cols {
+    pub time: Ints,
+    pub latency: Ints,
+    pub status: Ints,
+    pub stage: Codes,
+    pub verb: Codes,
+    pub key: Codes,
+    pub username: Codes,
+    pub user_agent: Codes,
+    pub resource: Codes,
+    pub subresource: Codes,
+    pub namespace: Codes,
+    pub uri: Strs,
+    pub name: Strs,
+    pub webhooks: Strs,
+    /// The code of `ResponseComplete` in `stage` (`None`: no row has it).
+    complete: Option<u32>,
+    /// Inclusive bounds on `time_generated`, when a window applies.
+    pub window: Option<(i64, i64)>,
+    pub height: usize,
+}
+
+impl Cols {
+    pub fn load(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<Cols> {
+        let p = frame.projection();
+        let has = |c: Column| p.contains(c);
+        let time = Ints::load(frame, Column::TimeGenerated, true)?;
+        let window = match opts.window {
+            TimeWindow::All => None,
+            TimeWindow::Last(ns) => {
+                let end = time.min_max.map_or(i64::MIN, |(_, hi)| hi);
+                Some((end.saturating_sub(ns), end))
+            }
+            TimeWindow::Between { start, end } => Some((start, end)),
+        };
+        let stage = Codes::load(frame, Column::Stage)?;
+        let complete = stage.code_of("ResponseComplete");
+        let status = {
+            let s = frame.column(Column::StatusCode)?.as_materialized_series();
+            let s = s.cast(&pl::DataType::Int64)?.rechunk();
+            let arr = s.i64()?.downcast_iter().next().cloned();
+            Ints {
+                arr: arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
+                min_max: None,
+            }
+        };
+        Ok(Cols {
+            latency: Ints::load(frame, Column::LatencyMs, false)?,
+            status,
+            stage,
+            verb: Codes::load(frame, Column::Verb)?,
+            key: Codes::load(
+                frame,
+                match opts.key {
+                    GroupKey::UserAgent => Column::UserAgent,
+                    GroupKey::User => Column::Username,
+                },
+            )?,
+            username: Codes::load_if(frame, Column::Username, has(Column::Username))?,
+            user_agent: Codes::load_if(frame, Column::UserAgent, has(Column::UserAgent))?,
+            resource: Codes::load(frame, Column::Resource)?,
+            subresource: Codes::load(frame, Column::Subresource)?,
+            namespace: Codes::load(frame, Column::Namespace)?,
+            uri: Strs::load_if(frame, Column::RequestUri, true)?,
+            name: Strs::load_if(frame, Column::Name, true)?,
+            webhooks: Strs::load_if(
+                frame,
+                Column::AdmissionWebhooks,
+                has(Column::AdmissionWebhooks),
+            )?,
+            complete,
+            window,
+            time,
+            height: frame.height(),
+        })
+    }
+
+    /// Whether row `i` is one request's final event inside the window: stage
+    /// `ResponseComplete` (or no stage at all), so that a request counts once.
+    #[inline]
+    pub fn keep(&self, i: usize) -> bool {
+        let stage = self.stage.at(i);
+        if stage != self.stage.len && Some(stage) != self.complete {
+            return false;
+        }
+        self.in_window(self.time.at(i))
+    }
+
+    /// Whether a time is inside the window (rows without a time only when there is none).
+    #[inline]
+    pub fn in_window(&self, t: Option<i64>) -> bool {
+        match (self.window, t) {
+            (None, _) => true,
+            (Some((a, b)), Some(t)) => a <= t && t <= b,
+            (Some(_), None) => false,
+        }
+    }
+
+    /// The string of a code of `c` (`None` for the null code).
+    #[inline]
+    pub fn str_of_code<'a>(&'a self, c: &'a Codes, code: u32) -> Option<&'a str> {
+        (code != c.len).then(|| c.name(code))
+    }
+
+    /// The string of a categorical cell (`None` for null).
+    #[inline]
+    pub fn str_of<'a>(&'a self, c: &'a Codes, i: usize) -> Option<&'a str> {
+        let code = c.at(i);
+        (code != c.len).then(|| c.name(code))
+    }
+}
+
+/// Whether an HTTP status is a success (2xx).
+#[inline]
+pub(crate) fn is_success(code: Option<i64>) -> bool {
+    matches!(code, Some(200..=299))
+}
