@@ -392,6 +392,12 @@ mod roundtrip {
             res in prop::option::of(prop::sample::select(vec!["pods", "leases", "configmaps"])),
             sub in prop::option::of(Just("status")),
             code in 100i32..600, received in 0i64..4_000_000_000_000_000_000, dur_us in -1_000_000i64..1_000_000_000,
+            webhook in prop::option::of((prop::sample::select(vec![
+                "mutation.webhook.admission.k8s.io/round_0_index_0",
+                "failed-open.validating.webhook.admission.k8s.io/round_1_index_2",
+                "failed-open.mutation.webhook.admission.k8s.io/round_0_index_0",
+                "not.a.webhook/x",
+            ]), text())),
         ) -> GenEvent {
             GenEvent {
                 audit_id, stage: "ResponseComplete", verb: "get", request_uri: uri, user_agent: ua, username: user,
@@ -401,6 +407,14 @@ mod roundtrip {
                 // Microseconds: every shape's timestamp precision (6 or 7 digits) keeps them.
                 received_ns: received / 1000 * 1000,
                 stage_ns: received / 1000 * 1000 + dur_us * 1000,
+                annotations: webhook.map(|(k, name)| {
+                    let v = if k.starts_with("mutation.") {
+                        serde_json::json!({"configuration": "c", "webhook": name, "mutated": true}).to_string()
+                    } else {
+                        name
+                    };
+                    vec![(k.to_owned(), v)]
+                }).unwrap_or_default(),
             }
         }
     }

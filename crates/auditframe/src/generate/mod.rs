@@ -19,6 +19,8 @@
 use crate::timestamp::{civil_from_days, NANOS_PER_MILLI, NANOS_PER_SECOND};
 use crate::Shape;
 
+pub mod story;
+
 /// SplitMix64: tiny, fast, and stable across platforms and releases (unlike `rand`'s
 /// default generators), so a seed always yields the same file.
 #[derive(Debug, Clone)]
@@ -72,6 +74,11 @@ pub struct GeneratorOptions {
     pub span_ns: i64,
     /// Event Hub messages hold this many records each.
     pub records_per_message: usize,
+    /// Tell the story of an incident on top of the regular traffic (see [`story`]): a bad
+    /// client listing pods from etcd, a failing admission webhook, the AKS API server guard
+    /// and the 429 burst after it, and a CronJob leaking Jobs; with kube-apiserver log lines
+    /// in the shapes that carry them.
+    pub story: bool,
 }
 
 impl Default for GeneratorOptions {
@@ -82,6 +89,7 @@ impl Default for GeneratorOptions {
             start_ns: 1_795_168_800 * NANOS_PER_SECOND,
             span_ns: 2 * 3600 * NANOS_PER_SECOND,
             records_per_message: 20,
+            story: false,
         }
     }
 }
@@ -113,6 +121,8 @@ pub struct GenEvent {
     pub received_ns: i64,
     /// Stage timestamp, ns.
     pub stage_ns: i64,
+    /// Annotations beyond the authorization decision (admission webhooks).
+    pub annotations: Vec<(String, String)>,
 }
 
 /// A generated `objectRef`.
@@ -150,7 +160,7 @@ enum AgentKind {
     Tail,
 }
 
-const SA: &[&str] = &[
+pub(super) const SA: &[&str] = &[
     "system:serviceaccounts",
     "system:serviceaccounts:kube-system",
     "system:authenticated",
@@ -225,6 +235,9 @@ pub struct Generator {
     tail_names: Vec<(String, String)>,
     emitted: usize,
     pending_watch_ends: Vec<GenEvent>,
+    /// Story: scheduled events (by time) and log lines waiting to be written.
+    scheduled: Vec<GenEvent>,
+    logs: Vec<(i64, String)>,
 }
 
 impl Generator {
@@ -258,7 +271,10 @@ impl Generator {
             tail_names,
             emitted: 0,
             pending_watch_ends: Vec::new(),
+            scheduled: Vec::new(),
+            logs: Vec::new(),
         }
+        .with_story()
     }
 
     fn pick_agent(&mut self) -> usize {
@@ -298,6 +314,11 @@ impl Generator {
             .position(|w| w.stage_ns <= now)
         {
             return Some(self.pending_watch_ends.swap_remove(pos));
+        }
+        if self.opts.story {
+            if let Some(ev) = self.story_event(now) {
+                return Some(ev);
+            }
         }
         // kube-apiserver timestamps have microsecond precision.
         let jitter = self.rng.below(1_000) as i64 * 1_000;
@@ -415,9 +436,13 @@ impl Generator {
         }
         // 429 bursts: during minutes 40–50 of each hour, 30% of non-system requests are throttled.
         let minute = ((received - self.opts.start_ns) / (60 * NANOS_PER_SECOND)) % 60;
-        let throttled = (40..50).contains(&minute)
-            && !username.starts_with("system:node")
-            && self.rng.unit() < 0.3;
+        let throttled = if self.opts.story {
+            self.story_throttled(received) && !username.starts_with("system:node")
+        } else {
+            (40..50).contains(&minute)
+                && !username.starts_with("system:node")
+                && self.rng.unit() < 0.3
+        };
         let mut code = match (verb, throttled) {
             (_, true) => 429,
             ("create", _) => 201,
@@ -451,7 +476,11 @@ impl Generator {
             code,
             received_ns: received,
             stage_ns: received + dur,
+            annotations: Vec::new(),
         };
+        if self.opts.story {
+            self.story_adjust(&mut ev, kind == AgentKind::BadClient);
+        }
         if verb == "watch" && !throttled && self.emitted < self.opts.events {
             // The stream opens now and ends minutes later: two events, one request.
             let mut end = ev.clone();
@@ -468,6 +497,7 @@ impl Generator {
     /// Writes all events in `shape`, one record per line (Event Hub: `records_per_message`
     /// records per line; EventList: one document).
     pub fn write(&mut self, shape: Shape, out: &mut Vec<u8>) {
+        let with_logs = !matches!(shape, Shape::Native | Shape::EventList);
         match shape {
             Shape::EventList => {
                 out.extend_from_slice(br#"{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":["#);
@@ -485,16 +515,26 @@ impl Generator {
                 let per = self.opts.records_per_message.max(1);
                 let mut n = 0;
                 while let Some(e) = self.next_event() {
-                    if n == 0 {
-                        out.extend_from_slice(br#"{"records":["#);
-                    } else {
-                        out.push(b',');
+                    let mut record = Vec::new();
+                    write_archive(&e, &mut record);
+                    let mut records = vec![record];
+                    for (t, line) in std::mem::take(&mut self.logs) {
+                        let mut r = Vec::new();
+                        story::write_log(Shape::Archive, t, &line, &mut r);
+                        records.push(r);
                     }
-                    write_archive(&e, out);
-                    n += 1;
-                    if n == per {
-                        out.extend_from_slice(b"]}\n");
-                        n = 0;
+                    for r in records {
+                        if n == 0 {
+                            out.extend_from_slice(br#"{"records":["#);
+                        } else {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(&r);
+                        n += 1;
+                        if n == per {
+                            out.extend_from_slice(b"]}\n");
+                            n = 0;
+                        }
                     }
                 }
                 if n > 0 {
@@ -505,6 +545,7 @@ impl Generator {
                 while let Some(e) = self.next_event() {
                     write_event(shape, &e, out, false);
                     out.push(b'\n');
+                    self.write_logs(with_logs.then_some(shape), out, b"\n");
                 }
             }
         }
@@ -518,6 +559,9 @@ impl Generator {
             out.extend_from_slice(if first { b"\n" } else { b",\n" });
             first = false;
             write_event(shape, &e, out, false);
+            if shape != Shape::Native {
+                self.write_logs(Some(shape), out, b",\n");
+            }
         }
         out.extend_from_slice(b"\n]\n");
     }
@@ -527,6 +571,7 @@ impl Generator {
         while let Some(e) = self.next_event() {
             write_event(Shape::AksAudit, &e, out, true);
             out.push(b'\n');
+            self.write_logs(Some(Shape::AksAudit), out, b"\n");
         }
     }
 }
@@ -650,6 +695,12 @@ fn write_status(e: &GenEvent, out: &mut Vec<u8>) {
 
 fn write_annotations(e: &GenEvent, out: &mut Vec<u8>) {
     out.extend_from_slice(br#"{"authorization.k8s.io/decision":"allow","authorization.k8s.io/reason":"RBAC: allowed by ClusterRoleBinding \"system:controller:generic-garbage-collector\" of ClusterRole \"system:controller:generic-garbage-collector\" to ServiceAccount \"generic-garbage-collector/kube-system\"""#);
+    for (k, v) in &e.annotations {
+        out.push(b',');
+        push_json_str(out, k);
+        out.push(b':');
+        push_json_str(out, v);
+    }
     if e.stage_ns - e.received_ns > 500 * NANOS_PER_MILLI && e.verb != "watch" {
         out.extend_from_slice(br#","apiserver.latency.k8s.io/etcd":"1.201s","apiserver.latency.k8s.io/serialize-response-object":"120ms","apiserver.latency.k8s.io/total":"1.5s""#);
     }
