@@ -7,6 +7,7 @@
 //! ```
 
 mod chart;
+mod diagnosis;
 mod output;
 
 use std::io::IsTerminal;
@@ -16,7 +17,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use auditframe::{
-    parse_duration, parse_timestamp, AnalysisOptions, GroupKey, Projection, Shape, TimeWindow,
+    parse_duration, parse_timestamp, AnalysisOptions, AuditFrame, DiagnoseOptions, GroupKey,
+    ListReadRules, Projection, Shape, TimeWindow,
 };
 use auditframe_ndjson::ReaderBuilder;
 use clap::{Parser, ValueEnum};
@@ -51,6 +53,22 @@ pub(crate) enum Table {
     Top,
     Latency,
     P99,
+    // With --diagnose:
+    ListClasses,
+    ListOffenders,
+    Throttled,
+    ThrottledSeries,
+    Guard,
+    Growth,
+    GrowthSeries,
+    Webhooks,
+    WebhookSeries,
+    Slo,
+}
+
+fn parse_rules(s: &str) -> Result<ListReadRules, String> {
+    ListReadRules::from_name(s)
+        .ok_or_else(|| format!("unknown rules {s:?}; before-1.31 or since-1.31"))
 }
 
 /// `--shape`: a shape name as in the `source_shape` column, `-` or `_` alike.
@@ -108,11 +126,36 @@ struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
-    /// Which table `--format csv` prints.
-    #[arg(long, value_enum, default_value = "top")]
-    table: Table,
-    /// Also write an SVG timechart of the latency series (top-N keys) to this file.
+    /// Which table `--format csv` prints (default: top; with --diagnose: slo).
+    #[arg(long, value_enum)]
+    table: Option<Table>,
+    /// Diagnose the guide's causes instead: LIST read types (cache vs etcd), throttling and
+    /// the API server guard, object growth, webhook failures, SLO verdicts.
     #[arg(long)]
+    diagnose: bool,
+    /// LIST read-type rules of the apiserver version: before-1.31 or since-1.31.
+    #[arg(long, value_parser = parse_rules, default_value = "since-1.31")]
+    list_rules: ListReadRules,
+    /// Objects per type that count as too many (the guide's 10 000).
+    #[arg(long, default_value_t = 10_000)]
+    growth_threshold: i64,
+    /// How far object growth is extrapolated when flagging.
+    #[arg(long, default_value = "24h")]
+    growth_horizon: String,
+    /// SLO thresholds (P99): mutating calls.
+    #[arg(long, default_value = "1s")]
+    slo_mutating: String,
+    /// SLO threshold: read-only single-object calls.
+    #[arg(long, default_value = "1s")]
+    slo_read_object: String,
+    /// SLO threshold: read-only namespace-scope LISTs.
+    #[arg(long, default_value = "5s")]
+    slo_read_namespace: String,
+    /// SLO threshold: read-only cluster-scope LISTs.
+    #[arg(long, default_value = "30s")]
+    slo_read_cluster: String,
+    /// Also write an SVG timechart of the latency series (top-N keys) to this file.
+    #[arg(long, conflicts_with = "diagnose")]
     chart: Option<PathBuf>,
     /// Percentiles from bounded-memory sketches with this relative error (e.g. 0.01) instead
     /// of exact values: for inputs whose latencies do not fit in memory.
@@ -215,70 +258,109 @@ fn options(args: &Args) -> Result<AnalysisOptions, Box<dyn std::error::Error>> {
     Ok(opts)
 }
 
-/// Streams the inputs: each block's frame is analysed into a partial aggregate and dropped.
-/// `--last` needs the newest time first: a pre-pass reads only `time_generated`.
-/// What a streamed analysis returns: the results, the read report, the time range read and
-/// the number of frames.
-type Streamed = (
-    auditframe::Analysis,
-    auditframe_ndjson::ReadReport,
-    Option<(i64, i64)>,
-    usize,
-);
+fn diagnose_options(
+    args: &Args,
+    opts: &AnalysisOptions,
+) -> Result<DiagnoseOptions, Box<dyn std::error::Error>> {
+    let ms = |s: &str| -> Result<i64, Box<dyn std::error::Error>> {
+        Ok(parse_duration(s)? / auditframe::NANOS_PER_MILLI)
+    };
+    let d = DiagnoseOptions {
+        key: opts.key,
+        window: opts.window,
+        top: args.top,
+        bin_ns: opts.bin_ns,
+        list_rules: args.list_rules,
+        growth_threshold: args.growth_threshold,
+        growth_horizon_ns: parse_duration(&args.growth_horizon)?,
+        slo: auditframe::SloThresholds {
+            mutating_ms: ms(&args.slo_mutating)?,
+            read_object_ms: ms(&args.slo_read_object)?,
+            read_namespace_ms: ms(&args.slo_read_namespace)?,
+            read_cluster_ms: ms(&args.slo_read_cluster)?,
+        },
+        ..DiagnoseOptions::default()
+    };
+    d.validate()?;
+    Ok(d)
+}
 
-fn streamed(
+/// `--last` over a stream needs the newest time first: a pre-pass reads only
+/// `time_generated`, and the window becomes a fixed one.
+fn resolve_last(
     reader: &ReaderBuilder,
     paths: &[PathBuf],
-    opts: &AnalysisOptions,
-) -> Result<Streamed, Box<dyn std::error::Error>> {
-    let mut opts = opts.clone();
-    if let TimeWindow::Last(ns) = opts.window {
-        if paths.iter().any(|p| p.as_os_str() == "-") {
-            return Err("--last cannot stream stdin (it needs the newest time first): use --since/--until or --in-memory".into());
-        }
-        if paths.is_empty() {
-            return Err(
-                "--last --stream needs paths (the embedded sample is small: drop --stream)".into(),
-            );
-        }
-        let mut newest: Option<i64> = None;
-        reader
-            .clone()
-            .projection(Projection::of(&[auditframe::Column::TimeGenerated]))
-            .for_each_frame(paths, |f, _| {
-                newest = newest.max(f.time_range().map(|(_, b)| b));
-                Ok(())
-            })?;
-        let end = newest.unwrap_or(i64::MIN);
-        opts.window = TimeWindow::Between {
-            start: end.saturating_sub(ns),
-            end,
-        };
+    window: TimeWindow,
+) -> Result<TimeWindow, Box<dyn std::error::Error>> {
+    let TimeWindow::Last(ns) = window else {
+        return Ok(window);
+    };
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        return Err("--last cannot stream stdin (it needs the newest time first): use --since/--until or --in-memory".into());
     }
-    let mut acc = auditframe::Partial::default();
+    if paths.is_empty() {
+        return Err(
+            "--last --stream needs paths (the embedded sample is small: drop --stream)".into(),
+        );
+    }
+    let mut newest: Option<i64> = None;
+    reader
+        .clone()
+        .projection(Projection::of(&[auditframe::Column::TimeGenerated]))
+        .for_each_frame(paths, |f, _| {
+            newest = newest.max(f.time_range().map(|(_, b)| b));
+            Ok(())
+        })?;
+    let end = newest.unwrap_or(i64::MIN);
+    Ok(TimeWindow::Between {
+        start: end.saturating_sub(ns),
+        end,
+    })
+}
+
+/// What a stream read returns besides the accumulated results: the read report, the time
+/// range read and the number of frames.
+type Streamed = (auditframe_ndjson::ReadReport, Option<(i64, i64)>, usize);
+
+/// Streams the inputs: each block's frame goes to `each` (which folds it into a partial
+/// aggregate) and is dropped.
+fn stream_frames(
+    reader: &ReaderBuilder,
+    paths: &[PathBuf],
+    each: &mut dyn FnMut(&AuditFrame) -> auditframe::Result<()>,
+) -> Result<Streamed, Box<dyn std::error::Error>> {
     let mut range: Option<(i64, i64)> = None;
     let mut frames = 0;
-    let mut each = |frame: auditframe::AuditFrame, _: &auditframe::ParseReport| {
+    let mut f = |frame: AuditFrame, _: &auditframe::ParseReport| {
         frames += 1;
         if let Some((a, b)) = frame.time_range() {
             range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
         }
-        acc.merge(auditframe::partial(&frame, &opts).map_err(auditframe_ndjson::Error::Parse)?);
-        Ok(())
+        each(&frame).map_err(auditframe_ndjson::Error::Parse)
     };
     let report = if paths.is_empty() {
-        reader.for_each_frame_in(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME, &mut each)?
+        reader.for_each_frame_in(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME, &mut f)?
     } else {
-        reader.for_each_frame(paths, &mut each)?
+        reader.for_each_frame(paths, &mut f)?
     };
-    Ok((acc.finish(&opts)?, report, range, frames))
+    Ok((report, range, frames))
+}
+
+/// The results of a run: the seed analyses or the diagnoses.
+enum Results {
+    Analysis(auditframe::Analysis),
+    Diagnosis(Box<auditframe::Diagnosis>, DiagnoseOptions),
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let opts = options(args)?;
     let shape = args.shape;
     let mut reader = ReaderBuilder::new()
-        .projection(Projection::analyses())
+        .projection(if args.diagnose {
+            Projection::diagnostics()
+        } else {
+            Projection::analyses()
+        })
         .strict(args.strict)
         .shape(shape);
     let tty = std::io::stderr().is_terminal();
@@ -295,10 +377,41 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let started = Instant::now();
     let stream = should_stream(args);
+    let diag = if args.diagnose {
+        Some(diagnose_options(args, &opts)?)
+    } else {
+        None
+    };
     // In stream mode reading and analysing interleave: "read" is the whole run.
-    let (analysis, report, time_range, frames, read_time) = if stream {
-        let (a, r, t, n) = streamed(&reader, &args.paths, &opts)?;
-        (a, r, t, n, started.elapsed())
+    let (results, report, time_range, frames, read_time) = if stream {
+        let window = resolve_last(&reader, &args.paths, opts.window)?;
+        match diag {
+            Some(mut d) => {
+                d.window = window;
+                let mut acc = auditframe::DiagnosisPartial::default();
+                let (r, t, n) = stream_frames(&reader, &args.paths, &mut |f| {
+                    acc.merge(auditframe::diagnose_partial(f, &d)?);
+                    Ok(())
+                })?;
+                let results = Results::Diagnosis(Box::new(acc.finish(&d)?), d);
+                (results, r, t, n, started.elapsed())
+            }
+            None => {
+                let o = opts.clone().window(window);
+                let mut acc = auditframe::Partial::default();
+                let (r, t, n) = stream_frames(&reader, &args.paths, &mut |f| {
+                    acc.merge(auditframe::partial(f, &o)?);
+                    Ok(())
+                })?;
+                (
+                    Results::Analysis(acc.finish(&o)?),
+                    r,
+                    t,
+                    n,
+                    started.elapsed(),
+                )
+            }
+        }
     } else {
         let (frame, report) = if args.paths.is_empty() {
             reader.read_slice(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME)?
@@ -306,8 +419,11 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             reader.read_paths(&args.paths)?
         };
         let read_time = started.elapsed();
-        let analysis = auditframe::analyze(&frame, &opts)?;
-        (analysis, report, frame.time_range(), 1, read_time)
+        let results = match diag {
+            Some(d) => Results::Diagnosis(Box::new(auditframe::diagnose(&frame, &d)?), d),
+            None => Results::Analysis(auditframe::analyze(&frame, &opts)?),
+        };
+        (results, report, frame.time_range(), 1, read_time)
     };
     if tty {
         eprint!("\r\x1b[K");
@@ -325,16 +441,25 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         total_time,
     };
     let mut out = std::io::stdout().lock();
-    match args.format {
-        Format::Table => output::table(&mut out, &ctx, &analysis)?,
-        Format::Json => output::json(&mut out, &ctx, &analysis)?,
-        Format::Csv => output::csv(&mut out, &analysis, args.table)?,
-    }
-    if let Some(path) = &args.chart {
-        chart::write_svg(path, &analysis, args.top)?;
-        if args.format == Format::Table {
-            eprintln!("chart written to {}", path.display());
+    match results {
+        Results::Analysis(analysis) => {
+            match args.format {
+                Format::Table => output::table(&mut out, &ctx, &analysis)?,
+                Format::Json => output::json(&mut out, &ctx, &analysis)?,
+                Format::Csv => output::csv(&mut out, &analysis, args.table.unwrap_or(Table::Top))?,
+            }
+            if let Some(path) = &args.chart {
+                chart::write_svg(path, &analysis, args.top)?;
+                if args.format == Format::Table {
+                    eprintln!("chart written to {}", path.display());
+                }
+            }
         }
+        Results::Diagnosis(d, o) => match args.format {
+            Format::Table => diagnosis::table(&mut out, &ctx, &d, &o)?,
+            Format::Json => diagnosis::json(&mut out, &ctx, &d)?,
+            Format::Csv => diagnosis::csv(&mut out, &d, args.table.unwrap_or(Table::Slo))?,
+        },
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ fn fmt_time(t: i64) -> String {
 }
 
 /// Keys are printed as JSON strings when they need it, so that `""` and quotes are visible.
-fn show_key(k: &str) -> String {
+pub(crate) fn show_key(k: &str) -> String {
     if k.is_empty() || k.contains(['"', '\\']) || k.chars().any(char::is_control) {
         serde_json::to_string(k).unwrap_or_default()
     } else {
@@ -83,6 +83,58 @@ fn summary_line(ctx: &Context<'_>, a: &Analysis) -> String {
         ctx.total_time.as_secs_f64()
     ));
     s
+}
+
+/// What was read, for `--diagnose`: rows, skips, log lines, window, shape, time.
+pub(crate) fn read_line(ctx: &Context<'_>) -> String {
+    let r = &ctx.report.parse;
+    let mut s = format!("{} rows read, {} skipped", r.rows, r.skipped_total());
+    if !r.skipped.is_empty() {
+        let parts: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    s.push_str(&format!(", {} kube-apiserver log lines", r.log_lines));
+    if r.other_category > 0 {
+        s.push_str(&format!(", {} rows of other categories", r.other_category));
+    }
+    if let Some((x, y)) = window(ctx) {
+        s.push_str(&format!("; window [{} .. {}]", fmt_time(x), fmt_time(y)));
+    }
+    if let Some(shape) = r.shape {
+        s.push_str(&format!("; shape {shape}"));
+    }
+    if ctx.mode == "stream" {
+        s.push_str(&format!("; streamed in {} frames", ctx.frames));
+    }
+    s.push_str(&format!(
+        "; {:.1} MB in {:.2}s",
+        ctx.report.bytes() as f64 / 1e6,
+        ctx.total_time.as_secs_f64()
+    ));
+    s
+}
+
+/// The read summary as JSON (the `input` object of `--diagnose --format json`).
+pub(crate) fn input_json(ctx: &Context<'_>) -> Value {
+    let r = &ctx.report.parse;
+    let skipped: Map<String, Value> = r
+        .skipped
+        .iter()
+        .map(|(k, v)| (k.name().to_owned(), (*v).into()))
+        .collect();
+    json!({
+        "rows_read": r.rows,
+        "skipped": r.skipped_total(),
+        "skipped_by_reason": skipped,
+        "log_lines": r.log_lines,
+        "other_category_rows": r.other_category,
+        "shape": r.shape.map(|s| s.name()),
+        "window": window(ctx).map(|(x, y)| json!({"start": fmt_time(x), "end": fmt_time(y)})),
+        "errors": r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        "seconds": {"read": ctx.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
+        "mode": ctx.mode,
+        "frames": ctx.frames,
+    })
 }
 
 pub(crate) fn table(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res {
@@ -249,7 +301,7 @@ pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res
     Ok(())
 }
 
-fn csv_field(s: &str) -> String {
+pub(crate) fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
@@ -294,6 +346,7 @@ pub(crate) fn csv(out: &mut impl Write, a: &Analysis, table: Table) -> Res {
                 )?;
             }
         }
+        other => return Err(format!("--table {other:?} needs --diagnose").into()),
     }
     Ok(())
 }

@@ -44,6 +44,11 @@ struct Args {
     /// Gzip the output.
     #[arg(long)]
     gzip: bool,
+    /// Tell the incident story (see `auditframe::generate::story`): an etcd-paging bad
+    /// client, a failing webhook with kube-apiserver log lines, the API server guard and a
+    /// 429 burst, a CronJob leaking Jobs.
+    #[arg(long)]
+    story: bool,
     /// Output file (stdout if absent).
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -55,6 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         events: args.events,
         seed: args.seed,
         span_ns: (args.hours * 3600.0 * 1e9) as i64,
+        story: args.story,
         ..GeneratorOptions::default()
     };
     let mut g = Generator::new(opts);

@@ -278,6 +278,12 @@ pub fn values(
                 }
             }
             return match scan_value(input, i) {
+                // A stray `,` (between concatenated documents, or `[1,,2]`) delimits nothing:
+                // stop instead of yielding empty values forever (found by fuzzing).
+                Ok((end, _)) if end == i => {
+                    done = true;
+                    err(&format!("unexpected `{}`", char::from(c)), line, i)
+                }
                 Ok((end, nl)) => {
                     let v = Value {
                         bytes: input.get(i..end).unwrap_or_default(),
@@ -305,6 +311,20 @@ pub fn values(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `ndjson_splitter` fuzz target: a `,` between concatenated documents made
+    /// `values` yield empty values forever (until out of memory).
+    #[test]
+    fn stray_comma_is_a_framing_error_not_an_endless_loop() {
+        let got: Vec<_> = values(b"{\"a\":1}, {\"b\":2}", Framing::Values).take(5).collect();
+        assert_eq!(got.len(), 2);
+        assert!(got[0].is_ok());
+        let e = got[1].as_ref().unwrap_err();
+        assert_eq!((e.message.as_str(), e.line, e.byte), ("unexpected `,`", 1, 7));
+        let got: Vec<_> = values(b"[1,,2]", Framing::Array).take(5).collect();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].as_ref().unwrap_err().message, "unexpected `,`");
+    }
 
     fn collect(input: &[u8], f: Framing) -> Vec<Result<(String, u64, u64), FramingError>> {
         values(input, f)

@@ -1,0 +1,389 @@
+//! `analyze --diagnose`: the guide's causes as tables, JSON or CSV.
+
+use std::io::Write;
+
+use auditframe::{DiagnoseOptions, Diagnosis};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::output::{humanize, show_key, Context};
+use crate::Table;
+
+type Res = Result<(), Box<dyn std::error::Error>>;
+
+fn secs(ms: i128) -> String {
+    format!("{:.1} s", ms as f64 / 1000.0)
+}
+
+fn opt_ms(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+pub(crate) fn table(
+    out: &mut impl Write,
+    ctx: &Context<'_>,
+    d: &Diagnosis,
+    o: &DiagnoseOptions,
+) -> Res {
+    writeln!(out, "{}", crate::output::read_line(ctx))?;
+    let key_name = match o.key {
+        auditframe::GroupKey::UserAgent => "user agent",
+        auditframe::GroupKey::User => "user",
+    };
+
+    let l = &d.list;
+    writeln!(
+        out,
+        "\nLIST detector (Cause 5): {} successful LISTs; read types by the {} rules",
+        l.total, l.rules
+    )?;
+    writeln!(
+        out,
+        "  {:<6} {:<10} {:>8} {:>13} {:>9}",
+        "read", "scope", "lists", "latency sum", "p99 ms"
+    )?;
+    for c in &l.classes {
+        writeln!(
+            out,
+            "  {:<6} {:<10} {:>8} {:>13} {:>9}",
+            c.read_type.name(),
+            c.scope,
+            c.count,
+            secs(c.latency_sum_ms),
+            opt_ms(c.p99_ms)
+        )?;
+    }
+    writeln!(
+        out,
+        "  Top offenders by latency sum ({key_name}, namespace, resource, read type):"
+    )?;
+    for x in &l.offenders {
+        writeln!(
+            out,
+            "  {:>8} lists {:>11} p99 {:>7} ms  {:<5} {}/{}  {}",
+            x.count,
+            secs(x.latency_sum_ms),
+            opt_ms(x.p99_ms),
+            x.read_type.name(),
+            x.namespace.as_deref().unwrap_or("*"),
+            x.resource,
+            show_key(&x.key)
+        )?;
+    }
+    for (what, p) in [
+        ("latency sum", &l.peak_by_latency),
+        ("count", &l.peak_by_count),
+    ] {
+        if let Some(p) = p {
+            let top: Vec<String> = p
+                .top
+                .iter()
+                .take(3)
+                .map(|t| {
+                    format!(
+                        "{} ({} lists, {})",
+                        show_key(&t.key),
+                        t.count,
+                        secs(t.latency_sum_ms)
+                    )
+                })
+                .collect();
+            writeln!(
+                out,
+                "  Peak {} window by {what}: {} .. {}: {} lists, {}; top: {}",
+                p.width,
+                p.start,
+                p.end,
+                p.count,
+                secs(p.latency_sum_ms),
+                top.join(", ")
+            )?;
+        }
+    }
+
+    let t = &d.throttling;
+    let share = if t.requests > 0 {
+        100.0 * t.throttled as f64 / t.requests as f64
+    } else {
+        0.0
+    };
+    writeln!(
+        out,
+        "\nThrottling (Cause 4): {} of {} requests answered 429 ({share:.1} %)",
+        t.throttled, t.requests
+    )?;
+    if t.guard_events.is_empty() {
+        writeln!(
+            out,
+            "  {} : no create/update/patch/delete seen",
+            auditframe::AKS_GUARD_NAME
+        )?;
+    }
+    for g in &t.guard_events {
+        writeln!(
+            out,
+            "  {}  {} {} {} by {} ({})",
+            g.time,
+            g.verb,
+            g.resource,
+            auditframe::AKS_GUARD_NAME,
+            g.username.as_deref().unwrap_or("?"),
+            g.status_code
+                .map_or_else(|| "-".to_owned(), |c| c.to_string())
+        )?;
+    }
+    for k in &t.by_key {
+        writeln!(
+            out,
+            "  {:>7} of {:>7} throttled ({:>5.1} %)  {}",
+            k.throttled,
+            k.requests,
+            k.share * 100.0,
+            show_key(&k.key)
+        )?;
+    }
+    let mut bins: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for b in &t.series {
+        *bins.entry(b.bin_start.as_str()).or_default() += b.throttled;
+    }
+    if !bins.is_empty() {
+        let s: Vec<String> = bins
+            .iter()
+            .map(|(b, n)| format!("{} {n}", b.get(11..16).unwrap_or(b)))
+            .collect();
+        writeln!(
+            out,
+            "  429s per {} bin (keys above): {}",
+            humanize(o.bin_ns),
+            s.join(", ")
+        )?;
+    }
+
+    let g = &d.growth;
+    writeln!(out, "\nObject growth (Cause 3): creates − deletes over {} observed; flagged when reaching {} objects within {}", g.observed, g.threshold, g.horizon)?;
+    writeln!(
+        out,
+        "  {:<24} {:>8} {:>8} {:>8} {:>9} {:>10}  top creator",
+        "resource", "creates", "deletes", "net", "per hour", "projected"
+    )?;
+    for x in &g.types {
+        let creator = x
+            .top_creators
+            .first()
+            .map(|c| format!("{} ({})", show_key(&c.key), c.creates))
+            .unwrap_or_default();
+        let flag = if x.flagged { "!" } else { " " };
+        writeln!(
+            out,
+            "{flag} {:<24} {:>8} {:>8} {:>8} {:>9.0} {:>10.0}  {creator}",
+            x.resource, x.creates, x.deletes, x.net, x.per_hour, x.projected
+        )?;
+        if let Some(n) = x.note {
+            writeln!(out, "    ({n})")?;
+        }
+    }
+
+    let w = &d.webhooks;
+    writeln!(out, "\nWebhook failures (Cause 2): {} failures; {} kube-apiserver log lines, {} requests with webhook annotations", w.failures, w.log_lines, w.annotated_requests)?;
+    if w.log_lines == 0 {
+        writeln!(out, "  (no kube-apiserver log lines in the input: export AKSControlPlane or the kube-apiserver category too)")?;
+    }
+    for r in &w.webhooks {
+        writeln!(
+            out,
+            "  {:>7}  {:<10} {:<22} {}  {} .. {}",
+            r.count,
+            r.source,
+            r.kind,
+            r.webhook,
+            r.first_seen.as_deref().unwrap_or("?"),
+            r.last_seen.as_deref().unwrap_or("?")
+        )?;
+    }
+
+    let s = &d.slo;
+    writeln!(
+        out,
+        "\nSLO verdicts (upstream API call latency SLOs, P99 per {} window): {} — {} violations in {} windows, {} calls",
+        humanize(o.slo_window_ns),
+        if s.pass { "PASS" } else { "FAIL" },
+        s.violations.len(),
+        s.windows,
+        s.calls
+    )?;
+    for c in &s.classes {
+        writeln!(
+            out,
+            "  {:<15} ≤ {:>6} ms: {:>4} of {:>5} cells violate, worst p99 {} ms",
+            format!("{:?}", c.class),
+            c.threshold_ms,
+            c.violating,
+            c.cells,
+            c.worst_p99_ms
+        )?;
+    }
+    const SHOWN: usize = 15;
+    for v in s.violations.iter().take(SHOWN) {
+        let who: Vec<String> = v
+            .top_slow_keys
+            .iter()
+            .take(2)
+            .map(|k| format!("{} ({})", show_key(&k.key), k.slow_calls))
+            .collect();
+        writeln!(
+            out,
+            "  {} {:<15} {:<7} {:<22} p99 {:>7} ms > {:>6} ({} calls)  {}",
+            v.window_start.get(11..16).unwrap_or(&v.window_start),
+            format!("{:?}", v.class),
+            v.verb,
+            v.resource,
+            v.p99_ms,
+            v.threshold_ms,
+            v.calls,
+            who.join(", ")
+        )?;
+    }
+    if s.violations.len() > SHOWN {
+        writeln!(
+            out,
+            "  … {} more (--format json, or --format csv --table slo)",
+            s.violations.len() - SHOWN
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, d: &Diagnosis) -> Res {
+    let doc = json!({
+        "input": crate::output::input_json(ctx),
+        "diagnosis": d,
+    });
+    serde_json::to_writer(&mut *out, &doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A JSON value as one CSV cell: lists joined with `;`, objects' values with `:`.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(";"),
+        Value::Object(m) => m.values().map(cell).collect::<Vec<_>>().join(":"),
+        other => other.to_string(),
+    }
+}
+
+fn rows<T: Serialize>(out: &mut impl Write, items: &[T], cols: &[&str]) -> Res {
+    writeln!(out, "{}", cols.join(","))?;
+    for it in items {
+        let v = serde_json::to_value(it)?;
+        let line: Vec<String> = cols
+            .iter()
+            .map(|c| crate::output::csv_field(&cell(&v[*c])))
+            .collect();
+        writeln!(out, "{}", line.join(","))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn csv(out: &mut impl Write, d: &Diagnosis, table: Table) -> Res {
+    match table {
+        Table::ListClasses => rows(
+            out,
+            &d.list.classes,
+            &["read_type", "scope", "count", "latency_sum_ms", "p99_ms"],
+        ),
+        Table::ListOffenders => rows(
+            out,
+            &d.list.offenders,
+            &[
+                "key",
+                "namespace",
+                "resource",
+                "read_type",
+                "count",
+                "latency_sum_ms",
+                "p99_ms",
+            ],
+        ),
+        Table::Throttled => rows(
+            out,
+            &d.throttling.by_key,
+            &["key", "requests", "throttled", "share"],
+        ),
+        Table::ThrottledSeries => rows(
+            out,
+            &d.throttling.series,
+            &["key", "bin_start", "throttled"],
+        ),
+        Table::Guard => rows(
+            out,
+            &d.throttling.guard_events,
+            &[
+                "time",
+                "verb",
+                "resource",
+                "status_code",
+                "username",
+                "user_agent",
+            ],
+        ),
+        Table::Growth => rows(
+            out,
+            &d.growth.types,
+            &[
+                "resource",
+                "creates",
+                "deletes",
+                "net",
+                "per_hour",
+                "projected",
+                "flagged",
+                "deletecollection_calls",
+                "top_creators",
+                "note",
+            ],
+        ),
+        Table::GrowthSeries => rows(
+            out,
+            &d.growth.series,
+            &["resource", "bin_start", "net", "cumulative"],
+        ),
+        Table::Webhooks => rows(
+            out,
+            &d.webhooks.webhooks,
+            &[
+                "webhook",
+                "source",
+                "kind",
+                "failure",
+                "count",
+                "first_seen",
+                "last_seen",
+            ],
+        ),
+        Table::WebhookSeries => rows(
+            out,
+            &d.webhooks.series,
+            &["webhook", "bin_start", "failures"],
+        ),
+        Table::Slo => rows(
+            out,
+            &d.slo.violations,
+            &[
+                "window_start",
+                "class",
+                "verb",
+                "resource",
+                "calls",
+                "p99_ms",
+                "threshold_ms",
+                "top_slow_keys",
+            ],
+        ),
+        Table::Top | Table::Latency | Table::P99 => {
+            Err(format!("--table {table:?} is not a --diagnose table").into())
+        }
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for N seconds (default 600) one after another, with debug
+# assertions (overflow checks) on, then minimises each corpus. Needs nightly and cargo-fuzz:
+#   cargo install cargo-fuzz && fuzz/run.sh 600
+# Results: fuzz/logs/<target>.log (libFuzzer's final stats); crashes: fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")"
+secs=${1:-600}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/auditframe-fuzz-target}
+mkdir -p logs
+for t in $(cargo +nightly fuzz list); do
+    echo "== $t: ${secs}s"
+    status=0
+    cargo +nightly fuzz run -a "$t" -- -max_total_time="$secs" -max_len=16384 \
+        -rss_limit_mb=4096 -print_final_stats=1 >"logs/$t.log" 2>&1 || status=$?
+    tail -n 4 "logs/$t.log"
+    echo "== $t: exit $status"
+    cargo +nightly fuzz cmin -a "$t" >"logs/$t.cmin.log" 2>&1 || true
+done
