@@ -90,7 +90,8 @@ fn default_sample_golden_values() {
     let (frame, report) = ReaderBuilder::new()
         .read_path(testdata("default-sample.aks.json.gz"))
         .unwrap();
-    assert_eq!((frame.height(), report.parse.skipped_total()), (2000, 0));
+    assert_eq!((frame.height(), report.parse.skipped_total()), (6000, 0));
+    assert_eq!(report.parse.log_lines, 88);
 
     let a = analyze(
         &frame,
@@ -106,9 +107,9 @@ fn default_sample_golden_values() {
     assert_eq!(
         top,
         vec![
-            ("kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/2c7c2b4/system:serviceaccount:kube-system:generic-garbage-collector", 465),
-            ("kubelet/v1.30.4 (linux/amd64) kubernetes/2c7c2b4", 378),
-            ("kube-scheduler/v1.30.4 (linux/amd64) kubernetes/2c7c2b4/leader-election", 203),
+            ("kube-controller-manager/v1.30.4 (linux/amd64) kubernetes/2c7c2b4/system:serviceaccount:kube-system:generic-garbage-collector", 1320),
+            ("kubelet/v1.30.4 (linux/amd64) kubernetes/2c7c2b4", 979),
+            ("kube-scheduler/v1.30.4 (linux/amd64) kubernetes/2c7c2b4/leader-election", 600),
         ]
     );
     let bad = "bad-client/0.1.0 (linux/amd64) list-all-pods";
@@ -119,15 +120,15 @@ fn default_sample_golden_values() {
         .unwrap();
     assert_eq!(
         (row.count, row.get(50.0), row.get(99.0)),
-        (168, Some(1545), Some(36242))
+        (466, Some(432), Some(10374))
     );
     let p = a
         .latency
         .iter()
         .find(|p| p.key == bad && p.bin_start == "2026-11-20T10:00:00Z")
         .unwrap();
-    assert_eq!(p.count, 12);
-    assert!((p.avg_ms - 27_997.0 / 12.0).abs() < 1e-9, "{}", p.avg_ms);
+    assert_eq!(p.count, 41);
+    assert!((p.avg_ms - 2_587.0 / 41.0).abs() < 1e-9, "{}", p.avg_ms);
 
     let u = analyze(
         &frame,
@@ -140,9 +141,135 @@ fn default_sample_golden_values() {
         vec![
             (
                 "system:serviceaccount:kube-system:generic-garbage-collector",
-                465
+                1320
             ),
-            ("system:kube-scheduler", 203)
+            ("system:kube-scheduler", 600)
         ]
     );
+}
+
+/// The story the default sample tells (testdata/README.md), as the diagnoses see it. The
+/// counts marked (py) were checked by an independent Python reading of the file.
+#[test]
+fn default_sample_diagnosis_tells_the_story() {
+    use auditframe::{diagnose, DiagnoseOptions, ReadType, SloClass};
+    let (frame, _) = ReaderBuilder::new()
+        .projection(auditframe::Projection::diagnostics())
+        .read_path(testdata("default-sample.aks.json.gz"))
+        .unwrap();
+    let d = diagnose(&frame, &DiagnoseOptions::default()).unwrap();
+    let bad = "bad-client/0.1.0 (linux/amd64) list-all-pods";
+
+    // A bad client listing pods from etcd: 929 LISTs, 177 from etcd (py).
+    assert_eq!(d.list.total, 929);
+    let etcd: u64 = d
+        .list
+        .classes
+        .iter()
+        .filter(|c| c.read_type == ReadType::Etcd)
+        .map(|c| c.count)
+        .sum();
+    assert_eq!(etcd, 177);
+    let top = &d.list.offenders[0];
+    assert_eq!(
+        (
+            top.key.as_str(),
+            top.namespace.as_deref(),
+            top.read_type,
+            top.count
+        ),
+        (bad, None, ReadType::Etcd, 121)
+    );
+    let peak = d.list.peak_by_latency.as_ref().unwrap();
+    assert_eq!(
+        (peak.start.as_str(), peak.end.as_str()),
+        ("2026-11-20T10:12:00Z", "2026-11-20T10:42:00Z")
+    );
+    assert_eq!(peak.top[0].key, bad);
+
+    // The guard appears at 10:38, a 429 burst follows, an operator deletes it at 10:55.
+    assert_eq!((d.throttling.requests, d.throttling.throttled), (5679, 351)); // (py)
+    let guard: Vec<(&str, &str)> = d
+        .throttling
+        .guard_events
+        .iter()
+        .map(|g| (g.verb.as_str(), g.resource.as_str()))
+        .collect();
+    assert_eq!(
+        guard,
+        [
+            ("create", "flowschemas"),
+            ("create", "prioritylevelconfigurations"),
+            ("delete", "flowschemas"),
+            ("delete", "prioritylevelconfigurations")
+        ]
+    );
+    assert!(d.throttling.guard_events[0]
+        .time
+        .starts_with("2026-11-20T10:38:24"));
+    let bins: Vec<&str> = d
+        .throttling
+        .series
+        .iter()
+        .map(|b| b.bin_start.as_str())
+        .collect();
+    assert!(
+        bins.iter()
+            .all(|b| *b == "2026-11-20T10:40:00Z" || *b == "2026-11-20T10:45:00Z"),
+        "{bins:?}"
+    );
+
+    // A leaking CronJob: 453 Job creates, 23 deletes (py); flagged against 10 000 a day.
+    let jobs = &d.growth.types[0];
+    assert_eq!(
+        (
+            jobs.resource.as_str(),
+            jobs.creates,
+            jobs.deletes,
+            jobs.flagged
+        ),
+        ("jobs", 453, 23, true)
+    );
+    assert_eq!(d.growth.types.iter().filter(|t| t.flagged).count(), 1);
+    assert!(jobs.top_creators[0].key.ends_with("cronjob-controller"));
+
+    // A failing webhook: 33 `failing closed` lines (py) between 10:20 and 10:30.
+    let w = &d.webhooks.webhooks[0];
+    assert_eq!(
+        (w.webhook.as_str(), w.kind.as_str(), w.count),
+        ("mutate.kyverno.svc-fail", "failing_closed", 33)
+    );
+    assert!(w
+        .first_seen
+        .as_deref()
+        .unwrap()
+        .starts_with("2026-11-20T10:20"));
+    assert!(w
+        .last_seen
+        .as_deref()
+        .unwrap()
+        .starts_with("2026-11-20T10:30"));
+
+    // SLOs: pod creates stuck on the webhook, and the bad client's LISTs, break them.
+    assert!(!d.slo.pass);
+    let creates: Vec<&str> = d
+        .slo
+        .violations
+        .iter()
+        .filter(|v| v.class == SloClass::Mutating && v.verb == "create" && v.resource == "pods")
+        .map(|v| v.window_start.as_str())
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "2026-11-20T10:20:00Z",
+            "2026-11-20T10:25:00Z",
+            "2026-11-20T10:30:00Z"
+        ]
+    );
+    assert!(d
+        .slo
+        .violations
+        .iter()
+        .any(|v| v.class == SloClass::ReadCluster && v.top_slow_keys[0].key == bad));
 }

@@ -316,11 +316,16 @@ mod tests {
     /// `values` yield empty values forever (until out of memory).
     #[test]
     fn stray_comma_is_a_framing_error_not_an_endless_loop() {
-        let got: Vec<_> = values(b"{\"a\":1}, {\"b\":2}", Framing::Values).take(5).collect();
+        let got: Vec<_> = values(b"{\"a\":1}, {\"b\":2}", Framing::Values)
+            .take(5)
+            .collect();
         assert_eq!(got.len(), 2);
         assert!(got[0].is_ok());
         let e = got[1].as_ref().unwrap_err();
-        assert_eq!((e.message.as_str(), e.line, e.byte), ("unexpected `,`", 1, 7));
+        assert_eq!(
+            (e.message.as_str(), e.line, e.byte),
+            ("unexpected `,`", 1, 7)
+        );
         let got: Vec<_> = values(b"[1,,2]", Framing::Array).take(5).collect();
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].as_ref().unwrap_err().message, "unexpected `,`");
