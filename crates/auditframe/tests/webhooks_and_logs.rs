@@ -1,7 +1,6 @@
 //! Admission webhook annotations (`admission_webhooks`) and control-plane log lines
 //! (`AKSControlPlane` rows, `kube-apiserver` diagnostics) in every shape that carries them.
 
-use auditframe::polars::prelude::*;
 use auditframe::{parse_timestamp, AuditFrame, Column, ParseOptions, Shape};
 
 fn read(input: &str) -> (AuditFrame, auditframe::ParseReport) {

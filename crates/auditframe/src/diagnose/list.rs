@@ -285,7 +285,8 @@ fn peaks(
     per_minute.sort_unstable();
     let width = opts.peak_window_ns.max(MINUTE);
     // Windows start at a minute that has LISTs; a maximum is always among them.
-    let (mut best_n, mut best_s): (Option<(i64, u64)>, Option<(i64, i128)>) = (None, None);
+    let mut best_n: Option<(i64, u64)> = None;
+    let mut best_s: Option<(i64, i128)> = None;
     let (mut end, mut n, mut s) = (0usize, 0u64, 0i128);
     for start in 0..per_minute.len() {
         let Some(&(t0, _, _)) = per_minute.get(start) else {

@@ -78,6 +78,8 @@ const LONG_RUNNING: &[&str] = &["exec", "attach", "portforward", "proxy", "log"]
 
 /// (window start, class, verb, resource).
 type CellKey = (i64, SloClass, String, String);
+/// The same, with verb and resource as dictionary codes of one frame.
+type CodeKey = (i64, SloClass, u32, u32);
 
 /// The mergeable state of the SLO verdicts.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,8 +109,8 @@ impl SloPartial {
             .iter()
             .filter_map(|s| c.subresource.code_of(s))
             .collect();
-        let mut latencies: HashMap<(i64, SloClass, u32, u32), Vec<i64>> = HashMap::new();
-        let mut slow: HashMap<((i64, SloClass, u32, u32), u32), u64> = HashMap::new();
+        let mut latencies: HashMap<CodeKey, Vec<i64>> = HashMap::new();
+        let mut slow: HashMap<(CodeKey, u32), u64> = HashMap::new();
         for i in 0..c.height {
             let verb = c.verb.at(i);
             let Some(&Some(mutating)) = verbs.get(verb as usize) else {
@@ -139,9 +141,7 @@ impl SloPartial {
         let s = |codes: &crate::analysis::columns::Codes, code: u32| {
             c.str_of_code(codes, code).unwrap_or("").to_owned()
         };
-        let name = |(w, class, v, r): (i64, SloClass, u32, u32)| {
-            (w, class, s(&c.verb, v), s(&c.resource, r))
-        };
+        let name = |(w, class, v, r): CodeKey| (w, class, s(&c.verb, v), s(&c.resource, r));
         for (k, mut v) in latencies {
             self.latencies.entry(name(k)).or_default().append(&mut v);
         }
