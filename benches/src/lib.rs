@@ -95,3 +95,180 @@ pub fn polars_p99(df: &DataFrame) -> PolarsResult<DataFrame> {
 pub fn polars_all(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
     Ok((polars_top(df)?, polars_series(df)?, polars_p99(df)?))
 }
+
+/// A frame of `n` generated events telling the incident story (AKSAudit rows with
+/// kube-apiserver log lines), with the diagnoses' columns.
+pub fn diagnosis_frame(n: usize) -> AuditFrame {
+    let mut data = Vec::with_capacity(n * 1300);
+    Generator::new(GeneratorOptions {
+        events: n,
+        seed: 42,
+        story: true,
+        ..GeneratorOptions::default()
+    })
+    .write(Shape::AksAudit, &mut data);
+    auditframe_ndjson::ReaderBuilder::new()
+        .projection(Projection::diagnostics())
+        .read_slice(&data, "bench")
+        .map(|(f, _)| f)
+        .unwrap_or_else(|e| panic!("bench data: {e}"))
+}
+
+/// Rows that are a request's final event (what the diagnoses count).
+fn complete() -> Expr {
+    col("stage").eq(lit("ResponseComplete"))
+}
+
+fn success() -> Expr {
+    col("status_code")
+        .gt_eq(lit(200))
+        .and(col("status_code").lt(lit(300)))
+}
+
+/// The LIST detector's grouping as a polars plan: successful LISTs per (agent, namespace,
+/// resource) with count, latency sum and P99. It does *not* classify read types (that needs
+/// the request URI's query, which this polars build has no string kernels for), so it does
+/// less work than auditframe's.
+pub fn polars_list(df: &DataFrame) -> PolarsResult<DataFrame> {
+    df.clone()
+        .lazy()
+        .filter(col("verb").eq(lit("list")).and(success()).and(complete()))
+        .group_by([col("user_agent"), col("namespace"), col("resource")])
+        .agg([
+            len().alias("count"),
+            col("latency_ms").sum().alias("latency_sum_ms"),
+            col("latency_ms")
+                .quantile(lit(0.99), QuantileMethod::Equiprobable)
+                .alias("p99_ms"),
+        ])
+        .collect()
+}
+
+/// Throttling as a polars plan: requests and 429s per agent, and 429s per (agent, 5m bin).
+pub fn polars_throttling(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame)> {
+    let lf = df.clone().lazy().filter(complete());
+    let per_key = lf
+        .clone()
+        .group_by([col("user_agent")])
+        .agg([
+            len().alias("requests"),
+            col("status_code").eq(lit(429)).sum().alias("throttled"),
+        ])
+        .collect()?;
+    let series = lf
+        .filter(col("status_code").eq(lit(429)))
+        .group_by([
+            col("user_agent"),
+            col("time_generated").dt().truncate(lit("5m")).alias("bin"),
+        ])
+        .agg([len().alias("throttled")])
+        .collect()?;
+    Ok((per_key, series))
+}
+
+/// Object growth as a polars plan: net creates − deletes per (resource, namespace), per
+/// (resource, 5m bin), and creates per (resource, agent).
+pub fn polars_growth(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame, DataFrame)> {
+    let create = col("verb").eq(lit("create"));
+    let lf = df
+        .clone()
+        .lazy()
+        .filter(
+            create
+                .clone()
+                .or(col("verb").eq(lit("delete")))
+                .and(success())
+                .and(complete())
+                .and(col("subresource").is_null())
+                .and(col("resource").is_not_null()),
+        )
+        .with_column(
+            when(create.clone())
+                .then(lit(1i64))
+                .otherwise(lit(-1i64))
+                .alias("delta"),
+        );
+    let cells = lf
+        .clone()
+        .group_by([col("resource"), col("namespace")])
+        .agg([col("delta").sum().alias("net"), len().alias("calls")])
+        .collect()?;
+    let series = lf
+        .clone()
+        .group_by([
+            col("resource"),
+            col("time_generated").dt().truncate(lit("5m")).alias("bin"),
+        ])
+        .agg([col("delta").sum().alias("net")])
+        .collect()?;
+    let creators = lf
+        .filter(create)
+        .group_by([col("resource"), col("user_agent")])
+        .agg([len().alias("creates")])
+        .collect()?;
+    Ok((cells, series, creators))
+}
+
+/// The SLO check as a polars plan: P99 per (5m window, class, verb, resource).
+pub fn polars_slo(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let verb = |v: &str| col("verb").eq(lit(v.to_owned()));
+    let mutating = verb("create")
+        .or(verb("update"))
+        .or(verb("patch"))
+        .or(verb("delete"))
+        .or(verb("deletecollection"));
+    let long = col("subresource")
+        .eq(lit("exec"))
+        .or(col("subresource").eq(lit("attach")))
+        .or(col("subresource").eq(lit("portforward")))
+        .or(col("subresource").eq(lit("proxy")))
+        .or(col("subresource").eq(lit("log")));
+    df.clone()
+        .lazy()
+        .filter(
+            mutating
+                .clone()
+                .or(verb("get"))
+                .or(verb("list"))
+                .and(complete())
+                .and(col("resource").is_not_null())
+                .and(col("latency_ms").is_not_null())
+                .and(long.fill_null(lit(false)).not()),
+        )
+        .with_column(
+            when(mutating)
+                .then(lit("mutating"))
+                .when(verb("get"))
+                .then(lit("read_object"))
+                .when(col("namespace").is_null())
+                .then(lit("read_cluster"))
+                .otherwise(lit("read_namespace"))
+                .alias("class"),
+        )
+        .group_by([
+            col("time_generated")
+                .dt()
+                .truncate(lit("5m"))
+                .alias("window"),
+            col("class"),
+            col("verb"),
+            col("resource"),
+        ])
+        .agg([
+            col("latency_ms")
+                .quantile(lit(0.99), QuantileMethod::Equiprobable)
+                .alias("p99_ms"),
+            len().alias("calls"),
+        ])
+        .collect()
+}
+
+/// The webhook-failure scan as a plain Rust baseline: the substring test alone over every
+/// log line (no name extraction, no grouping).
+pub fn naive_webhook_scan(frame: &AuditFrame) -> usize {
+    frame
+        .control_plane_logs()
+        .iter()
+        .filter(|l| l.message.contains("ailed calling webhook"))
+        .count()
+}

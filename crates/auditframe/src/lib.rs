@@ -77,10 +77,11 @@ pub use decode::{
 };
 pub use diagnose::{
     classify_list, diagnose, diagnose_partial, webhook_failure, Creator, DiagnoseOptions,
-    Diagnosis, DiagnosisPartial, GrowthBin, GrowthReport, GrowthType, GuardEvent, ListClassRow,
-    ListOffender, ListReadRules, ListReport, NamespaceGrowth, PeakOffender, PeakWindow, ReadType,
-    SloClass, SloClassSummary, SloReport, SloThresholds, SloViolation, SlowKey, ThrottledBin,
-    ThrottledKey, ThrottlingReport, WebhookBin, WebhookReport, WebhookRow, AKS_GUARD_NAME,
+    Diagnoses, Diagnosis, DiagnosisPartial, GrowthBin, GrowthReport, GrowthType, GuardEvent,
+    ListClassRow, ListOffender, ListReadRules, ListReport, NamespaceGrowth, PeakOffender,
+    PeakWindow, ReadType, SloClass, SloClassSummary, SloReport, SloThresholds, SloViolation,
+    SlowKey, ThrottledBin, ThrottledKey, ThrottlingReport, WebhookBin, WebhookReport, WebhookRow,
+    AKS_GUARD_NAME,
 };
 pub use error::{Error, ErrorKind, Position, Result, SkipReason};
 pub use frame::{AuditFrame, LogLine};

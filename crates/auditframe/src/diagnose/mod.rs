@@ -57,6 +57,72 @@ pub struct DiagnoseOptions {
     pub slo_window_ns: i64,
     /// SLO thresholds.
     pub slo: SloThresholds,
+    /// Which diagnoses to run (default: all); the others come back empty.
+    pub parts: Diagnoses,
+}
+
+/// A selection of diagnoses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Diagnoses {
+    /// The LIST detector.
+    pub list: bool,
+    /// Throttling and the guard.
+    pub throttling: bool,
+    /// Object growth.
+    pub growth: bool,
+    /// Webhook failures.
+    pub webhooks: bool,
+    /// SLO verdicts.
+    pub slo: bool,
+}
+
+impl Diagnoses {
+    const NONE: Diagnoses = Diagnoses {
+        list: false,
+        throttling: false,
+        growth: false,
+        webhooks: false,
+        slo: false,
+    };
+    /// Every diagnosis.
+    pub const ALL: Diagnoses = Diagnoses {
+        list: true,
+        throttling: true,
+        growth: true,
+        webhooks: true,
+        slo: true,
+    };
+    /// Only the LIST detector.
+    pub const LIST: Diagnoses = Diagnoses {
+        list: true,
+        ..Diagnoses::NONE
+    };
+    /// Only throttling.
+    pub const THROTTLING: Diagnoses = Diagnoses {
+        throttling: true,
+        ..Diagnoses::NONE
+    };
+    /// Only object growth.
+    pub const GROWTH: Diagnoses = Diagnoses {
+        growth: true,
+        ..Diagnoses::NONE
+    };
+    /// Only webhook failures.
+    pub const WEBHOOKS: Diagnoses = Diagnoses {
+        webhooks: true,
+        ..Diagnoses::NONE
+    };
+    /// Only the SLO verdicts.
+    pub const SLO: Diagnoses = Diagnoses {
+        slo: true,
+        ..Diagnoses::NONE
+    };
+}
+
+impl Default for Diagnoses {
+    fn default() -> Self {
+        Diagnoses::ALL
+    }
 }
 
 impl Default for DiagnoseOptions {
@@ -73,6 +139,7 @@ impl Default for DiagnoseOptions {
             growth_horizon_ns: 24 * 60 * minute,
             slo_window_ns: 5 * minute,
             slo: SloThresholds::default(),
+            parts: Diagnoses::ALL,
         }
     }
 }
@@ -138,12 +205,23 @@ pub fn diagnose_partial(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<Di
     opts.validate()?;
     let cols = rows::Cols::load(frame, opts)?;
     let mut p = DiagnosisPartial::default();
-    p.list.add_frame(&cols, opts);
-    p.throttling.add_frame(&cols, opts);
-    p.growth.add_frame(&cols, opts);
-    p.webhooks.add_frame(&cols, opts);
-    p.webhooks.add_logs(frame.control_plane_logs(), &cols, opts);
-    p.slo.add_frame(&cols, opts);
+    let parts = opts.parts;
+    if parts.list {
+        p.list.add_frame(&cols, opts);
+    }
+    if parts.throttling {
+        p.throttling.add_frame(&cols, opts);
+    }
+    if parts.growth {
+        p.growth.add_frame(&cols, opts);
+    }
+    if parts.webhooks {
+        p.webhooks.add_frame(&cols, opts);
+        p.webhooks.add_logs(frame.control_plane_logs(), &cols, opts);
+    }
+    if parts.slo {
+        p.slo.add_frame(&cols, opts);
+    }
     Ok(p)
 }
 
