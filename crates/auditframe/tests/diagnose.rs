@@ -802,3 +802,149 @@ fn partials_of_any_split_merge_to_the_whole() {
         assert_eq!(merged.finish(&opts).unwrap(), expected, "{parts} parts");
     }
 }
+
+mod reference {
+    //! Every diagnosis against a naive reference written from the documented rules, on
+    //! random events.
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    #[derive(Debug, Clone)]
+    struct E {
+        verb: &'static str,
+        query: &'static str,
+        agent: &'static str,
+        resource: &'static str,
+        ns: Option<&'static str>,
+        code: i32,
+        t: f64,
+        ms: i64,
+    }
+
+    fn event() -> impl Strategy<Value = E> {
+        (
+            prop::sample::select(vec!["get", "list", "create", "delete", "patch", "watch"]),
+            prop::sample::select(vec![
+                "",
+                "?resourceVersion=0",
+                "?limit=500",
+                "?limit=500&continue=x",
+                "?resourceVersion=7&limit=5",
+                "?resourceVersion=7&resourceVersionMatch=Exact",
+                "?resourceVersion=7&resourceVersionMatch=NotOlderThan",
+            ]),
+            prop::sample::select(vec!["a", "b", "c"]),
+            prop::sample::select(vec!["pods", "jobs", "configmaps"]),
+            prop::option::of(prop::sample::select(vec!["x", "y"])),
+            prop::sample::select(vec![200, 201, 404, 429, 500]),
+            0.0f64..7200.0,
+            0i64..40_000,
+        )
+            .prop_map(|(verb, query, agent, resource, ns, code, t, ms)| E {
+                verb,
+                query,
+                agent,
+                resource,
+                ns,
+                code,
+                t: (t * 1000.0).round() / 1000.0,
+                ms,
+            })
+    }
+
+    fn nearest_rank_p99(mut v: Vec<i64>) -> i64 {
+        v.sort();
+        let rank = ((99 * v.len()) as f64 / 100.0).ceil().max(1.0) as usize;
+        v[rank - 1]
+    }
+
+    fn etcd(query: &str) -> bool {
+        // The documented since-1.31 table, written out case by case.
+        match query {
+            "" | "?resourceVersion=0" | "?limit=500" => false,
+            "?limit=500&continue=x" => true,
+            "?resourceVersion=7&limit=5" => true,
+            "?resourceVersion=7&resourceVersionMatch=Exact" => true,
+            "?resourceVersion=7&resourceVersionMatch=NotOlderThan" => false,
+            other => panic!("{other}"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+        #[test]
+        fn diagnoses_equal_the_naive_reference(events in prop::collection::vec(event(), 1..120)) {
+            let lines: Vec<String> = events
+                .iter()
+                .map(|e| {
+                    let uri = format!("/api/v1/{}{}", e.resource, e.query);
+                    ev(e.verb, &uri, e.agent, e.resource, e.ns, None, e.code, e.t, e.ms)
+                })
+                .collect();
+            let d = run(&lines);
+            let ok = |e: &E| (200..300).contains(&e.code);
+
+            // LIST classes.
+            let mut classes: BTreeMap<(bool, bool), Vec<i64>> = BTreeMap::new();
+            for e in events.iter().filter(|e| e.verb == "list" && ok(e)) {
+                classes.entry((etcd(e.query), e.ns.is_none())).or_default().push(e.ms);
+            }
+            let got: BTreeMap<(bool, bool), (u64, i128, Option<i64>)> = d.list.classes.iter()
+                .map(|c| ((c.read_type == ReadType::Etcd, c.scope == "cluster"), (c.count, c.latency_sum_ms, c.p99_ms)))
+                .collect();
+            let want: BTreeMap<(bool, bool), (u64, i128, Option<i64>)> = classes.into_iter()
+                .map(|(k, v)| (k, (v.len() as u64, v.iter().map(|&x| i128::from(x)).sum(), Some(nearest_rank_p99(v)))))
+                .collect();
+            prop_assert_eq!(got, want);
+
+            // Throttling.
+            prop_assert_eq!(d.throttling.requests, events.len() as u64);
+            prop_assert_eq!(d.throttling.throttled, events.iter().filter(|e| e.code == 429).count() as u64);
+            for k in &d.throttling.by_key {
+                let mine: Vec<&E> = events.iter().filter(|e| e.agent == k.key).collect();
+                prop_assert_eq!((k.requests, k.throttled), (mine.len() as u64, mine.iter().filter(|e| e.code == 429).count() as u64));
+            }
+
+            // Growth.
+            let mut net: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+            for e in events.iter().filter(|e| ok(e)) {
+                match e.verb {
+                    "create" => net.entry(e.resource).or_default().0 += 1,
+                    "delete" => net.entry(e.resource).or_default().1 += 1,
+                    _ => {}
+                }
+            }
+            let got: BTreeMap<&str, (u64, u64)> = d.growth.types.iter().map(|t| (t.resource.as_str(), (t.creates, t.deletes))).collect();
+            prop_assert_eq!(got, net);
+
+            // SLO violations.
+            let mut cells: BTreeMap<(i64, String, &str, &str), Vec<i64>> = BTreeMap::new();
+            for e in events.iter().filter(|e| e.verb != "watch") {
+                let (class, limit) = match (e.verb, e.ns) {
+                    ("get", _) => ("ReadObject", 1000),
+                    ("list", Some(_)) => ("ReadNamespace", 5000),
+                    ("list", None) => ("ReadCluster", 30000),
+                    _ => ("Mutating", 1000),
+                };
+                // Windows count completions (`time_generated` = stageTimestamp here), from
+                // 10:00:00, a window boundary.
+                let done = e.t + e.ms as f64 / 1000.0;
+                cells.entry(((done / 300.0).floor() as i64, format!("{class}/{limit}"), e.verb, e.resource)).or_default().push(e.ms);
+            }
+            let want: BTreeSet<(i64, String, String, i64)> = cells.into_iter()
+                .filter_map(|((w, cl, verb, resource), v)| {
+                    let limit: i64 = cl.split('/').nth(1).unwrap().parse().unwrap();
+                    let p = nearest_rank_p99(v);
+                    (p > limit).then(|| (w, verb.to_owned(), resource.to_owned(), p))
+                })
+                .collect();
+            let start = auditframe::parse_timestamp("2026-11-20T10:00:00Z").unwrap();
+            let got: BTreeSet<(i64, String, String, i64)> = d.slo.violations.iter()
+                .map(|v| ((auditframe::parse_timestamp(&v.window_start).unwrap() - start) / 300_000_000_000, v.verb.clone(), v.resource.clone(), v.p99_ms))
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

@@ -10,9 +10,11 @@
 //!
 //! Excluded like upstream: `watch`, long-running subresources (`exec`, `attach`,
 //! `portforward`, `proxy`, `log`), non-resource URLs, and events that are not a request's
-//! final stage. Upstream measures "over the last 5 minutes" continuously; auditframe uses
-//! fixed windows aligned like KQL `bin(…, 5m)`, so a burst that straddles two windows is
-//! judged in each half. P99s are exact nearest-rank.
+//! final stage. A call belongs to the window of its `time_generated` (for native events the
+//! stage timestamp: when it completed, as the apiserver's latency histogram observes it).
+//! Upstream measures "over the last 5 minutes" continuously; auditframe uses fixed windows
+//! aligned like KQL `bin(…, 5m)`, so a burst that straddles two windows is judged in each
+//! half. P99s are exact nearest-rank.
 
 use std::collections::HashMap;
 
