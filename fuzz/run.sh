@@ -12,7 +12,7 @@ for t in $(cargo +nightly fuzz list); do
     echo "== $t: ${secs}s"
     status=0
     cargo +nightly fuzz run -a "$t" -- -max_total_time="$secs" -max_len=16384 \
-        -rss_limit_mb=4096 -print_final_stats=1 >"logs/$t.log" 2>&1 || status=$?
+        -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 >"logs/$t.log" 2>&1 || status=$?
     tail -n 4 "logs/$t.log"
     echo "== $t: exit $status"
     cargo +nightly fuzz cmin -a "$t" >"logs/$t.cmin.log" 2>&1 || true

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use polars::prelude as pl;
 use polars::prelude::{CategoricalMapping, ChunkAgg};
-use polars_arrow::array::PrimitiveArray;
+use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
 
 use crate::schema::Column;
 use crate::{AuditFrame, Error, Result};
@@ -152,25 +152,75 @@ impl Ints {
     }
 }
 
-/// A nullable string column, rechunked so that row lookups are cheap.
+/// A nullable string column, read in place: its chunks (a frame built by the parallel reader
+/// has many) and where each starts, so that a row lookup is a binary search, not a copy.
 pub(crate) struct Strs {
-    ca: Option<pl::StringChunked>,
+    chunks: Vec<Utf8ViewArray>,
+    starts: Vec<usize>,
 }
 
 impl Strs {
     /// Loads `col` if `needed`, else a stand-in whose rows are all null.
     pub(crate) fn load_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Strs> {
-        if !needed {
-            return Ok(Strs { ca: None });
+        let mut s = Strs {
+            chunks: Vec::new(),
+            starts: Vec::new(),
+        };
+        if needed {
+            let ca = frame.column(col)?.as_materialized_series().str()?.clone();
+            let mut start = 0;
+            for arr in ca.downcast_iter() {
+                s.starts.push(start);
+                start += arr.len();
+                s.chunks.push(arr.clone());
+            }
         }
-        let c = frame.column(col)?.as_materialized_series().rechunk();
-        Ok(Strs {
-            ca: Some(c.str()?.clone()),
-        })
+        Ok(s)
     }
 
     #[inline]
-    pub(crate) fn at(&self, i: usize) -> Option<&str> {
-        self.ca.as_ref()?.get(i)
+    fn in_chunk(&self, k: usize, i: usize) -> Option<&str> {
+        let arr = self.chunks.get(k)?;
+        let j = i.checked_sub(*self.starts.get(k)?)?;
+        (j < arr.len() && arr.is_valid(j)).then(|| arr.value(j))
+    }
+
+    /// The non-null rows with their index, skipping all-null chunks at once (for sparse
+    /// columns such as `admission_webhooks`).
+    pub(crate) fn non_null(&self) -> impl Iterator<Item = (usize, &str)> + '_ {
+        self.chunks
+            .iter()
+            .zip(&self.starts)
+            .filter(|(arr, _)| arr.null_count() < arr.len())
+            .flat_map(|(arr, &start)| {
+                arr.iter()
+                    .enumerate()
+                    .filter_map(move |(j, v)| v.map(|v| (start + j, v)))
+            })
+    }
+
+    /// A reader for rows visited in increasing order: O(1) per row instead of a search.
+    pub(crate) fn cursor(&self) -> StrCursor<'_> {
+        StrCursor { strs: self, k: 0 }
+    }
+}
+
+/// See [`Strs::cursor`].
+pub(crate) struct StrCursor<'a> {
+    strs: &'a Strs,
+    k: usize,
+}
+
+impl<'a> StrCursor<'a> {
+    #[inline]
+    pub(crate) fn at(&mut self, i: usize) -> Option<&'a str> {
+        let starts = &self.strs.starts;
+        if starts.get(self.k).is_some_and(|&s| s > i) {
+            self.k = 0; // went backwards: start over
+        }
+        while starts.get(self.k + 1).is_some_and(|&s| s <= i) {
+            self.k += 1;
+        }
+        self.strs.in_chunk(self.k, i)
     }
 }

@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use polars::prelude::PlHashMap;
+
 use serde::Serialize;
 
 use super::rows::{is_success, Cols};
@@ -74,10 +76,11 @@ impl GrowthPartial {
             .iter()
             .filter_map(|r| c.resource.code_of(r))
             .collect();
-        let mut cells: HashMap<(u32, u32), Counts> = HashMap::new();
-        let mut series: HashMap<(u32, i64), i64> = HashMap::new();
-        let mut creators: HashMap<(u32, u32), u64> = HashMap::new();
-        let mut collections: HashMap<u32, u64> = HashMap::new();
+        let mut cells: PlHashMap<(u32, u32), Counts> = PlHashMap::default();
+        let mut series: PlHashMap<(u32, i64), i64> = PlHashMap::default();
+        let mut creators: PlHashMap<(u32, u32), u64> = PlHashMap::default();
+        let mut collections: PlHashMap<u32, u64> = PlHashMap::default();
+        let mut uri = c.uri.cursor();
         for i in 0..c.height {
             let verb = c.verb.at(i);
             let Some((_, op)) = verbs.iter().find(|(v, _)| *v == Some(verb)) else {
@@ -89,7 +92,9 @@ impl GrowthPartial {
                 || skip.contains(&resource)
                 || !is_success(c.status.at(i))
                 || !c.keep(i)
-                || c.uri.at(i).is_some_and(|u| u.contains("dryRun="))
+                || uri
+                    .at(i)
+                    .is_some_and(|u| memchr::memmem::find(u.as_bytes(), b"dryRun=").is_some())
             {
                 continue;
             }

@@ -19,6 +19,8 @@
 
 use std::collections::HashMap;
 
+use polars::prelude::PlHashMap;
+
 use serde::Serialize;
 
 use super::rows::{is_success, Cols};
@@ -84,24 +86,44 @@ impl ListReadRules {
 /// assert_eq!(classify_list("/api/v1/pods", ListReadRules::Before131), ReadType::Etcd);
 /// ```
 pub fn classify_list(request_uri: &str, rules: ListReadRules) -> ReadType {
-    let query = request_uri.split_once('?').map_or("", |(_, q)| q);
-    let (mut rv, mut rv_match, mut limit, mut cont) = ("", "", false, false);
-    for pair in query.split('&') {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+    let b = request_uri.as_bytes();
+    let mut query = match memchr::memchr(b'?', b) {
+        Some(q) => b.get(q + 1..).unwrap_or_default(),
+        None => &[],
+    };
+    let (mut rv, mut rv_match, mut limit, mut cont): (&[u8], &[u8], bool, bool) =
+        (b"", b"", false, false);
+    // One pass over `k=v&k=v…`; this runs for every LIST.
+    while !query.is_empty() {
+        let end = query.iter().position(|&c| c == b'&').unwrap_or(query.len());
+        let (pair, rest) = query.split_at(end);
+        query = rest.get(1..).unwrap_or_default();
+        let (k, v) = match pair.iter().position(|&c| c == b'=') {
+            Some(e) => (
+                pair.get(..e).unwrap_or_default(),
+                pair.get(e + 1..).unwrap_or_default(),
+            ),
+            None => (pair, &[][..]),
+        };
         match k {
-            "resourceVersion" => rv = v,
-            "resourceVersionMatch" => rv_match = v,
-            "limit" => limit = v.parse::<i64>().is_ok_and(|n| n > 0),
-            "continue" => cont = !v.is_empty(),
+            b"resourceVersion" => rv = v,
+            b"resourceVersionMatch" => rv_match = v,
+            b"limit" => {
+                limit = std::str::from_utf8(v)
+                    .ok()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .is_some_and(|n| n > 0)
+            }
+            b"continue" => cont = !v.is_empty(),
             _ => {}
         }
     }
     match rv_match {
-        "Exact" => return ReadType::Etcd,
-        "NotOlderThan" => return ReadType::Cache,
+        b"Exact" => return ReadType::Etcd,
+        b"NotOlderThan" => return ReadType::Cache,
         _ => {}
     }
-    if cont || (limit && !rv.is_empty() && rv != "0") {
+    if cont || (limit && !rv.is_empty() && rv != b"0") {
         return ReadType::Etcd;
     }
     match (rv.is_empty(), rules) {
@@ -162,13 +184,14 @@ impl ListPartial {
             return;
         };
         // Code-keyed per frame (no string work per row), then turned into strings.
-        let mut cells: HashMap<(u32, u32, u32, ReadType), Cell> = HashMap::new();
-        let mut minutes: HashMap<(i64, u32), (u64, i128)> = HashMap::new();
+        let mut cells: PlHashMap<(u32, u32, u32, ReadType), Cell> = PlHashMap::default();
+        let mut minutes: PlHashMap<(i64, u32), (u64, i128)> = PlHashMap::default();
+        let mut uri = c.uri.cursor();
         for i in 0..c.height {
             if c.verb.at(i) != list || !is_success(c.status.at(i)) || !c.keep(i) {
                 continue;
             }
-            let read = classify_list(c.uri.at(i).unwrap_or(""), opts.list_rules);
+            let read = classify_list(uri.at(i).unwrap_or(""), opts.list_rules);
             let key = c.key.at(i);
             let latency = c.latency.at(i);
             cells

@@ -18,6 +18,8 @@
 
 use std::collections::HashMap;
 
+use polars::prelude::PlHashMap;
+
 use serde::Serialize;
 
 use super::list::p99;
@@ -111,8 +113,8 @@ impl SloPartial {
             .iter()
             .filter_map(|s| c.subresource.code_of(s))
             .collect();
-        let mut latencies: HashMap<CodeKey, Vec<i64>> = HashMap::new();
-        let mut slow: HashMap<(CodeKey, u32), u64> = HashMap::new();
+        let mut latencies: PlHashMap<CodeKey, Vec<i64>> = PlHashMap::default();
+        let mut slow: PlHashMap<(CodeKey, u32), u64> = PlHashMap::default();
         for i in 0..c.height {
             let verb = c.verb.at(i);
             let Some(&Some(mutating)) = verbs.get(verb as usize) else {

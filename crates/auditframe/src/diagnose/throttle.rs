@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+use polars::prelude::PlHashMap;
+
 use serde::Serialize;
 
 use super::rows::Cols;
@@ -46,18 +48,22 @@ const GUARD_VERBS: &[&str] = &["create", "update", "patch", "delete"];
 
 impl ThrottlePartial {
     pub fn add_frame(&mut self, c: &Cols, opts: &DiagnoseOptions) {
-        let mut requests: HashMap<u32, (u64, u64)> = HashMap::new();
-        let mut series: HashMap<(u32, i64), u64> = HashMap::new();
+        // Dense per key code (the null code is `len`).
+        let mut requests: Vec<(u64, u64)> = vec![(0, 0); c.key.len as usize + 1];
+        let mut series: PlHashMap<(u32, i64), u64> = PlHashMap::default();
         let guard_resources = [
             c.resource.code_of("flowschemas"),
             c.resource.code_of("prioritylevelconfigurations"),
         ];
+        let mut name = c.name.cursor();
         for i in 0..c.height {
             if !c.keep(i) {
                 continue;
             }
             let key = c.key.at(i);
-            let e = requests.entry(key).or_default();
+            let Some(e) = requests.get_mut(key as usize) else {
+                continue;
+            };
             e.0 += 1;
             if c.status.at(i) == Some(429) {
                 e.1 += 1;
@@ -67,7 +73,7 @@ impl ThrottlePartial {
             }
             let r = Some(c.resource.at(i));
             if (r == guard_resources[0] || r == guard_resources[1])
-                && c.name.at(i) == Some(AKS_GUARD_NAME)
+                && name.at(i) == Some(AKS_GUARD_NAME)
             {
                 let verb = c.str_of(&c.verb, i).unwrap_or("");
                 if GUARD_VERBS.contains(&verb) {
@@ -85,8 +91,8 @@ impl ThrottlePartial {
             }
         }
         let s = |code: u32| c.str_of_code(&c.key, code).unwrap_or("").to_owned();
-        for (k, (n, t)) in requests {
-            let e = self.requests.entry(s(k)).or_default();
+        for (k, &(n, t)) in requests.iter().enumerate().filter(|(_, r)| r.0 > 0) {
+            let e = self.requests.entry(s(k as u32)).or_default();
             e.0 += n;
             e.1 += t;
         }

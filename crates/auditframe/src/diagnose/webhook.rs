@@ -99,10 +99,7 @@ impl WebhookPartial {
     }
 
     pub fn add_frame(&mut self, c: &Cols, opts: &DiagnoseOptions) {
-        for i in 0..c.height {
-            let Some(list) = c.webhooks.at(i) else {
-                continue;
-            };
+        for (i, list) in c.webhooks.non_null() {
             if !c.keep(i) {
                 continue;
             }
