@@ -32,9 +32,11 @@ pub(crate) struct Cols {
 }
 
 impl Cols {
+    /// Loads what the selected diagnoses read (the others' columns need not be in the frame).
     pub fn load(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<Cols> {
         let p = frame.projection();
         let has = |c: Column| p.contains(c);
+        let d = opts.parts;
         let time = Ints::load(frame, Column::TimeGenerated, true)?;
         let window = match opts.window {
             TimeWindow::All => None,
@@ -46,7 +48,7 @@ impl Cols {
         };
         let stage = Codes::load(frame, Column::Stage)?;
         let complete = stage.code_of("ResponseComplete");
-        let status = {
+        let status = if d.list || d.throttling || d.growth {
             let s = frame.column(Column::StatusCode)?.as_materialized_series();
             let s = s.cast(&pl::DataType::Int64)?.rechunk();
             let arr = s.i64()?.downcast_iter().next().cloned();
@@ -54,30 +56,42 @@ impl Cols {
                 arr: arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
                 min_max: None,
             }
+        } else {
+            Ints {
+                arr: PrimitiveArray::from_vec(Vec::new()),
+                min_max: None,
+            }
+        };
+        let rows = d.list || d.throttling || d.growth || d.slo;
+        let key = match opts.key {
+            GroupKey::UserAgent => Column::UserAgent,
+            GroupKey::User => Column::Username,
         };
         Ok(Cols {
-            latency: Ints::load(frame, Column::LatencyMs, false)?,
+            latency: Ints::load_if(frame, Column::LatencyMs, d.list || d.slo, false)?,
             status,
             stage,
-            verb: Codes::load(frame, Column::Verb)?,
-            key: Codes::load(
+            verb: Codes::load_if(frame, Column::Verb, rows)?,
+            key: Codes::load_if(frame, key, rows)?,
+            username: Codes::load_if(
                 frame,
-                match opts.key {
-                    GroupKey::UserAgent => Column::UserAgent,
-                    GroupKey::User => Column::Username,
-                },
+                Column::Username,
+                d.throttling && has(Column::Username),
             )?,
-            username: Codes::load_if(frame, Column::Username, has(Column::Username))?,
-            user_agent: Codes::load_if(frame, Column::UserAgent, has(Column::UserAgent))?,
-            resource: Codes::load(frame, Column::Resource)?,
-            subresource: Codes::load(frame, Column::Subresource)?,
-            namespace: Codes::load(frame, Column::Namespace)?,
-            uri: Strs::load_if(frame, Column::RequestUri, true)?,
-            name: Strs::load_if(frame, Column::Name, true)?,
+            user_agent: Codes::load_if(
+                frame,
+                Column::UserAgent,
+                d.throttling && has(Column::UserAgent),
+            )?,
+            resource: Codes::load_if(frame, Column::Resource, rows)?,
+            subresource: Codes::load_if(frame, Column::Subresource, d.growth || d.slo)?,
+            namespace: Codes::load_if(frame, Column::Namespace, d.list || d.growth || d.slo)?,
+            uri: Strs::load_if(frame, Column::RequestUri, d.list || d.growth)?,
+            name: Strs::load_if(frame, Column::Name, d.throttling)?,
             webhooks: Strs::load_if(
                 frame,
                 Column::AdmissionWebhooks,
-                has(Column::AdmissionWebhooks),
+                d.webhooks && has(Column::AdmissionWebhooks),
             )?,
             complete,
             window,
