@@ -1,6 +1,6 @@
 //! Replays the committed cargo-fuzz corpus (`fuzz/corpus/<target>/`) through the same checks
 //! the fuzz targets run, on stable Rust: every input a fuzzer found interesting, and every
-//! crash it ever found (kept as `regress-*` files), stays checked in CI.
+//! crash it ever found (kept in `fuzz/regressions/`), stays checked in CI.
 
 #[path = "../../../fuzz/src/checks.rs"]
 #[allow(dead_code)]
@@ -10,27 +10,36 @@ use std::path::{Path, PathBuf};
 
 use auditframe::Shape;
 
+/// The corpus the fuzzer keeps (`fuzz/corpus/<target>`, minimised by `cargo fuzz cmin`) and
+/// the inputs of crashes it found (`fuzz/regressions/<target>`, which cmin never touches).
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
-        .join(target);
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let dir = fuzz.join("corpus").join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
         .collect();
+    if let Ok(regressions) = std::fs::read_dir(fuzz.join("regressions").join(target)) {
+        files.extend(regressions.map(|e| e.unwrap().path()));
+    }
     files.sort();
     assert!(!files.is_empty(), "empty corpus {}", dir.display());
     files
         .into_iter()
-        .map(|p| {
-            let bytes = std::fs::read(&p).unwrap();
-            (p, bytes)
+        // A fuzzer running beside the test may remove files as it minimises the corpus.
+        .filter_map(|p| match std::fs::read(&p) {
+            Ok(bytes) => Some((p, bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => panic!("{}: {e}", p.display()),
         })
         .collect()
 }
 
 fn replay(target: &str, check: impl Fn(&[u8])) {
     for (path, bytes) in corpus(target) {
+        if std::env::var_os("FUZZ_REPLAY_VERBOSE").is_some() {
+            eprintln!("{target}: {}", path.display());
+        }
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&bytes)));
         assert!(result.is_ok(), "{target}: {} fails", path.display());
     }

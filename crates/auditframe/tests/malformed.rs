@@ -200,3 +200,61 @@ fn empty_input() {
     let r = lenient(b"\n\n");
     assert_eq!(r.blank_lines, 2);
 }
+
+/// Found by fuzzing: JSON text inside a string (an AKSAudit dynamic column, an archive
+/// `properties` text) escaped the nesting check and overflowed the stack when parsed.
+#[test]
+fn deep_nesting_inside_json_text_is_an_error_not_a_crash() {
+    let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    let text = serde_json::to_string(&deep).unwrap();
+    for row in [
+        format!(r#"{{"AuditId":"a","Verb":"get","ObjectRef":{text}}}"#),
+        format!(r#"{{"AuditId":"a","Verb":"get","User":{text}}}"#),
+        format!(r#"{{"AuditId":"a","Verb":"get","Annotations":{text}}}"#),
+        format!(r#"{{"time":"2026-11-20T10:00:00Z","category":"kube-audit","properties":{text}}}"#),
+    ] {
+        let (f, r) =
+            auditframe::AuditFrame::from_slice(row.as_bytes(), &auditframe::ParseOptions::new())
+                .unwrap();
+        assert_eq!(
+            (f.height(), r.skipped.get(&auditframe::SkipReason::Json)),
+            (0, Some(&1)),
+            "{}",
+            &row[..40]
+        );
+        assert!(
+            r.errors[0].to_string().contains("nesting deeper than 64"),
+            "{}",
+            r.errors[0]
+        );
+    }
+}
+
+/// Nesting just under the limit parses without exhausting a 2 MiB (test or rayon) thread
+/// stack, in every shape's recursive path, in debug builds too.
+#[test]
+fn nesting_just_under_the_limit_fits_a_small_stack() {
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let d = deep(auditframe::MAX_NESTING - 2);
+    let text = serde_json::to_string(&deep(auditframe::MAX_NESTING - 2)).unwrap();
+    let rows = [
+        format!(r#"{{"kind":"Event","auditID":"a","verb":"get","x":{d}}}"#),
+        format!(r#"{{"AuditId":"a","Verb":"get","X":{d}}}"#),
+        format!(r#"{{"AuditId":"a","Verb":"get","ObjectRef":{text}}}"#),
+    ];
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for row in rows {
+                let (f, r) = auditframe::AuditFrame::from_slice(
+                    row.as_bytes(),
+                    &auditframe::ParseOptions::new(),
+                )
+                .unwrap();
+                assert_eq!(f.height() as u64 + r.skipped_total(), 1);
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}

@@ -167,6 +167,15 @@ pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut d
             return sink.error(RecErr::new(SkipReason::Json, msg));
         }
     }
+    // sonic-rs's `LazyValue` (array elements, wrapper items) assumes valid UTF-8 (a debug
+    // assertion, unchecked in release): check it first (found by fuzzing).
+    if shape == Shape::EventList || shape == Shape::EventHub || first == Some(b'[') {
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let mut err = RecErr::new(SkipReason::Utf8, "invalid UTF-8");
+            err.column = Some(e.valid_up_to() as u64 + 1);
+            return sink.error(err);
+        }
+    }
     if first == Some(b'[') {
         // A JSON array on one line (query exports): each element is a record of the shape.
         match sonic_rs::from_slice::<Vec<LazyValue<'_>>>(bytes) {
@@ -307,6 +316,14 @@ fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Resu
     for (text, which) in texts {
         let Some(text) = text else { continue };
         let b = text.as_bytes();
+        // JSON text inside a string escapes the record's nesting check: check it too before
+        // the recursive parse (found by fuzzing: a stack overflow).
+        if let Some(msg) = crate::framing::too_deep(b) {
+            return Err(RecErr::new(
+                SkipReason::Json,
+                format!("in embedded JSON text: {msg}"),
+            ));
+        }
         let mut ctx = Ctx::default();
         let r = match which {
             0 => run(
@@ -376,6 +393,12 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
         return sink.error(classify(&e, &ctx, bytes, nested));
     }
     if let Some(text) = env.properties_text.take() {
+        if let Some(msg) = crate::framing::too_deep(text.as_bytes()) {
+            return sink.error(RecErr::new(
+                SkipReason::Json,
+                format!("in embedded JSON text: {msg}"),
+            ));
+        }
         let mut inner = Envelope::default();
         let mut ctx = Ctx::default();
         if let Err(e) = run(
