@@ -56,14 +56,9 @@ pub(crate) fn show_key(k: &str) -> String {
     }
 }
 
-fn summary_line(ctx: &Context<'_>, a: &Analysis) -> String {
-    let r = &ctx.report.parse;
-    let mut s = format!("{} rows in window", a.rows);
-    if let Some((x, y)) = window(ctx) {
-        s.push_str(&format!(" [{} .. {}]", fmt_time(x), fmt_time(y)));
-    }
-    s.push_str(&format!(" of {} read", r.rows));
-    s.push_str(&format!(", {} skipped", r.skipped_total()));
+/// `, N skipped (reason: n, …)`.
+fn skipped_part(r: &auditframe::ParseReport) -> String {
+    let mut s = format!(", {} skipped", r.skipped_total());
     if !r.skipped.is_empty() {
         let parts: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         s.push_str(&format!(" ({})", parts.join(", ")));
@@ -71,7 +66,13 @@ fn summary_line(ctx: &Context<'_>, a: &Analysis) -> String {
     if r.other_category > 0 {
         s.push_str(&format!(", {} rows of other categories", r.other_category));
     }
-    if let Some(shape) = r.shape {
+    s
+}
+
+/// `; shape X; streamed in N frames; M MB in S s`.
+fn run_part(ctx: &Context<'_>) -> String {
+    let mut s = String::new();
+    if let Some(shape) = ctx.report.parse.shape {
         s.push_str(&format!("; shape {shape}"));
     }
     if ctx.mode == "stream" {
@@ -85,32 +86,28 @@ fn summary_line(ctx: &Context<'_>, a: &Analysis) -> String {
     s
 }
 
+fn summary_line(ctx: &Context<'_>, a: &Analysis) -> String {
+    let r = &ctx.report.parse;
+    let mut s = format!("{} rows in window", a.rows);
+    if let Some((x, y)) = window(ctx) {
+        s.push_str(&format!(" [{} .. {}]", fmt_time(x), fmt_time(y)));
+    }
+    s.push_str(&format!(" of {} read", r.rows));
+    s.push_str(&skipped_part(r));
+    s.push_str(&run_part(ctx));
+    s
+}
+
 /// What was read, for `--diagnose`: rows, skips, log lines, window, shape, time.
 pub(crate) fn read_line(ctx: &Context<'_>) -> String {
     let r = &ctx.report.parse;
-    let mut s = format!("{} rows read, {} skipped", r.rows, r.skipped_total());
-    if !r.skipped.is_empty() {
-        let parts: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-        s.push_str(&format!(" ({})", parts.join(", ")));
-    }
+    let mut s = format!("{} rows read", r.rows);
+    s.push_str(&skipped_part(r));
     s.push_str(&format!(", {} kube-apiserver log lines", r.log_lines));
-    if r.other_category > 0 {
-        s.push_str(&format!(", {} rows of other categories", r.other_category));
-    }
     if let Some((x, y)) = window(ctx) {
         s.push_str(&format!("; window [{} .. {}]", fmt_time(x), fmt_time(y)));
     }
-    if let Some(shape) = r.shape {
-        s.push_str(&format!("; shape {shape}"));
-    }
-    if ctx.mode == "stream" {
-        s.push_str(&format!("; streamed in {} frames", ctx.frames));
-    }
-    s.push_str(&format!(
-        "; {:.1} MB in {:.2}s",
-        ctx.report.bytes() as f64 / 1e6,
-        ctx.total_time.as_secs_f64()
-    ));
+    s.push_str(&run_part(ctx));
     s
 }
 
