@@ -273,3 +273,29 @@ fn default_sample_diagnosis_tells_the_story() {
         .iter()
         .any(|v| v.class == SloClass::ReadCluster && v.top_slow_keys[0].key == bad));
 }
+
+/// Streamed a frame per small block, the merged diagnosis partials equal the diagnosis of
+/// the whole sample (log lines and annotations included).
+#[test]
+fn default_sample_diagnosis_streamed_equals_in_memory() {
+    use auditframe::{diagnose, diagnose_partial, DiagnoseOptions, DiagnosisPartial};
+    let reader = ReaderBuilder::new()
+        .projection(auditframe::Projection::diagnostics())
+        .block_bytes(256 << 10);
+    let opts = DiagnoseOptions::default();
+    let (frame, _) = reader
+        .read_path(testdata("default-sample.aks.json.gz"))
+        .unwrap();
+    let whole = diagnose(&frame, &opts).unwrap();
+    let mut merged = DiagnosisPartial::default();
+    let mut frames = 0;
+    reader
+        .for_each_frame(&[testdata("default-sample.aks.json.gz")], |f, _| {
+            frames += 1;
+            merged.merge(diagnose_partial(&f, &opts).map_err(auditframe_ndjson::Error::Parse)?);
+            Ok(())
+        })
+        .unwrap();
+    assert!(frames > 10, "{frames} frames");
+    assert_eq!(merged.finish(&opts).unwrap(), whole);
+}
