@@ -20,6 +20,10 @@ use crate::{Error, Result};
 /// | `audit_id`, `request_uri`, `name` | String, nullable | |
 /// | `stage`, `level`, `verb`, `user_agent`, `username`, `source_ip`, `resource`, `subresource`, `namespace`, `api_group`, `api_version`, `category`, `source_shape` | Categorical, nullable | `user_agent` is `""` when absent |
 /// | `status_code` | Int32, nullable | `responseStatus.code` |
+/// | `admission_webhooks` | String, nullable | webhooks named by admission annotations (see [`Column::AdmissionWebhooks`]) |
+///
+/// Beside the rows, a frame carries the control-plane log lines read with them
+/// ([`control_plane_logs`](AuditFrame::control_plane_logs)).
 ///
 /// A frame read with a narrower [`Projection`] has only the projected columns, in this order.
 /// Categorical columns of frames built by auditframe use one dictionary per column with

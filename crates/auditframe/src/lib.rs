@@ -7,7 +7,7 @@
 //!
 //! This crate knows records and analytics; it does no file I/O. The `auditframe-ndjson`
 //! crate reads files, stdin, `.gz` and directories in parallel (whole, or streamed a frame
-//! per block); `auditframe-parquet` is a placeholder for Parquet.
+//! per block); `auditframe-parquet` is a placeholder for Parquet (not yet implemented).
 //!
 //! ## Analyses
 //! [`analyze`] answers the guide's three queries — top N keys by requests, average latency
@@ -15,6 +15,13 @@
 //! KQL's semantics (see [`analyze`] and the README).
 //! Each is a mergeable [`Partial`], so chunks, files or machines combine exactly;
 //! [`analyze_parts`] computes one query alone.
+//!
+//! ## Diagnoses
+//! [`diagnose`] goes beyond the queries to the guide's causes: LISTs by read type (watch
+//! cache or etcd, [`classify_list`]) with offenders and peak windows, throttling and the AKS
+//! API server guard, object growth, admission webhook failures (from kube-apiserver
+//! [`LogLine`]s and the `admission_webhooks` column), and the upstream API call latency SLO
+//! verdicts. Each is a mergeable [`DiagnosisPartial`] too.
 //!
 //! ## Test data
 //! [`generate`] writes realistic, seeded audit logs in every shape, for benches and tests.

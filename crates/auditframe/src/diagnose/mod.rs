@@ -259,11 +259,14 @@ pub struct Diagnosis {
     pub slo: SloReport,
 }
 
-/// `1h30m`, `30m`, `45s`, `0s`: a duration for reports.
+/// `2d3h`, `1h30m`, `30m`, `45s`, `0s`: a duration for reports.
 pub(crate) fn hours_minutes(ns: i64) -> String {
     let s = ns.max(0) / NANOS_PER_SECOND;
-    let (h, m, sec) = (s / 3600, s / 60 % 60, s % 60);
+    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
     let mut out = String::new();
+    if d > 0 {
+        out.push_str(&format!("{d}d"));
+    }
     if h > 0 {
         out.push_str(&format!("{h}h"));
     }
@@ -274,4 +277,19 @@ pub(crate) fn hours_minutes(ns: i64) -> String {
         out.push_str(&format!("{sec}s"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        let s = NANOS_PER_SECOND;
+        assert_eq!(hours_minutes(0), "0s");
+        assert_eq!(hours_minutes(-5 * s), "0s");
+        assert_eq!(hours_minutes(30 * 60 * s), "30m");
+        assert_eq!(hours_minutes(24 * 3600 * s), "1d");
+        assert_eq!(hours_minutes((2 * 86_400 + 3 * 3600 + 59) * s), "2d3h59s");
+    }
 }
