@@ -265,7 +265,7 @@ impl ReaderBuilder {
         let shape = self
             .opts
             .get_shape()
-            .or_else(|| auditframe::sniff_input_shape(first, 100));
+            .or_else(|| auditframe::sniff_input_shape(first, auditframe::SNIFF_RECORDS));
         if let Some(s) = shape {
             builder.set_shape(s);
         }

@@ -479,6 +479,13 @@ impl AuditFrame {
     pub fn from_slice(input: &[u8], opts: &ParseOptions) -> Result<(AuditFrame, ParseReport)> {
         let input = framing::strip_bom(input);
         let mut b = FrameBuilder::new(opts, None);
+        // Like the readers: the shape is the input's, sniffed up front, so that a bad record
+        // before the first good one is parsed (and reported) like any other.
+        if b.shape().is_none() {
+            if let Some(shape) = sniff_input_shape(input, SNIFF_RECORDS) {
+                b.set_shape(shape);
+            }
+        }
         match Framing::detect(input) {
             Framing::Lines => b.push_lines(input)?,
             framing => {
@@ -494,6 +501,10 @@ impl AuditFrame {
         b.finish()
     }
 }
+
+/// How many records [`AuditFrame::from_slice`] and the readers look at to sniff an input's
+/// shape (the first that matches a shape decides).
+pub const SNIFF_RECORDS: usize = 100;
 
 /// Sniffs the shape from the first records of an input that parse (up to `max_records`).
 pub fn sniff_input_shape(input: &[u8], max_records: usize) -> Option<Shape> {

@@ -80,7 +80,7 @@ pub use analysis::{
 };
 pub use decode::{
     sniff_input_shape, FrameBuilder, ParseOptions, ParseReport, DEFAULT_MAX_RECORD_BYTES,
-    MAX_NESTING, REPORT_ERRORS_KEPT,
+    MAX_NESTING, REPORT_ERRORS_KEPT, SNIFF_RECORDS,
 };
 pub use diagnose::{
     classify_list, diagnose, diagnose_partial, webhook_failure, Creator, DiagnoseOptions,

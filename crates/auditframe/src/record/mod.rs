@@ -118,7 +118,11 @@ fn run<'a, S: DeserializeSeed<'a, Value = ()>>(bytes: &'a [u8], seed: S) -> soni
 /// record (`log_s`, dynamic columns), so their column is not a column of the line.
 fn classify(e: &sonic_rs::Error, ctx: &Ctx, bytes: &[u8], nested: bool) -> RecErr {
     use sonic_rs::error::Category;
-    let reason = if ctx.bad_timestamp {
+    // Invalid UTF-8 anywhere in the record wins: sonic-rs may report it after a field
+    // visitor has already seen a bad timestamp.
+    let reason = if std::str::from_utf8(bytes).is_err() {
+        SkipReason::Utf8
+    } else if ctx.bad_timestamp {
         SkipReason::Timestamp
     } else {
         match e.classify() {
