@@ -11,9 +11,14 @@ mkdir -p logs
 for t in $(cargo +nightly fuzz list); do
     echo "== $t: ${secs}s"
     status=0
-    cargo +nightly fuzz run -a "$t" -- -max_total_time="$secs" -max_len=16384 \
+    mkdir -p "corpus/$t"
+    # corpus/ is the working corpus (written to); seeds/ and regressions/ are read only.
+    cargo +nightly fuzz run -a "$t" "corpus/$t" "seeds/$t" $(ls -d "regressions/$t" 2>/dev/null) \
+        -- -max_total_time="$secs" -max_len=16384 \
         -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 >"logs/$t.log" 2>&1 || status=$?
     tail -n 4 "logs/$t.log"
     echo "== $t: exit $status"
     cargo +nightly fuzz cmin -a "$t" >"logs/$t.cmin.log" 2>&1 || true
+    # Keep the 100 smallest inputs of the minimised corpus as seeds (bounded, fast to replay).
+    ls -S -r "corpus/$t" | head -n 100 | while read -r f; do cp "corpus/$t/$f" "seeds/$t/$f"; done
 done

@@ -1,4 +1,4 @@
-//! Replays the committed cargo-fuzz corpus (`fuzz/corpus/<target>/`) through the same checks
+//! Replays the committed cargo-fuzz inputs (`fuzz/seeds/<target>/`) through the same checks
 //! the fuzz targets run, on stable Rust: every input a fuzzer found interesting, and every
 //! crash it ever found (kept in `fuzz/regressions/`), stays checked in CI.
 
@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 
 use auditframe::Shape;
 
-/// The corpus the fuzzer keeps (`fuzz/corpus/<target>`, minimised by `cargo fuzz cmin`) and
-/// the inputs of crashes it found (`fuzz/regressions/<target>`, which cmin never touches).
+/// The committed inputs of a target: seeds (hand-picked inputs plus the smallest of each
+/// campaign's minimised corpus, `fuzz/seeds/<target>`) and the inputs of every crash found
+/// (`fuzz/regressions/<target>`). The working corpus (`fuzz/corpus`) is not committed.
 fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let dir = fuzz.join("corpus").join(target);
+    let dir = fuzz.join("seeds").join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
