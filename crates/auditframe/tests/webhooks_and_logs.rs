@@ -137,3 +137,31 @@ fn log_lines_survive_chunked_appends_in_order() {
         ["line 0", "line 1", "line 2", "line 3", "line 4", "line 5"]
     );
 }
+
+#[test]
+fn log_lines_keep_their_time_when_time_generated_is_not_projected() {
+    let input = r#"{"TimeGenerated":"2026-11-20T10:00:01Z","Category":"kube-apiserver","Message":"E1 failed calling webhook \"w\": EOF","Type":"AKSControlPlane"}
+{"TimeGenerated":"yesterday","AuditId":"x","Verb":"get","Type":"AKSAudit"}
+{"TimeGenerated":7,"AuditId":"y","Verb":"get","Type":"AKSAudit"}
+{"TimeGenerated":"not a time","Category":"kube-apiserver","Message":"E2","Type":"AKSControlPlane"}
+"#;
+    let opts = ParseOptions::new().projection(auditframe::Projection::of(&[Column::Verb]));
+    let (f, r) = AuditFrame::from_slice(input.as_bytes(), &opts).unwrap();
+    // Events: `TimeGenerated` is not projected, so it is not type-checked.
+    assert_eq!(f.height(), 2);
+    // Log lines: their time is parsed anyway, and a bad one is a timestamp error.
+    assert_eq!(
+        f.control_plane_logs()[0].time_generated,
+        Some(parse_timestamp("2026-11-20T10:00:01Z").unwrap())
+    );
+    assert_eq!(r.skipped.get(&auditframe::SkipReason::Timestamp), Some(&1));
+    assert_eq!(r.errors[0].position().unwrap().line, 4);
+    // The same for AzureDiagnostics rows.
+    let azd =
+        r#"{"TimeGenerated":"2026-11-20T10:00:02Z","Category":"kube-apiserver","log_s":"I1 ok"}"#;
+    let (f, _) = AuditFrame::from_slice(azd.as_bytes(), &opts).unwrap();
+    assert_eq!(
+        f.control_plane_logs()[0].time_generated,
+        Some(parse_timestamp("2026-11-20T10:00:02Z").unwrap())
+    );
+}

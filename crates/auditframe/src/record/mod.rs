@@ -297,7 +297,16 @@ fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Resu
         // An `AKSControlPlane` row: a log line, kept for the kube-apiserver category.
         if let Some(message) = pending.message.as_deref() {
             match f.category.as_deref() {
-                Some(c) if is_kept_log_category(c) => sink.log_line(f.time_generated, c, message),
+                Some(c) if is_kept_log_category(c) => {
+                    let time = match f.time_generated {
+                        Some(t) => Some(t),
+                        None => {
+                            fields::late_timestamp("TimeGenerated", pending.time_text.as_deref())
+                                .map_err(|m| RecErr::new(SkipReason::Timestamp, m))?
+                        }
+                    };
+                    sink.log_line(time, c, message)
+                }
                 _ => sink.other_category(),
             }
             return Ok(());
@@ -389,8 +398,7 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
     let seed = EnvelopeSeed {
         out: &mut env,
         ctx: &mut ctx,
-        // Always: kept log lines need their time even when the frame does not.
-        need_time: true,
+        need_time: need.time_generated,
         archive,
     };
     if let Err(e) = run(bytes, seed) {
@@ -424,8 +432,16 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
     }
     match env.category.as_deref() {
         Some(c) if is_kept_log_category(c) => {
+            let field = if archive { "time" } else { "TimeGenerated" };
+            let time = match env.time {
+                Some(t) => Some(t),
+                None => match fields::late_timestamp(field, env.time_text.as_deref()) {
+                    Ok(t) => t,
+                    Err(m) => return sink.error(RecErr::new(SkipReason::Timestamp, m)),
+                },
+            };
             return match env.payload.as_deref() {
-                Some(line) => sink.log_line(env.time, c, line.trim_end_matches(['\n', '\r'])),
+                Some(line) => sink.log_line(time, c, line.trim_end_matches(['\n', '\r'])),
                 None => sink.other_category(),
             };
         }

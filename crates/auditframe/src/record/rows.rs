@@ -7,8 +7,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 
 use super::fields::{
-    next_str, next_timestamp, skip, AnnotationsSeed, Ctx, EventFields, FirstIpSeed, Key, Need,
-    ObjectRefSeed, Pending, StatusSeed, UserSeed,
+    next_str, next_timestamp, skip, AnnotationsSeed, Ctx, EventFields, FirstIpSeed, Key, MaybeStr,
+    Need, ObjectRefSeed, Pending, StatusSeed, UserSeed,
 };
 
 /// Dynamic columns of an AKSAudit row that arrived as JSON text, parsed in a second pass.
@@ -21,6 +21,8 @@ pub(crate) struct AksPending<'a> {
     pub annotations: Pending<'a>,
     /// `Message` of an `AKSControlPlane` row (a log line, not an event).
     pub message: Option<Cow<'a, str>>,
+    /// `TimeGenerated` as text when the column is not projected (a log line still needs it).
+    pub time_text: Option<Cow<'a, str>>,
 }
 
 /// Visits one `AKSAudit` / `AKSAuditAdmin` row.
@@ -54,10 +56,11 @@ impl<'de> Visitor<'de> for AksRowSeed<'_, 'de> {
                 out.looks_like_event = true;
             }
             match &*k.0 {
-                // Read even when not projected: `AKSControlPlane` log lines keep their time.
-                "TimeGenerated" => {
+                "TimeGenerated" if need.time_generated => {
                     out.time_generated = next_timestamp(&mut map, ctx, "TimeGenerated")?
                 }
+                // Not projected: kept as text, for an `AKSControlPlane` log line's time.
+                "TimeGenerated" => pending.time_text = map.next_value::<MaybeStr<'de>>()?.0,
                 "RequestReceivedTime" if need.request_received => {
                     out.request_received = next_timestamp(&mut map, ctx, "RequestReceivedTime")?
                 }
@@ -159,6 +162,8 @@ fn category_of_table(t: Cow<'_, str>) -> Cow<'static, str> {
 #[derive(Default)]
 pub(crate) struct Envelope<'a> {
     pub time: Option<i64>,
+    /// The time as text when `time_generated` is not projected (a log line still needs it).
+    pub time_text: Option<Cow<'a, str>>,
     pub category: Option<Cow<'a, str>>,
     pub payload: Option<Cow<'a, str>>,
     /// Archive records whose `properties` arrived as JSON text.
@@ -201,6 +206,9 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, 'de> {
                         ctx,
                         if archive { "time" } else { "TimeGenerated" },
                     )?
+                }
+                ("TimeGenerated", false) | ("time", true) => {
+                    out.time_text = map.next_value::<MaybeStr<'de>>()?.0
                 }
                 ("Category", false) | ("category", true) => {
                     out.category = next_str(&mut map, ctx, "category")?
