@@ -204,7 +204,7 @@ impl<'de> de::Deserialize<'de> for MaybeStr<'de> {
 pub(crate) fn late_timestamp(field: &str, text: Option<&str>) -> Result<Option<i64>, String> {
     match text {
         None => Ok(None),
-        Some(t) if t.is_empty() => Ok(None),
+        Some("") => Ok(None),
         Some(t) => parse_timestamp(t)
             .map(Some)
             .map_err(|e| format!("`{field}`: {e}: {t:?}")),
