@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for N seconds (default 600) one after another, with debug
+# Runs every fuzz target (or the ones named after N) for N seconds (default 600) one after another, with debug
 # assertions (overflow checks) on, then minimises each corpus. Needs nightly and cargo-fuzz:
 #   cargo install cargo-fuzz && fuzz/run.sh 600
 # Results: fuzz/logs/<target>.log (libFuzzer's final stats); crashes: fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-600}
+shift || true
+targets=${*:-$(cargo +nightly fuzz list)}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/auditframe-fuzz-target}
 mkdir -p logs
-for t in $(cargo +nightly fuzz list); do
+for t in $targets; do
     echo "== $t: ${secs}s"
     status=0
     mkdir -p "corpus/$t"
