@@ -259,10 +259,12 @@ pub struct Diagnosis {
     pub slo: SloReport,
 }
 
-/// `2d3h`, `1h30m`, `30m`, `45s`, `0s`: a duration for reports.
+/// `24h`, `1h30m`, `30m`, `45s`, `0s`, and days from two days on (`2d3h`): a duration for
+/// reports.
 pub(crate) fn hours_minutes(ns: i64) -> String {
     let s = ns.max(0) / NANOS_PER_SECOND;
-    let (d, h, m, sec) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    let days = if s >= 2 * 86_400 { s / 86_400 } else { 0 };
+    let (d, h, m, sec) = (days, (s - days * 86_400) / 3600, s / 60 % 60, s % 60);
     let mut out = String::new();
     if d > 0 {
         out.push_str(&format!("{d}d"));
@@ -289,7 +291,8 @@ mod tests {
         assert_eq!(hours_minutes(0), "0s");
         assert_eq!(hours_minutes(-5 * s), "0s");
         assert_eq!(hours_minutes(30 * 60 * s), "30m");
-        assert_eq!(hours_minutes(24 * 3600 * s), "1d");
+        assert_eq!(hours_minutes(24 * 3600 * s), "24h");
+        assert_eq!(hours_minutes(47 * 3600 * s), "47h");
         assert_eq!(hours_minutes((2 * 86_400 + 3 * 3600 + 59) * s), "2d3h59s");
     }
 }
