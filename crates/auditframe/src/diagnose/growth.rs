@@ -132,9 +132,7 @@ impl GrowthPartial {
                     .or_default() += delta;
             }
         }
-        let s = |codes: &crate::analysis::columns::Codes, code: u32| {
-            c.str_of_code(codes, code).unwrap_or("").to_owned()
-        };
+        let s = |codes, code| c.key_of(codes, code);
         for ((r, ns), n) in cells {
             let e = self
                 .cells

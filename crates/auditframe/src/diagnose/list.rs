@@ -206,9 +206,7 @@ impl ListPartial {
                 m.1 += i128::from(latency.unwrap_or(0));
             }
         }
-        let s = |codes: &crate::analysis::columns::Codes, code: u32| {
-            c.str_of_code(codes, code).unwrap_or("").to_owned()
-        };
+        let s = |codes, code| c.key_of(codes, code);
         for ((k, ns, r, read), cell) in cells {
             let key = (s(&c.key, k), s(&c.namespace, ns), s(&c.resource, r), read);
             self.cells.entry(key).or_default().merge(cell);

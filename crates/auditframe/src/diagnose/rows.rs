@@ -127,6 +127,11 @@ impl Cols {
         (code != c.len).then(|| c.name(code))
     }
 
+    /// The string of a code as an owned key of a string-keyed partial (`""` for null).
+    pub fn key_of(&self, c: &Codes, code: u32) -> String {
+        self.str_of_code(c, code).unwrap_or("").to_owned()
+    }
+
     /// The string of a categorical cell (`None` for null).
     #[inline]
     pub fn str_of<'a>(&'a self, c: &'a Codes, i: usize) -> Option<&'a str> {

@@ -142,9 +142,7 @@ impl SloPartial {
             }
             latencies.entry(key).or_default().push(ms);
         }
-        let s = |codes: &crate::analysis::columns::Codes, code: u32| {
-            c.str_of_code(codes, code).unwrap_or("").to_owned()
-        };
+        let s = |codes, code| c.key_of(codes, code);
         let name = |(w, class, v, r): CodeKey| (w, class, s(&c.verb, v), s(&c.resource, r));
         for (k, mut v) in latencies {
             self.latencies.entry(name(k)).or_default().append(&mut v);

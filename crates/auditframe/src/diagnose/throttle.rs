@@ -90,7 +90,7 @@ impl ThrottlePartial {
                 }
             }
         }
-        let s = |code: u32| c.str_of_code(&c.key, code).unwrap_or("").to_owned();
+        let s = |code| c.key_of(&c.key, code);
         for (k, &(n, t)) in requests.iter().enumerate().filter(|(_, r)| r.0 > 0) {
             let e = self.requests.entry(s(k as u32)).or_default();
             e.0 += n;
