@@ -292,7 +292,7 @@ fn resolve_last(
     paths: &[PathBuf],
     window: TimeWindow,
 ) -> Result<TimeWindow, Box<dyn std::error::Error>> {
-    let TimeWindow::Last(ns) = window else {
+    let TimeWindow::Last(_) = window else {
         return Ok(window);
     };
     if paths.iter().any(|p| p.as_os_str() == "-") {
@@ -311,11 +311,8 @@ fn resolve_last(
             newest = newest.max(f.time_range().map(|(_, b)| b));
             Ok(())
         })?;
-    let end = newest.unwrap_or(i64::MIN);
-    Ok(TimeWindow::Between {
-        start: end.saturating_sub(ns),
-        end,
-    })
+    let (start, end) = window.bounds(newest).unwrap_or((i64::MIN, i64::MIN));
+    Ok(TimeWindow::Between { start, end })
 }
 
 /// What a stream read returns besides the accumulated results: the read report, the time

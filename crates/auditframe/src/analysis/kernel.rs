@@ -109,13 +109,15 @@ impl Plan {
         let received = Ints::load_if(frame, Column::RequestReceived, parts.series, true)?;
         let time = match opts.window {
             TimeWindow::All => None,
-            TimeWindow::Last(ns) => {
-                let t = Ints::load(frame, Column::TimeGenerated, true)?;
-                let end = t.min_max.map_or(i64::MIN, |(_, hi)| hi);
-                Some((t, end.saturating_sub(ns), end))
-            }
-            TimeWindow::Between { start, end } => {
-                Some((Ints::load(frame, Column::TimeGenerated, false)?, start, end))
+            // Only `Last` needs the newest time (the column's range).
+            w => {
+                let t = Ints::load(
+                    frame,
+                    Column::TimeGenerated,
+                    matches!(w, TimeWindow::Last(_)),
+                )?;
+                let newest = t.min_max.map(|(_, hi)| hi);
+                w.bounds(newest).map(|(start, end)| (t, start, end))
             }
         };
         let stage = match &opts.stage {

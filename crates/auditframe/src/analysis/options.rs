@@ -50,6 +50,27 @@ pub enum TimeWindow {
     },
 }
 
+impl TimeWindow {
+    /// The inclusive bounds on `time_generated`, given the newest time of the input
+    /// (`Last` counts back from it; with no time at all it keeps nothing); `None` for `All`.
+    ///
+    /// ```
+    /// use auditframe::TimeWindow;
+    /// assert_eq!(TimeWindow::Last(10).bounds(Some(100)), Some((90, 100)));
+    /// assert_eq!(TimeWindow::All.bounds(Some(100)), None);
+    /// ```
+    pub fn bounds(self, newest: Option<i64>) -> Option<(i64, i64)> {
+        match self {
+            TimeWindow::All => None,
+            TimeWindow::Last(ns) => {
+                let end = newest.unwrap_or(i64::MIN);
+                Some((end.saturating_sub(ns), end))
+            }
+            TimeWindow::Between { start, end } => Some((start, end)),
+        }
+    }
+}
+
 /// Options of [`analyze`](crate::analyze).
 ///
 /// The defaults reproduce the guide's KQL: group by user agent, top 10, 5-minute bins, P99,

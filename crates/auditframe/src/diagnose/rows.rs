@@ -37,15 +37,10 @@ impl Cols {
         let p = frame.projection();
         let has = |c: Column| p.contains(c);
         let d = opts.parts;
-        let time = Ints::load(frame, Column::TimeGenerated, true)?;
-        let window = match opts.window {
-            TimeWindow::All => None,
-            TimeWindow::Last(ns) => {
-                let end = time.min_max.map_or(i64::MIN, |(_, hi)| hi);
-                Some((end.saturating_sub(ns), end))
-            }
-            TimeWindow::Between { start, end } => Some((start, end)),
-        };
+        // The column's range is needed only to resolve `Last`.
+        let last = matches!(opts.window, TimeWindow::Last(_));
+        let time = Ints::load(frame, Column::TimeGenerated, last)?;
+        let window = opts.window.bounds(time.min_max.map(|(_, hi)| hi));
         let stage = Codes::load(frame, Column::Stage)?;
         let complete = stage.code_of("ResponseComplete");
         let status = if d.list || d.throttling || d.growth {
