@@ -1,11 +1,59 @@
 //! # auditframe-parquet
 //!
-//! Parquet reader and writer for [`auditframe::AuditFrame`]s — a placeholder crate: the
-//! Parquet capability (canonical round trip, AKSAudit-shaped and generically flattened
-//! tables, projection pushdown, row-group skipping, Arrow interop) is tracked as its own
-//! issue and not implemented yet. The crate exists so that the workspace layout and its
-//! dependency direction (reader → core, never the reverse) are fixed from the start.
+//! Parquet in and out of [`auditframe::AuditFrame`]s. Converting an export to Parquet once
+//! and analysing that is an order of magnitude faster than re-parsing JSON each time.
+//!
+//! [`ReaderBuilder`] reads three table layouts ([`TableLayout`]):
+//! - the **canonical** schema written by [`WriterBuilder`] (and by
+//!   [`AuditFrame::to_record_batch`](auditframe::AuditFrame::to_record_batch)): read column by
+//!   column, losslessly (nanosecond timestamps, dictionary columns);
+//! - **`AKSAudit`**-shaped tables with the Log Analytics column names, whose dynamic columns
+//!   (`User`, `ObjectRef`, `ResponseStatus`, `SourceIps`, `Annotations`) are structs, maps or
+//!   JSON text;
+//! - **native audit events flattened** by a generic tool (DuckDB
+//!   `COPY (SELECT * FROM read_json('audit.log')) TO 'a.parquet'`, Spark): `user`,
+//!   `objectRef`, `responseStatus` as structs, timestamps as text or `TIMESTAMP` of any unit.
+//!
+//! Only the columns the projection needs are decoded, row groups are decoded in parallel, and
+//! with a [time window](ReaderBuilder::time_window) the row groups whose statistics lie
+//! outside it are skipped. Bad files give an [`Error`] naming the file and the column or row
+//! group; the decoder's own panics on corrupt input are caught and reported the same way.
+//!
+//! This crate knows files and Parquet; the layouts and the frame are the core's
+//! ([`auditframe::arrow`]).
+//!
+//! ```no_run
+//! use auditframe::Projection;
+//! use auditframe_parquet::ReaderBuilder;
+//! let (frame, report) = ReaderBuilder::new()
+//!     .projection(Projection::analyses())
+//!     .read_path("exports/aks-audit/")?;
+//! println!("{} rows from {} files", frame.height(), report.files.len());
+//! # Ok::<(), auditframe_parquet::Error>(())
+//! ```
 #![deny(missing_docs)]
+// Input-driven code must not panic: errors are returned instead.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
-/// The canonical frame this crate will read and write.
+mod error;
+mod logs;
+mod read;
+mod write;
+
+pub use auditframe::arrow::TableLayout;
 pub use auditframe::AuditFrame;
+pub use error::{Error, Result};
+pub use logs::LOGS_KEY;
+pub use read::{
+    collect_files, is_parquet_path, FileReport, ProgressFn, ReadReport, ReaderBuilder,
+    DEFAULT_BATCH_ROWS,
+};
+pub use write::{WriterBuilder, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL};

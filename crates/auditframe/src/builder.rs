@@ -37,6 +37,15 @@ impl<T: Default + Copy> NumBuilder<T> {
         }
     }
 
+    /// Appends values in order.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn extend(&mut self, values: impl Iterator<Item = Option<T>>) {
+        let (lo, _) = values.size_hint();
+        self.values.reserve(lo);
+        self.valid.reserve(lo);
+        values.for_each(|v| self.push(v));
+    }
+
     fn append(&mut self, other: NumBuilder<T>) {
         self.values.extend_from_slice(&other.values);
         self.valid.extend_from_slice(&other.valid);
@@ -83,7 +92,7 @@ impl DictBuilder {
     }
 
     #[inline]
-    fn push(&mut self, v: Option<&str>) {
+    pub(crate) fn push(&mut self, v: Option<&str>) {
         match v {
             Some(s) => {
                 let c = self.code_of(s);
@@ -94,6 +103,37 @@ impl DictBuilder {
                 self.codes.push(0);
                 self.valid.push(false);
                 self.nulls += 1;
+            }
+        }
+    }
+
+    /// Appends rows given as keys into a dictionary of `values` (an Arrow dictionary array):
+    /// each distinct key is looked up in this dictionary once, not once per row.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn extend_keys<'v>(
+        &mut self,
+        keys: impl Iterator<Item = Option<usize>>,
+        values: impl Fn(usize) -> Option<&'v str>,
+    ) {
+        let mut remap: Vec<Option<Option<u32>>> = Vec::new();
+        for key in keys {
+            let code = key.and_then(|k| {
+                if remap.len() <= k {
+                    remap.resize(k + 1, None);
+                }
+                let slot = remap.get_mut(k)?;
+                *slot.get_or_insert_with(|| values(k).map(|v| self.code_of(v)))
+            });
+            match code {
+                Some(c) => {
+                    self.codes.push(c);
+                    self.valid.push(true);
+                }
+                None => {
+                    self.codes.push(0);
+                    self.valid.push(false);
+                    self.nulls += 1;
+                }
             }
         }
     }
@@ -153,7 +193,7 @@ impl Default for StrBuilder {
 
 impl StrBuilder {
     #[inline]
-    fn push(&mut self, v: Option<&str>) {
+    pub(crate) fn push(&mut self, v: Option<&str>) {
         match v {
             Some(s) => self.current.append_value(s),
             None => self.current.append_null(),
@@ -167,6 +207,16 @@ impl StrBuilder {
             pl::StringChunkedBuilder::new(PlSmallStr::EMPTY, 0),
         );
         let ca = cur.finish();
+        if !ca.is_empty() {
+            self.parts.push(ca);
+        }
+    }
+
+    /// Appends a whole string column (shares its buffers).
+    #[cfg(feature = "arrow")]
+    pub(crate) fn append_chunked(&mut self, ca: pl::StringChunked) {
+        self.seal();
+        self.len += ca.len();
         if !ca.is_empty() {
             self.parts.push(ca);
         }
@@ -236,6 +286,18 @@ impl Columns {
 
     pub fn rows(&self) -> usize {
         self.rows
+    }
+
+    /// The column builders, for appending whole columns; [`Columns::add_rows`] must follow
+    /// with the number of rows every builder received.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn builders_mut(&mut self) -> &mut [(Column, ColBuilder)] {
+        &mut self.cols
+    }
+
+    #[cfg(feature = "arrow")]
+    pub(crate) fn add_rows(&mut self, n: usize) {
+        self.rows += n;
     }
 
     /// Appends one event as a row.

@@ -169,13 +169,13 @@ impl ParseReport {
 /// # Ok::<(), auditframe::Error>(())
 /// ```
 pub struct FrameBuilder {
-    opts: ParseOptions,
-    need: Need,
+    pub(crate) opts: ParseOptions,
+    pub(crate) need: Need,
     shape: Option<Shape>,
-    source: Option<Arc<str>>,
-    cols: Columns,
-    logs: Vec<LogLine>,
-    report: ParseReport,
+    pub(crate) source: Option<Arc<str>>,
+    pub(crate) cols: Columns,
+    pub(crate) logs: Vec<LogLine>,
+    pub(crate) report: ParseReport,
     failed: Option<Error>,
     /// Newlines and bytes consumed so far, for positions.
     lines: u64,
@@ -293,7 +293,7 @@ impl FrameBuilder {
         self.check()
     }
 
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         match &self.failed {
             Some(e) => Err(e.clone()),
             None => Ok(()),
@@ -362,7 +362,7 @@ impl FrameBuilder {
         record::parse_record(rec, shape, &need, &mut sink);
     }
 
-    fn fail(&mut self, e: Error) {
+    pub(crate) fn fail(&mut self, e: Error) {
         if let Some(reason) = e.reason() {
             *self.report.skipped.entry(reason).or_insert(0) += 1;
         }

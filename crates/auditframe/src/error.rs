@@ -100,6 +100,19 @@ pub enum ErrorKind {
         /// The first bytes of the record, lossily decoded, for the error message.
         excerpt: String,
     },
+    /// A value of a columnar input (an Arrow / Parquet table) could not be read.
+    Value {
+        /// Why.
+        reason: SkipReason,
+        /// The input's name, where known.
+        source: Option<Arc<str>>,
+        /// 1-based row number in the input.
+        row: u64,
+        /// The column (a path such as `objectRef.resource` for nested fields).
+        column: String,
+        /// Human-readable detail, with the offending value where it is short.
+        message: String,
+    },
     /// No known shape matches the input's first record.
     UnknownShape {
         /// Where the first record is.
@@ -172,10 +185,10 @@ impl Error {
         }
     }
 
-    /// The skip reason, for record errors.
+    /// The skip reason, for record and value errors.
     pub fn reason(&self) -> Option<SkipReason> {
         match &*self.0 {
-            ErrorKind::Record { reason, .. } => Some(*reason),
+            ErrorKind::Record { reason, .. } | ErrorKind::Value { reason, .. } => Some(*reason),
             _ => None,
         }
     }
@@ -208,6 +221,18 @@ impl fmt::Display for Error {
         match &*self.0 {
             ErrorKind::Record { reason, message, position, excerpt } => {
                 write!(f, "{position}: {reason}: {message}; record starts `{excerpt}`")
+            }
+            ErrorKind::Value {
+                reason,
+                source,
+                row,
+                column,
+                message,
+            } => {
+                if let Some(s) = source {
+                    write!(f, "{s}: ")?;
+                }
+                write!(f, "row {row}, column `{column}`: {reason}: {message}")
             }
             ErrorKind::UnknownShape { position, excerpt } => write!(
                 f,

@@ -145,6 +145,41 @@ impl AuditFrame {
         self.df.estimated_size()
     }
 
+    /// The rows whose `time_generated` is in `start ..= end` (ns since the epoch, both
+    /// inclusive like KQL `between` and [`TimeWindow::Between`](crate::TimeWindow)); rows
+    /// without a time are dropped. Control-plane log lines are filtered the same way.
+    ///
+    /// ```
+    /// use auditframe::{AuditFrame, ParseOptions, parse_timestamp};
+    /// let log = br#"{"kind":"Event","verb":"get","stageTimestamp":"2026-11-20T10:00:00Z"}
+    /// {"kind":"Event","verb":"get","stageTimestamp":"2026-11-20T11:00:00Z"}
+    /// "#;
+    /// let (frame, _) = AuditFrame::from_slice(log, &ParseOptions::new())?;
+    /// let t = parse_timestamp("2026-11-20T10:00:00Z")?;
+    /// assert_eq!(frame.filter_time(t, t + 1)?.height(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn filter_time(&self, start: i64, end: i64) -> Result<AuditFrame> {
+        let c = self.column(Column::TimeGenerated)?.as_materialized_series();
+        let phys = c.to_physical_repr();
+        let mask: pl::BooleanChunked = phys
+            .i64()?
+            .iter()
+            .map(|t| Some(t.is_some_and(|t| t >= start && t <= end)))
+            .collect();
+        let logs = self
+            .logs
+            .iter()
+            .filter(|l| l.time_generated.is_some_and(|t| t >= start && t <= end))
+            .cloned()
+            .collect();
+        Ok(AuditFrame {
+            df: self.df.filter(&mask)?,
+            projection: self.projection,
+            logs,
+        })
+    }
+
     /// The earliest and latest `time_generated`, if the column is present and has values.
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let c = self.column(Column::TimeGenerated).ok()?;

@@ -62,6 +62,8 @@
 )]
 
 mod analysis;
+#[cfg(feature = "arrow")]
+pub mod arrow;
 mod builder;
 mod decode;
 mod diagnose;

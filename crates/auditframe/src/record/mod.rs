@@ -11,13 +11,19 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use sonic_rs::LazyValue;
 
+#[cfg(feature = "arrow")]
+pub(crate) use fields::add_webhook_annotation;
 use fields::{skip, Key};
 pub(crate) use fields::{Ctx, EventFields, Need};
-use native::{finish_native, EventSeed};
-use rows::{
-    is_audit_category, is_kept_log_category, AksPending, AksRowSeed, Envelope, EnvelopeSeed,
-    PropertiesSeed,
-};
+#[cfg(feature = "arrow")]
+pub(crate) use native::finish_native;
+#[cfg(not(feature = "arrow"))]
+use native::finish_native;
+use native::EventSeed;
+#[cfg(feature = "arrow")]
+pub(crate) use rows::category_of_table;
+pub(crate) use rows::is_kept_log_category;
+use rows::{is_audit_category, AksPending, AksRowSeed, Envelope, EnvelopeSeed, PropertiesSeed};
 
 use crate::error::SkipReason;
 
@@ -320,74 +326,97 @@ fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Resu
     // `pending`, which outlives `f`'s use here, so `f` may borrow from them.
     let mut f: EventFields<'_> = f;
     let texts = [
-        (pending.user.as_deref(), 0u8),
-        (pending.source_ips.as_deref(), 1),
-        (pending.object_ref.as_deref(), 2),
-        (pending.status.as_deref(), 3),
-        (pending.annotations.as_deref(), 4),
+        (pending.user.as_deref(), Dynamic::User),
+        (pending.source_ips.as_deref(), Dynamic::SourceIps),
+        (pending.object_ref.as_deref(), Dynamic::ObjectRef),
+        (pending.status.as_deref(), Dynamic::Status),
+        (pending.annotations.as_deref(), Dynamic::Annotations),
     ];
     for (text, which) in texts {
-        let Some(text) = text else { continue };
-        let b = text.as_bytes();
-        // JSON text inside a string escapes the record's nesting check: check it too before
-        // the recursive parse (found by fuzzing: a stack overflow).
-        if let Some(msg) = crate::framing::too_deep(b) {
-            return Err(RecErr::new(
-                SkipReason::Json,
-                format!("in embedded JSON text: {msg}"),
-            ));
+        if let Some(text) = text {
+            apply_dynamic_text(&mut f, which, text, need)?;
         }
-        let mut ctx = Ctx::default();
-        let r = match which {
-            0 => run(
-                b,
-                fields::UserSeed {
-                    out: &mut f,
-                    ctx: &mut ctx,
-                    text: None,
-                },
-            ),
-            1 => run(
-                b,
-                fields::FirstIpSeed {
-                    out: &mut f,
-                    ctx: &mut ctx,
-                    text: None,
-                },
-            ),
-            2 => run(
-                b,
-                fields::ObjectRefSeed {
-                    out: &mut f,
-                    ctx: &mut ctx,
-                    need,
-                    text: None,
-                },
-            ),
-            3 => run(
-                b,
-                fields::StatusSeed {
-                    out: &mut f,
-                    ctx: &mut ctx,
-                    text: None,
-                },
-            ),
-            _ => run(
-                b,
-                fields::AnnotationsSeed {
-                    out: &mut f,
-                    ctx: &mut ctx,
-                    text: None,
-                },
-            ),
-        };
-        r.map_err(|e| classify(&e, &ctx, b, true))?;
     }
     if f.category.is_none() {
         f.category = Some(std::borrow::Cow::Borrowed("kube-audit"));
     }
     sink.event(&f, Shape::AksAudit);
     Ok(())
+}
+
+/// A dynamic column of an `AKSAudit` row (or a struct column of a flattened native event)
+/// that may arrive as JSON text instead of a JSON value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dynamic {
+    User,
+    SourceIps,
+    ObjectRef,
+    Status,
+    Annotations,
+}
+
+/// Parses a dynamic column's JSON text (`"{\"username\":…}"`) into `f`, with the same
+/// visitor that reads the column as a JSON value.
+pub(crate) fn apply_dynamic_text<'a>(
+    f: &mut EventFields<'a>,
+    which: Dynamic,
+    text: &'a str,
+    need: &Need,
+) -> Result<(), RecErr> {
+    let b = text.as_bytes();
+    // JSON text inside a string escapes the record's nesting check: check it too before
+    // the recursive parse (found by fuzzing: a stack overflow).
+    if let Some(msg) = crate::framing::too_deep(b) {
+        return Err(RecErr::new(
+            SkipReason::Json,
+            format!("in embedded JSON text: {msg}"),
+        ));
+    }
+    let mut ctx = Ctx::default();
+    let r = match which {
+        Dynamic::User => run(
+            b,
+            fields::UserSeed {
+                out: f,
+                ctx: &mut ctx,
+                text: None,
+            },
+        ),
+        Dynamic::SourceIps => run(
+            b,
+            fields::FirstIpSeed {
+                out: f,
+                ctx: &mut ctx,
+                text: None,
+            },
+        ),
+        Dynamic::ObjectRef => run(
+            b,
+            fields::ObjectRefSeed {
+                out: f,
+                ctx: &mut ctx,
+                need,
+                text: None,
+            },
+        ),
+        Dynamic::Status => run(
+            b,
+            fields::StatusSeed {
+                out: f,
+                ctx: &mut ctx,
+                text: None,
+            },
+        ),
+        Dynamic::Annotations => run(
+            b,
+            fields::AnnotationsSeed {
+                out: f,
+                ctx: &mut ctx,
+                text: None,
+            },
+        ),
+    };
+    r.map_err(|e| classify(&e, &ctx, b, true))
 }
 
 /// An `AzureDiagnostics` row or an archive record (alone, or inside an Event Hub message).

@@ -149,7 +149,7 @@ impl<'de> DeserializeSeed<'de> for AksRowSeed<'_, 'de> {
 }
 
 /// `AKSAudit` rows are category `kube-audit`, `AKSAuditAdmin` rows `kube-audit-admin`.
-fn category_of_table(t: Cow<'_, str>) -> Cow<'static, str> {
+pub(crate) fn category_of_table(t: Cow<'_, str>) -> Cow<'static, str> {
     match &*t {
         "AKSAuditAdmin" | "kube-audit-admin" => Cow::Borrowed("kube-audit-admin"),
         "AKSAudit" | "kube-audit" => Cow::Borrowed("kube-audit"),

@@ -1,0 +1,491 @@
+//! Reading Parquet files into one [`AuditFrame`]: footer and layout first, then the row
+//! groups that the projection and time window need, decoded in parallel.
+
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use auditframe::arrow::{ArrowTable, TableLayout};
+use auditframe::{AuditFrame, FrameBuilder, LogLine, ParseOptions, ParseReport, Projection};
+use bytes::Bytes;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::reader::ChunkReader;
+use parquet::file::statistics::Statistics;
+use rayon::prelude::*;
+
+use crate::logs::read_logs;
+use crate::{Error, Result};
+
+/// Rows per Arrow batch while decoding a row group.
+pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
+
+/// What one file contributed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileReport {
+    /// The file (or the caller's name for in-memory bytes).
+    pub path: PathBuf,
+    /// The table layout recognised.
+    pub layout: TableLayout,
+    /// The file's size in bytes.
+    pub bytes: u64,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Row groups in the file.
+    pub row_groups: usize,
+    /// Row groups not decoded because their `time_generated` statistics lie outside the
+    /// time window.
+    pub row_groups_skipped: usize,
+    /// Top-level columns decoded (projection pushdown), in file order.
+    pub columns_read: Vec<String>,
+}
+
+/// The report of a read: the core's counts (rows, skips per reason, first errors) over all
+/// files, plus one entry per file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadReport {
+    /// Over all files.
+    pub parse: ParseReport,
+    /// Per file, in read order.
+    pub files: Vec<FileReport>,
+}
+
+/// Called after each row group is decoded with the file name, row groups done and row
+/// groups to decode in all.
+pub type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
+
+/// Configures and runs a Parquet read. Cheap to clone.
+///
+/// ```
+/// use auditframe::{AuditFrame, ParseOptions, Projection};
+/// use auditframe_parquet::{ReaderBuilder, WriterBuilder};
+///
+/// let log = br#"{"kind":"Event","verb":"list","stage":"ResponseComplete","userAgent":"kubectl","objectRef":{"resource":"pods"},"requestReceivedTimestamp":"2026-11-20T10:00:00Z","stageTimestamp":"2026-11-20T10:00:00.5Z"}
+/// "#;
+/// let (frame, _) = AuditFrame::from_slice(log, &ParseOptions::new())?;
+/// let dir = std::env::temp_dir().join(format!("auditframe-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("audit.parquet");
+/// WriterBuilder::new().write_path(&frame, &path)?;
+///
+/// let (back, report) = ReaderBuilder::new()
+///     .projection(Projection::analyses())
+///     .read_path(&path)?;
+/// assert_eq!(back.height(), 1);
+/// assert_eq!(report.files[0].columns_read.len(), Projection::analyses().len());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct ReaderBuilder {
+    opts: ParseOptions,
+    window: Option<(i64, i64)>,
+    batch_rows: usize,
+    progress: Option<Arc<ProgressFn>>,
+}
+
+impl std::fmt::Debug for ReaderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReaderBuilder")
+            .field("opts", &self.opts)
+            .field("window", &self.window)
+            .field("batch_rows", &self.batch_rows)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl Default for ReaderBuilder {
+    fn default() -> Self {
+        ReaderBuilder {
+            opts: ParseOptions::new(),
+            window: None,
+            batch_rows: DEFAULT_BATCH_ROWS,
+            progress: None,
+        }
+    }
+}
+
+/// An input: a file, or bytes in memory.
+#[derive(Clone)]
+enum Source {
+    File(PathBuf),
+    Bytes(Bytes, PathBuf),
+}
+
+impl Source {
+    fn path(&self) -> &Path {
+        match self {
+            Source::File(p) | Source::Bytes(_, p) => p,
+        }
+    }
+}
+
+/// A file whose footer is read and whose table is recognised.
+struct Opened {
+    source: Source,
+    meta: ArrowReaderMetadata,
+    table: ArrowTable,
+    mask: ProjectionMask,
+    report: FileReport,
+    /// Row groups to decode, with the file row number of their first row.
+    groups: Vec<(usize, u64)>,
+    logs: Vec<LogLine>,
+}
+
+impl ReaderBuilder {
+    /// Lenient, every column, no time window.
+    pub fn new() -> ReaderBuilder {
+        ReaderBuilder::default()
+    }
+
+    /// Parse options (projection, strictness; the shape is taken from the table's layout).
+    #[must_use]
+    pub fn options(mut self, opts: ParseOptions) -> ReaderBuilder {
+        self.opts = opts;
+        self
+    }
+
+    /// The columns to build; only the file columns they need are decoded.
+    #[must_use]
+    pub fn projection(mut self, projection: Projection) -> ReaderBuilder {
+        self.opts = self.opts.projection(projection);
+        self
+    }
+
+    /// Strict: the first bad value is an error naming its file, row and column. Lenient
+    /// (default): the row is skipped and counted per reason.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> ReaderBuilder {
+        self.opts = self.opts.strict(strict);
+        self
+    }
+
+    /// Keeps only rows whose `time_generated` is in `start ..= end` (ns since the epoch,
+    /// both inclusive as KQL `between`); rows without a time are dropped. Row groups whose
+    /// statistics show no row in the window are not decoded. `time_generated` is added to
+    /// the projection.
+    #[must_use]
+    pub fn time_window(mut self, start: i64, end: i64) -> ReaderBuilder {
+        self.window = Some((start, end));
+        self
+    }
+
+    /// Rows per Arrow batch while decoding (default [`DEFAULT_BATCH_ROWS`]).
+    #[must_use]
+    pub fn batch_rows(mut self, rows: usize) -> ReaderBuilder {
+        self.batch_rows = rows.max(1);
+        self
+    }
+
+    /// Reports progress after each row group.
+    #[must_use]
+    pub fn progress(mut self, f: Arc<ProgressFn>) -> ReaderBuilder {
+        self.progress = Some(f);
+        self
+    }
+
+    fn effective_options(&self) -> ParseOptions {
+        let p = self.opts.get_projection();
+        match self.window {
+            Some(_) => self
+                .opts
+                .clone()
+                .projection(p.with(auditframe::Column::TimeGenerated)),
+            None => self.opts.clone(),
+        }
+    }
+
+    /// Reads a file, or every `.parquet` file under a directory (sorted by path).
+    pub fn read_path(&self, path: impl AsRef<Path>) -> Result<(AuditFrame, ReadReport)> {
+        self.read_paths(&[path.as_ref().to_path_buf()])
+    }
+
+    /// Reads several files or directories into one frame, in order.
+    pub fn read_paths(&self, paths: &[PathBuf]) -> Result<(AuditFrame, ReadReport)> {
+        let mut sources = Vec::new();
+        for p in paths {
+            sources.extend(collect_files(p)?.into_iter().map(Source::File));
+        }
+        self.read_sources(sources)
+    }
+
+    /// Reads Parquet bytes held in memory; `name` is used in errors and the report.
+    pub fn read_bytes(
+        &self,
+        bytes: impl Into<Bytes>,
+        name: &str,
+    ) -> Result<(AuditFrame, ReadReport)> {
+        self.read_sources(vec![Source::Bytes(bytes.into(), PathBuf::from(name))])
+    }
+
+    /// Reads the footer of each file and recognises its table without decoding rows.
+    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<Vec<FileReport>> {
+        collect_files(path.as_ref())?
+            .into_iter()
+            .map(|p| Ok(self.open(Source::File(p))?.report))
+            .collect()
+    }
+
+    fn read_sources(&self, sources: Vec<Source>) -> Result<(AuditFrame, ReadReport)> {
+        let opts = self.effective_options();
+        let opened: Vec<Opened> = sources
+            .into_par_iter()
+            .map(|s| self.open(s))
+            .collect::<Result<_>>()?;
+        let tasks: Vec<(&Opened, usize, u64)> = opened
+            .iter()
+            .flat_map(|o| o.groups.iter().map(move |&(g, first)| (o, g, first)))
+            .collect();
+        let total = tasks.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let parts: Vec<FrameBuilder> = tasks
+            .into_par_iter()
+            .map(|(o, g, first)| {
+                let b = self.decode_group(o, g, first, &opts)?;
+                if let Some(p) = &self.progress {
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    p(&o.source.path().display().to_string(), n, total);
+                }
+                Ok(b)
+            })
+            .collect::<Result<_>>()?;
+        let mut all = FrameBuilder::new(&opts, None);
+        for part in parts {
+            all.append(part);
+        }
+        let mut files = Vec::with_capacity(opened.len());
+        let mut logs = Vec::new();
+        for o in opened {
+            logs.extend(o.logs);
+            files.push(o.report);
+        }
+        let (frame, mut parse) = all.finish().map_err(|e| match files.as_slice() {
+            [one] => Error::table(&one.path, e),
+            _ => Error::Frame(e),
+        })?;
+        parse.log_lines += logs.len() as u64;
+        // Log lines stored in the files' metadata follow those read as table rows.
+        let mut all_logs = frame.control_plane_logs().to_vec();
+        all_logs.extend(logs);
+        let mut frame = frame.with_control_plane_logs(all_logs);
+        if let Some((start, end)) = self.window {
+            frame = frame.filter_time(start, end)?;
+            parse.rows = frame.height() as u64;
+        }
+        Ok((frame, ReadReport { parse, files }))
+    }
+
+    /// Reads the footer, recognises the table, plans projection and row groups.
+    fn open(&self, source: Source) -> Result<Opened> {
+        let path = source.path().to_path_buf();
+        let (meta, bytes) = match &source {
+            Source::File(p) => {
+                let f = File::open(p).map_err(|e| Error::io(p, e))?;
+                let len = f.metadata().map_err(|e| Error::io(p, e))?.len();
+                (guarded(&path, None, || load_meta(&f))?, len)
+            }
+            Source::Bytes(b, _) => (guarded(&path, None, || load_meta(b))?, b.len() as u64),
+        };
+        let table =
+            ArrowTable::detect(meta.schema().clone()).map_err(|e| Error::table(&path, e))?;
+        let opts = self.effective_options();
+        table
+            .check_projection(opts.get_projection())
+            .map_err(|e| Error::table(&path, e))?;
+        let columns_read = table.columns_for(opts.get_projection());
+        let roots: Vec<usize> = columns_read
+            .iter()
+            .filter_map(|n| meta.schema().index_of(n).ok())
+            .collect();
+        let mask = ProjectionMask::roots(meta.parquet_schema(), roots);
+        let md = meta.metadata();
+        let time = table.time_column().and_then(|(name, unit)| {
+            let leaf = meta
+                .parquet_schema()
+                .columns()
+                .iter()
+                .position(|c| c.path().parts() == [name.to_owned()])?;
+            Some((leaf, nanos_per(unit)))
+        });
+        // A native event without `stageTimestamp` takes its time from other fields, so its
+        // row group may only be skipped when the column has no nulls.
+        let nulls_fall_back = table.layout() == TableLayout::NativeEvents;
+        let mut groups = Vec::new();
+        let mut skipped = 0;
+        let mut first = 0u64;
+        for (g, rg) in md.row_groups().iter().enumerate() {
+            let keep = match (self.window, time) {
+                (Some(w), Some((leaf, factor))) => {
+                    may_overlap(rg, leaf, factor, w, nulls_fall_back)
+                }
+                _ => true,
+            };
+            if keep {
+                groups.push((g, first));
+            } else {
+                skipped += 1;
+            }
+            first += u64::try_from(rg.num_rows()).unwrap_or(0);
+        }
+        let logs = read_logs(md.file_metadata().key_value_metadata())
+            .map_err(|e| Error::parquet(&path, None, e))?;
+        let report = FileReport {
+            path,
+            layout: table.layout(),
+            bytes,
+            rows: u64::try_from(md.file_metadata().num_rows()).unwrap_or(0),
+            row_groups: md.num_row_groups(),
+            row_groups_skipped: skipped,
+            columns_read,
+        };
+        Ok(Opened {
+            source,
+            meta,
+            table,
+            mask,
+            report,
+            groups,
+            logs,
+        })
+    }
+
+    fn decode_group(
+        &self,
+        o: &Opened,
+        group: usize,
+        first_row: u64,
+        opts: &ParseOptions,
+    ) -> Result<FrameBuilder> {
+        let path = o.source.path();
+        let mut b = FrameBuilder::new(opts, None);
+        let batches = guarded(path, Some(group), || match &o.source {
+            Source::File(p) => {
+                let f = File::open(p).map_err(|e| e.to_string())?;
+                decode(f, o, group, self.batch_rows)
+            }
+            Source::Bytes(bytes, _) => decode(bytes.clone(), o, group, self.batch_rows),
+        })?;
+        let mut row = first_row;
+        for batch in &batches {
+            b.push_record_batch(&o.table, batch, row)
+                .map_err(|e| Error::table(path, e))?;
+            row += batch.num_rows() as u64;
+        }
+        Ok(b)
+    }
+}
+
+fn load_meta<T: ChunkReader>(r: &T) -> std::result::Result<ArrowReaderMetadata, String> {
+    ArrowReaderMetadata::load(r, ArrowReaderOptions::new()).map_err(|e| e.to_string())
+}
+
+fn decode<T: ChunkReader + 'static>(
+    input: T,
+    o: &Opened,
+    group: usize,
+    batch_rows: usize,
+) -> std::result::Result<Vec<arrow_array::RecordBatch>, String> {
+    ParquetRecordBatchReaderBuilder::new_with_metadata(input, o.meta.clone())
+        .with_projection(o.mask.clone())
+        .with_row_groups(vec![group])
+        .with_batch_size(batch_rows)
+        .build()
+        .map_err(|e| e.to_string())?
+        .map(|b| b.map_err(|e| e.to_string()))
+        .collect()
+}
+
+/// Runs a Parquet library call, turning its errors — and its panics, which a corrupt file can
+/// still provoke in a decoder — into an error naming the file.
+fn guarded<T>(
+    path: &Path,
+    row_group: Option<usize>,
+    f: impl FnOnce() -> std::result::Result<T, String>,
+) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(m)) => Err(Error::parquet(path, row_group, m)),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(Error::parquet(
+                path,
+                row_group,
+                format!("the Parquet decoder failed: {what}"),
+            ))
+        }
+    }
+}
+
+fn nanos_per(unit: arrow_schema::TimeUnit) -> i64 {
+    match unit {
+        arrow_schema::TimeUnit::Second => 1_000_000_000,
+        arrow_schema::TimeUnit::Millisecond => 1_000_000,
+        arrow_schema::TimeUnit::Microsecond => 1_000,
+        arrow_schema::TimeUnit::Nanosecond => 1,
+    }
+}
+
+/// Whether a row group's statistics allow a row in `start ..= end` (unknown: yes).
+fn may_overlap(
+    rg: &RowGroupMetaData,
+    leaf: usize,
+    factor: i64,
+    (start, end): (i64, i64),
+    nulls_fall_back: bool,
+) -> bool {
+    let Some(col) = rg.columns().get(leaf) else {
+        return true;
+    };
+    let Some(Statistics::Int64(s)) = col.statistics() else {
+        return true;
+    };
+    if nulls_fall_back && s.null_count_opt() != Some(0) {
+        return true;
+    }
+    let (Some(&min), Some(&max)) = (s.min_opt(), s.max_opt()) else {
+        return true;
+    };
+    let (Some(min), Some(max)) = (min.checked_mul(factor), max.checked_mul(factor)) else {
+        return true;
+    };
+    max >= start && min <= end
+}
+
+/// The `.parquet` files of `path`: the file itself, or those under a directory (recursively,
+/// sorted by path).
+pub fn collect_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let p = entry.map_err(|e| Error::io(&dir, e))?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_parquet_path(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Whether a path names a Parquet file (`.parquet` / `.parq`, any case).
+pub fn is_parquet_path(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("parq"))
+}
