@@ -201,25 +201,11 @@ impl ArrowTable {
     /// column must exist; see [`ArrowTable::check_projection`].
     pub fn columns_for(&self, projection: Projection) -> Vec<String> {
         let wanted = self.wanted_roots(projection);
-        let containers: &[&str] = match self.layout {
-            TableLayout::Canonical => &[],
-            TableLayout::AksAudit => &[AKS.user, AKS.object_ref, AKS.status],
-            TableLayout::NativeEvents => &[NATIVE.user, NATIVE.object_ref, NATIVE.status],
-        };
         self.schema
             .fields()
             .iter()
             .map(|f| f.name())
-            .filter(|n| {
-                wanted.iter().any(|w| {
-                    // Flattened `objectRef.resource` / `objectRef_resource` columns belong to
-                    // their container.
-                    *n == w
-                        || (containers.contains(&w.as_str())
-                            && n.strip_prefix(w.as_str())
-                                .is_some_and(|r| r.starts_with('.') || r.starts_with('_')))
-                })
-            })
+            .filter(|n| wanted.contains(n))
             .cloned()
             .collect()
     }
@@ -252,17 +238,57 @@ impl ArrowTable {
         add(need.verb, &[names.verb]);
         add(need.user_agent, &[names.user_agent]);
         add(need.request_uri, &[names.request_uri]);
-        add(need.username, &[names.user]);
         add(need.source_ip, &[names.source_ips]);
-        add(need.object_ref, &[names.object_ref]);
-        add(need.status_code, &[names.status]);
         add(need.admission_webhooks, &[names.annotations]);
         match self.layout {
             // Category (for the `category` column) and log-line columns of a mixed export.
             TableLayout::AksAudit => out.extend_from_slice(AKS_EXTRA),
             _ => out.push("kind"),
         }
-        out.into_iter().map(str::to_owned).collect()
+        let mut out: Vec<String> = out.into_iter().map(str::to_owned).collect();
+        // Containers: the struct (or JSON text) column, or only the needed children when a
+        // tool flattened them into `objectRef.resource` / `objectRef_resource` columns.
+        let object_ref: Vec<&str> = OBJECT_REF_FIELDS
+            .iter()
+            .zip([
+                need.resource,
+                need.subresource,
+                need.namespace,
+                need.name,
+                need.api_group,
+                need.api_version,
+            ])
+            .filter_map(|(f, on)| on.then_some(*f))
+            .collect();
+        for (root, leaves) in [
+            (
+                names.user,
+                if need.username {
+                    vec!["username"]
+                } else {
+                    vec![]
+                },
+            ),
+            (names.object_ref, object_ref),
+            (
+                names.status,
+                if need.status_code {
+                    vec!["code"]
+                } else {
+                    vec![]
+                },
+            ),
+        ] {
+            if leaves.is_empty() {
+                continue;
+            }
+            out.push(root.to_owned());
+            for leaf in leaves {
+                out.push(format!("{root}.{leaf}"));
+                out.push(format!("{root}_{leaf}"));
+            }
+        }
+        out
     }
 
     /// Checks that a canonical table has every column of `projection` (other layouts take
