@@ -27,7 +27,10 @@
 //! assert_eq!(batch.num_rows(), 1);
 //! assert_eq!(batch.schema().field_with_name("verb")?.data_type().to_string(), "Dictionary(UInt32, Utf8)");
 //! let back = AuditFrame::from_record_batches(&[batch])?;
-//! assert!(back.dataframe().equals_missing(frame.dataframe()));
+//! assert_eq!(back.projection(), frame.projection());
+//! assert_eq!(back.column(Column::LatencyMs)?.i64()?.get(0), Some(2250));
+//! let verbs = back.column(Column::Verb)?.cast(&auditframe::polars::prelude::DataType::String)?;
+//! assert_eq!(verbs.str()?.get(0), Some("list"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![allow(clippy::module_name_repetitions)]

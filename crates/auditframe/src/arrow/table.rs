@@ -57,7 +57,8 @@ impl fmt::Display for TableLayout {
 /// ([`FrameBuilder::push_record_batch`]).
 ///
 /// ```
-/// /// use arrow_array::{RecordBatch, StringArray, TimestampMicrosecondArray};
+/// use std::sync::Arc;
+/// use arrow_array::{RecordBatch, StringArray, TimestampMicrosecondArray};
 /// use arrow_schema::{DataType, Field, Schema, TimeUnit};
 /// use auditframe::arrow::{ArrowTable, TableLayout};
 /// use auditframe::{FrameBuilder, ParseOptions, Projection};
