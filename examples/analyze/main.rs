@@ -3,11 +3,13 @@
 //! ```text
 //! cargo run --release --example analyze                       # the embedded sample
 //! cargo run --release --example analyze -- audit.log.gz dir/ # files, .gz, directories
+//! cargo run --release --example analyze -- audit.parquet      # Parquet files or directories
 //! cargo run --release --example analyze -- --by user --last 1h --format json export.json
 //! ```
 
 mod chart;
 mod diagnosis;
+mod inputs;
 mod output;
 
 use std::io::IsTerminal;
@@ -22,10 +24,7 @@ use auditframe::{
 };
 use auditframe_ndjson::ReaderBuilder;
 use clap::{Parser, ValueEnum};
-
-/// The embedded default sample: 2000 AKSAudit rows over one hour (see testdata/README.md).
-const DEFAULT_SAMPLE: &[u8] = include_bytes!("../../testdata/default-sample.aks.json.gz");
-const DEFAULT_SAMPLE_NAME: &str = "testdata/default-sample.aks.json.gz (embedded)";
+use inputs::Inputs;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 enum By {
@@ -83,7 +82,8 @@ fn parse_shape(s: &str) -> Result<Shape, String> {
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 struct Args {
-    /// Inputs: files (.gz too), directories (read recursively), `-` for stdin.
+    /// Inputs: files (.gz too), directories (read recursively), `-` for stdin; or Parquet
+    /// files / directories of them (written by `convert`, DuckDB, Spark…).
     /// Without any, the embedded sample is analysed.
     paths: Vec<PathBuf>,
     /// Group by user agent (the guide's AKSAudit queries) or username (its AzureDiagnostics ones).
@@ -161,8 +161,9 @@ struct Args {
     /// of exact values: for inputs whose latencies do not fit in memory.
     #[arg(long, value_name = "ALPHA")]
     approx_percentiles: Option<f64>,
-    /// Stream: a frame per 64 MiB block, merged partial aggregates, bounded memory. Chosen
-    /// automatically for inputs over 2 GiB (gzip counted at 10× its size) and for stdin.
+    /// Stream: a frame per 64 MiB block (per file for Parquet), merged partial aggregates,
+    /// bounded memory. Chosen automatically for inputs over 2 GiB (gzip and Parquet counted
+    /// at 10× their size) and for stdin.
     #[arg(long, conflicts_with = "in_memory")]
     stream: bool,
     /// Build one frame of the whole input, whatever its size.
@@ -187,11 +188,7 @@ fn should_stream(args: &Args) -> bool {
             // stdin: unknown size; stream unless `--last` needs to see it all first.
             return args.last.is_none();
         }
-        for f in auditframe_ndjson::collect_files(p).unwrap_or_default() {
-            let len = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
-            let gz = f.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-            total = total.saturating_add(if gz { len.saturating_mul(10) } else { len });
-        }
+        total = total.saturating_add(inputs::estimated_bytes(p));
     }
     total > STREAM_ABOVE_BYTES
 }
@@ -288,7 +285,7 @@ fn diagnose_options(
 /// `--last` over a stream needs the newest time first: a pre-pass reads only
 /// `time_generated`, and the window becomes a fixed one.
 fn resolve_last(
-    reader: &ReaderBuilder,
+    reader: &Inputs,
     paths: &[PathBuf],
     window: TimeWindow,
 ) -> Result<TimeWindow, Box<dyn std::error::Error>> {
@@ -305,9 +302,8 @@ fn resolve_last(
     }
     let mut newest: Option<i64> = None;
     reader
-        .clone()
-        .projection(Projection::of(&[auditframe::Column::TimeGenerated]))
-        .for_each_frame(paths, |f, _| {
+        .with_projection(Projection::of(&[auditframe::Column::TimeGenerated]))
+        .for_each_frame(paths, &mut |f, _| {
             newest = newest.max(f.time_range().map(|(_, b)| b));
             Ok(())
         })?;
@@ -322,24 +318,19 @@ type Streamed = (auditframe_ndjson::ReadReport, Option<(i64, i64)>, usize);
 /// Streams the inputs: each block's frame goes to `each` (which folds it into a partial
 /// aggregate) and is dropped.
 fn stream_frames(
-    reader: &ReaderBuilder,
+    reader: &Inputs,
     paths: &[PathBuf],
     each: &mut dyn FnMut(&AuditFrame) -> auditframe::Result<()>,
 ) -> Result<Streamed, Box<dyn std::error::Error>> {
     let mut range: Option<(i64, i64)> = None;
     let mut frames = 0;
-    let mut f = |frame: AuditFrame, _: &auditframe::ParseReport| {
+    let report = reader.for_each_frame(paths, &mut |frame, _| {
         frames += 1;
         if let Some((a, b)) = frame.time_range() {
             range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
         }
-        each(&frame).map_err(auditframe_ndjson::Error::Parse)
-    };
-    let report = if paths.is_empty() {
-        reader.for_each_frame_in(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME, &mut f)?
-    } else {
-        reader.for_each_frame(paths, &mut f)?
-    };
+        each(&frame)
+    })?;
     Ok((report, range, frames))
 }
 
@@ -352,27 +343,44 @@ enum Results {
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let opts = options(args)?;
     let shape = args.shape;
-    let mut reader = ReaderBuilder::new()
-        .projection(if args.diagnose {
-            Projection::diagnostics()
-        } else {
-            Projection::analyses()
-        })
-        .strict(args.strict)
-        .shape(shape);
+    let projection = if args.diagnose {
+        Projection::diagnostics()
+    } else {
+        Projection::analyses()
+    };
     let tty = std::io::stderr().is_terminal();
-    if tty {
-        let started = Instant::now();
-        reader = reader.progress(Arc::new(move |name, bytes, rows| {
-            let secs = started.elapsed().as_secs_f64().max(1e-9);
-            eprint!(
-                "\r\x1b[Kreading {name}: {:.0} MB, {rows} rows, {:.0} MB/s",
-                bytes as f64 / 1e6,
-                bytes as f64 / 1e6 / secs
-            );
-        }));
-    }
     let started = Instant::now();
+    let reader = if inputs::paths_are_parquet(&args.paths)? {
+        let mut r = auditframe_parquet::ReaderBuilder::new()
+            .projection(projection)
+            .strict(args.strict);
+        // A fixed window lets the reader skip row groups by their statistics.
+        if let TimeWindow::Between { start, end } = opts.window {
+            r = r.time_window(start, end);
+        }
+        if tty {
+            r = r.progress(Arc::new(|name, done, total| {
+                eprint!("\r\x1b[Kreading {name}: row group {done} of {total}");
+            }));
+        }
+        Inputs::Parquet(r)
+    } else {
+        let mut r = ReaderBuilder::new()
+            .projection(projection)
+            .strict(args.strict)
+            .shape(shape);
+        if tty {
+            r = r.progress(Arc::new(move |name, bytes, rows| {
+                let secs = started.elapsed().as_secs_f64().max(1e-9);
+                eprint!(
+                    "\r\x1b[Kreading {name}: {:.0} MB, {rows} rows, {:.0} MB/s",
+                    bytes as f64 / 1e6,
+                    bytes as f64 / 1e6 / secs
+                );
+            }));
+        }
+        Inputs::Json(r)
+    };
     let stream = should_stream(args);
     let diag = if args.diagnose {
         Some(diagnose_options(args, &opts)?)
@@ -410,11 +418,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     } else {
-        let (frame, report) = if args.paths.is_empty() {
-            reader.read_slice(DEFAULT_SAMPLE, DEFAULT_SAMPLE_NAME)?
-        } else {
-            reader.read_paths(&args.paths)?
-        };
+        let (frame, report) = reader.read(&args.paths)?;
         let read_time = started.elapsed();
         let results = match diag {
             Some(d) => Results::Diagnosis(Box::new(auditframe::diagnose(&frame, &d)?), d),
@@ -431,6 +435,10 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         agent: args.agent.as_deref(),
         time_range,
         mode: if stream { "stream" } else { "memory" },
+        format: match reader {
+            Inputs::Json(_) => "json",
+            Inputs::Parquet(_) => "parquet",
+        },
         frames,
         report: &report,
         opts: &opts,

@@ -17,6 +17,8 @@ pub(crate) struct Context<'a> {
     pub time_range: Option<(i64, i64)>,
     /// `memory` (one frame) or `stream` (a frame per block, partial aggregates merged).
     pub mode: &'static str,
+    /// What was read: `json` (NDJSON / JSON shapes) or `parquet`.
+    pub format: &'static str,
     /// Frames analysed (1 in memory mode).
     pub frames: usize,
     pub report: &'a ReadReport,
@@ -72,6 +74,9 @@ fn skipped_part(r: &auditframe::ParseReport) -> String {
 /// `; shape X; streamed in N frames; M MB in S s`.
 fn run_part(ctx: &Context<'_>) -> String {
     let mut s = String::new();
+    if ctx.format == "parquet" {
+        s.push_str("; parquet");
+    }
     if let Some(shape) = ctx.report.parse.shape {
         s.push_str(&format!("; shape {shape}"));
     }
@@ -130,6 +135,7 @@ pub(crate) fn input_json(ctx: &Context<'_>) -> Value {
         "errors": r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         "seconds": {"read": ctx.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
         "mode": ctx.mode,
+        "format": ctx.format,
         "frames": ctx.frames,
     })
 }
@@ -290,6 +296,7 @@ pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res
         "errors": r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         "seconds": {"read": ctx.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
         "mode": ctx.mode,
+        "format": ctx.format,
         "percentile_relative_error": ctx.opts.percentile_sketch,
         "frames": ctx.frames,
     });

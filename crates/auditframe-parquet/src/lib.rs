@@ -56,4 +56,4 @@ pub use read::{
     collect_files, is_parquet_path, FileReport, ProgressFn, ReadReport, ReaderBuilder,
     DEFAULT_BATCH_ROWS,
 };
-pub use write::{WriterBuilder, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL};
+pub use write::{FrameWriter, WriterBuilder, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL};

@@ -5,7 +5,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use auditframe::AuditFrame;
+use auditframe::{AuditFrame, LogLine, Projection};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -89,26 +89,96 @@ impl WriterBuilder {
     pub fn write_path(&self, frame: &AuditFrame, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let f = File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut w = BufWriter::new(f);
-        self.write(frame, &mut w, &path.display().to_string())?;
-        w.flush().map_err(|e| Error::io(path, e))
+        let name = path.display().to_string();
+        let mut w = self.open(BufWriter::new(f), frame.projection(), &name)?;
+        w.write(frame)?;
+        w.finish()?.flush().map_err(|e| Error::io(path, e))
     }
 
     /// Writes `frame` to `out`; `name` is used in errors.
     pub fn write<W: Write + Send>(&self, frame: &AuditFrame, out: W, name: &str) -> Result<()> {
-        let batches = frame.to_record_batches()?;
-        let schema = Arc::new(auditframe::arrow::canonical_schema(frame.projection()));
-        let fail = |e: parquet::errors::ParquetError| Error::parquet(name, None, e);
-        let mut w = ArrowWriter::try_new(out, schema, Some(self.properties()?)).map_err(fail)?;
-        for b in &batches {
-            w.write(b).map_err(fail)?;
+        let mut w = self.open(out, frame.projection(), name)?;
+        w.write(frame)?;
+        w.finish().map(drop)
+    }
+
+    /// Starts a file of `projection`'s columns to which frames are appended one after the
+    /// other ([`FrameWriter::write`]): for inputs read a frame at a time, in bounded memory.
+    pub fn open<W: Write + Send>(
+        &self,
+        out: W,
+        projection: Projection,
+        name: &str,
+    ) -> Result<FrameWriter<W>> {
+        let schema = Arc::new(auditframe::arrow::canonical_schema(projection));
+        let w = ArrowWriter::try_new(out, schema, Some(self.properties()?))
+            .map_err(|e| Error::parquet(name, None, e))?;
+        Ok(FrameWriter {
+            w,
+            projection,
+            name: name.to_owned(),
+            logs: Vec::new(),
+            rows: 0,
+        })
+    }
+}
+
+/// A Parquet file being written frame by frame (see [`WriterBuilder::open`]). Each frame's
+/// dictionaries are re-encoded into the file's, so frames read separately can be appended.
+pub struct FrameWriter<W: Write + Send> {
+    w: ArrowWriter<W>,
+    projection: Projection,
+    name: String,
+    logs: Vec<LogLine>,
+    rows: u64,
+}
+
+impl<W: Write + Send> std::fmt::Debug for FrameWriter<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrameWriter")
+            .field("name", &self.name)
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl<W: Write + Send> FrameWriter<W> {
+    /// Appends a frame's rows (it must have the file's columns) and keeps its log lines for
+    /// the footer.
+    pub fn write(&mut self, frame: &AuditFrame) -> Result<()> {
+        if frame.projection() != self.projection {
+            return Err(Error::Frame(auditframe::Error::new(
+                auditframe::ErrorKind::Schema(format!(
+                    "frame columns {:?} differ from the file's {:?}",
+                    frame.projection().columns().collect::<Vec<_>>(),
+                    self.projection.columns().collect::<Vec<_>>()
+                )),
+            )));
         }
-        if let Some(kv) =
-            logs_metadata(frame.control_plane_logs()).map_err(|e| Error::parquet(name, None, e))?
-        {
-            w.append_key_value_metadata(kv);
+        for b in frame.to_record_batches()? {
+            self.w
+                .write(&b)
+                .map_err(|e| Error::parquet(&self.name, None, e))?;
         }
-        w.close().map_err(fail)?;
+        self.rows += frame.height() as u64;
+        self.logs.extend_from_slice(frame.control_plane_logs());
         Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Writes the footer (with the log lines) and returns the output.
+    pub fn finish(mut self) -> Result<W> {
+        if let Some(kv) =
+            logs_metadata(&self.logs).map_err(|e| Error::parquet(&self.name, None, e))?
+        {
+            self.w.append_key_value_metadata(kv);
+        }
+        self.w
+            .into_inner()
+            .map_err(|e| Error::parquet(&self.name, None, e))
     }
 }

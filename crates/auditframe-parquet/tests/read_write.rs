@@ -177,3 +177,31 @@ fn inspect_reads_only_the_footer() {
         (TableLayout::AksAudit, 100)
     );
 }
+
+/// Frames read separately (each with its own dictionaries) appended to one file, as
+/// `convert` does block by block.
+#[test]
+fn frame_writer_appends_frames_with_different_dictionaries() {
+    let blocks = ["shapes/native.json", "shapes/aks-audit.json"];
+    let frames: Vec<_> = blocks.iter().map(|b| ndjson(b)).collect();
+    let mut buf = Vec::new();
+    let mut w = WriterBuilder::new()
+        .open(&mut buf, Projection::all(), "two-blocks")
+        .unwrap();
+    for f in &frames {
+        w.write(f).unwrap();
+    }
+    assert_eq!(w.rows(), 200);
+    w.finish().unwrap();
+    let (back, _) = ReaderBuilder::new().read_bytes(buf, "two-blocks").unwrap();
+    let df = back.dataframe();
+    let first = auditframe::AuditFrame::from_dataframe(df.slice(0, 100)).unwrap();
+    let second = auditframe::AuditFrame::from_dataframe(df.slice(100, 100)).unwrap();
+    assert_same(&frames[0], &first, &[], 1, "first block");
+    assert_same(&frames[1], &second, &[], 1, "second block");
+    // A frame of other columns is refused.
+    let mut w = WriterBuilder::new()
+        .open(Vec::new(), Projection::analyses(), "x")
+        .unwrap();
+    assert!(w.write(&frames[0]).is_err());
+}

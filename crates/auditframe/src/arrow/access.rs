@@ -426,12 +426,15 @@ pub(crate) enum Annotations<'a> {
     Absent,
     /// Only the admission-webhook keys are kept: the other annotations are never read.
     Struct(Vec<(&'a str, Strs<'a>)>),
-    Map {
-        offsets: OffsetBuffer<i32>,
-        nulls: Option<NullBuffer>,
-        keys: Strs<'a>,
-        values: Strs<'a>,
-    },
+    Map(Box<MapEntries<'a>>),
+}
+
+/// A `Map<string, string>` column's entries.
+pub(crate) struct MapEntries<'a> {
+    offsets: OffsetBuffer<i32>,
+    nulls: Option<NullBuffer>,
+    keys: Strs<'a>,
+    values: Strs<'a>,
 }
 
 /// Whether an annotation key can name an admission webhook (see
@@ -466,12 +469,12 @@ impl<'a> Annotations<'a> {
                     name: format!("{}.{what}", found.name),
                 })
             };
-            return Ok(Annotations::Map {
+            return Ok(Annotations::Map(Box::new(MapEntries {
                 offsets: m.offsets().clone(),
                 nulls: found.nulls.clone(),
                 keys: strs(m.keys(), "key")?,
                 values: strs(m.values(), "value")?,
-            });
+            })));
         }
         Err(type_error(
             &found.name,
@@ -491,12 +494,13 @@ impl<'a> Annotations<'a> {
                     }
                 }
             }
-            Annotations::Map {
-                offsets,
-                nulls,
-                keys,
-                values,
-            } => {
+            Annotations::Map(m) => {
+                let MapEntries {
+                    offsets,
+                    nulls,
+                    keys,
+                    values,
+                } = m.as_ref();
                 if is_null(nulls, i) {
                     return;
                 }

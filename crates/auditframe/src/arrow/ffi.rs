@@ -34,8 +34,12 @@ pub(crate) fn to_arrow_rs(array: Box<dyn PolarsArray>) -> Result<ArrayRef> {
     // `FFI_ArrowSchema` are `#[repr(C)]` definitions of the same C Data Interface structs
     // (sizes asserted above). The values were just filled in by polars' exporter, and the
     // ownership of their buffers (the `release` callback) moves with them.
-    let (array, schema): (FFI_ArrowArray, FFI_ArrowSchema) =
-        unsafe { (std::mem::transmute(array), std::mem::transmute(schema)) };
+    let (array, schema) = unsafe {
+        (
+            std::mem::transmute::<pffi::ArrowArray, FFI_ArrowArray>(array),
+            std::mem::transmute::<pffi::ArrowSchema, FFI_ArrowSchema>(schema),
+        )
+    };
     // SAFETY: a valid array/schema pair from the exporter above.
     let data = unsafe { from_ffi(array, &schema) }.map_err(arrow_error)?;
     Ok(make_array(data))
@@ -46,8 +50,12 @@ pub(crate) fn to_polars(array: &dyn Array) -> Result<Box<dyn PolarsArray>> {
     let (array, schema) = to_ffi(&array.to_data()).map_err(arrow_error)?;
     // SAFETY: as in `to_arrow_rs`, in the other direction: structs filled in by arrow-rs'
     // exporter, handed over whole.
-    let (array, schema): (pffi::ArrowArray, pffi::ArrowSchema) =
-        unsafe { (std::mem::transmute(array), std::mem::transmute(schema)) };
+    let (array, schema) = unsafe {
+        (
+            std::mem::transmute::<FFI_ArrowArray, pffi::ArrowArray>(array),
+            std::mem::transmute::<FFI_ArrowSchema, pffi::ArrowSchema>(schema),
+        )
+    };
     // SAFETY: a valid schema from arrow-rs' exporter.
     let field = unsafe { pffi::import_field_from_c(&schema) }.map_err(arrow_error)?;
     // SAFETY: a valid array of that schema; polars keeps it (and its release callback) alive

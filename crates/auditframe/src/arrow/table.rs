@@ -340,8 +340,12 @@ impl FrameBuilder {
                 table.check_projection(self.opts.get_projection())?;
                 canonical::push_columns(&mut self.cols, batch)?;
             }
-            TableLayout::AksAudit => self.push_rows(batch, &AKS, Shape::AksAudit, first_row)?,
+            TableLayout::AksAudit => {
+                self.set_shape(Shape::AksAudit);
+                self.push_rows(batch, &AKS, Shape::AksAudit, first_row)?
+            }
             TableLayout::NativeEvents => {
+                self.set_shape(Shape::Native);
                 self.push_rows(batch, &NATIVE, Shape::Native, first_row)?
             }
         }
