@@ -14,9 +14,12 @@ for t in $targets; do
     echo "== $t: ${secs}s"
     status=0
     mkdir -p "corpus/$t"
+    # Parquet seeds (footer, schema, a few pages) are larger than JSON records.
+    maxlen=16384
+    [ "$t" = parquet_reader ] && maxlen=32768
     # corpus/ is the working corpus (written to); seeds/ and regressions/ are read only.
     cargo +nightly fuzz run -a "$t" "corpus/$t" "seeds/$t" $(ls -d "regressions/$t" 2>/dev/null) \
-        -- -max_total_time="$secs" -max_len=16384 \
+        -- -max_total_time="$secs" -max_len="$maxlen" \
         -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 >"logs/$t.log" 2>&1 || status=$?
     tail -n 4 "logs/$t.log"
     echo "== $t: exit $status"

@@ -233,9 +233,13 @@ impl ReaderBuilder {
 
     fn read_sources(&self, sources: Vec<Source>) -> Result<(AuditFrame, ReadReport)> {
         let opts = self.effective_options();
+        // Results are collected in input order and the first error in that order wins, so
+        // that a strict read fails the same way however the threads were scheduled.
         let opened: Vec<Opened> = sources
             .into_par_iter()
             .map(|s| self.open(s))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<_>>()?;
         let tasks: Vec<(&Opened, usize, u64)> = opened
             .iter()
@@ -253,6 +257,8 @@ impl ReaderBuilder {
                 }
                 Ok(b)
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<_>>()?;
         let mut all = FrameBuilder::new(&opts, None);
         for part in parts {

@@ -75,7 +75,7 @@ fn aks_batch() -> RecordBatch {
         ),
         (
             "SourceIps",
-            strs(&[Some(r#"["10.0.0.7","10.0.0.8"]"#), None]),
+            strs(&[Some(r#"["10.0.0.7","10.0.0.8"]"#), Some("10.0.0.9")]),
         ),
         (
             "ObjectRef",
@@ -116,6 +116,11 @@ fn aks_audit_with_maps_json_text_and_millisecond_times() {
     assert_eq!(s(Column::Username, 0).as_deref(), Some("alice"));
     assert_eq!(s(Column::Username, 1), None);
     assert_eq!(s(Column::SourceIp, 0).as_deref(), Some("10.0.0.7"));
+    assert_eq!(
+        s(Column::SourceIp, 1).as_deref(),
+        Some("10.0.0.9"),
+        "a bare address"
+    );
     assert_eq!(s(Column::Namespace, 0).as_deref(), Some("a"));
     assert_eq!(s(Column::Namespace, 1), None);
     assert_eq!(

@@ -46,6 +46,19 @@ impl<T: Default + Copy> NumBuilder<T> {
         values.for_each(|v| self.push(v));
     }
 
+    /// Appends `values` with their validity (`None`: all valid) in bulk.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn extend_from_slice(&mut self, values: &[T], valid: Option<&[bool]>) {
+        self.values.extend_from_slice(values);
+        match valid {
+            Some(v) => {
+                self.valid.extend_from_slice(v);
+                self.nulls += v.iter().filter(|&&b| !b).count();
+            }
+            None => self.valid.resize(self.values.len(), true),
+        }
+    }
+
     fn append(&mut self, other: NumBuilder<T>) {
         self.values.extend_from_slice(&other.values);
         self.valid.extend_from_slice(&other.valid);
@@ -112,28 +125,34 @@ impl DictBuilder {
     #[cfg(feature = "arrow")]
     pub(crate) fn extend_keys<'v>(
         &mut self,
-        keys: impl Iterator<Item = Option<usize>>,
+        keys: &[usize],
+        valid: Option<&[bool]>,
+        dictionary_len: usize,
         values: impl Fn(usize) -> Option<&'v str>,
     ) {
-        let mut remap: Vec<Option<Option<u32>>> = Vec::new();
-        for key in keys {
-            let code = key.and_then(|k| {
-                if remap.len() <= k {
-                    remap.resize(k + 1, None);
+        const UNSEEN: u32 = u32::MAX;
+        const NULL: u32 = u32::MAX - 1;
+        let mut remap = vec![UNSEEN; dictionary_len];
+        self.codes.reserve(keys.len());
+        self.valid.reserve(keys.len());
+        for (i, &k) in keys.iter().enumerate() {
+            let row_valid = valid.is_none_or(|v| v.get(i).copied().unwrap_or(false));
+            let code = match remap.get_mut(k) {
+                Some(slot) if row_valid => {
+                    if *slot == UNSEEN {
+                        *slot = values(k).map_or(NULL, |v| self.code_of(v));
+                    }
+                    *slot
                 }
-                let slot = remap.get_mut(k)?;
-                *slot.get_or_insert_with(|| values(k).map(|v| self.code_of(v)))
-            });
-            match code {
-                Some(c) => {
-                    self.codes.push(c);
-                    self.valid.push(true);
-                }
-                None => {
-                    self.codes.push(0);
-                    self.valid.push(false);
-                    self.nulls += 1;
-                }
+                _ => NULL,
+            };
+            if code == NULL {
+                self.codes.push(0);
+                self.valid.push(false);
+                self.nulls += 1;
+            } else {
+                self.codes.push(code);
+                self.valid.push(true);
             }
         }
     }
@@ -167,9 +186,26 @@ impl DictBuilder {
             }
         }
         let validity = (self.nulls > 0).then(|| Bitmap::from_iter(self.valid.iter().copied()));
+        // Null rows hold code 0, which need not exist; valid rows must be in range.
+        let n = self.values.len();
+        let in_range = self
+            .codes
+            .iter()
+            .zip(&self.valid)
+            .all(|(&c, &ok)| !ok || (c as usize) < n);
         let codes =
             pl::UInt32Chunked::from_vec_validity(PlSmallStr::from(name), self.codes, validity);
         let dtype = pl::DataType::from_categories(cats);
+        if in_range {
+            // SAFETY: every code is below `self.values.len()` (checked above), the mapping
+            // holds exactly `self.values` with codes 0..len (checked while inserting), and
+            // the dtype's physical type is U32 as created. polars' checked constructor would
+            // look every row's code up in the mapping again.
+            #[allow(unsafe_code)]
+            let ca =
+                unsafe { pl::Categorical32Chunked::from_cats_and_dtype_unchecked(codes, dtype) };
+            return Ok(ca.into_series());
+        }
         Ok(pl::Categorical32Chunked::from_cats_and_dtype(codes, dtype).into_series())
     }
 }
@@ -343,6 +379,11 @@ impl Columns {
 
     /// Appends another chunk's rows after this chunk's.
     pub fn append(&mut self, other: Columns) {
+        if self.rows == 0 && self.projection == other.projection {
+            // Nothing to merge into: take the other chunk's columns as they are.
+            *self = other;
+            return;
+        }
         self.rows += other.rows;
         for ((_, a), (_, b)) in self.cols.iter_mut().zip(other.cols) {
             match (a, b) {

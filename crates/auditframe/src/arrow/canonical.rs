@@ -2,13 +2,17 @@
 //! parsing (dictionary columns re-coded once per distinct value, strings shared).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Int64Type;
+use arrow_array::types::{
+    Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
 use arrow_array::{Array, RecordBatch};
-use arrow_schema::DataType;
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, TimeUnit};
 use polars::prelude as pl;
 use polars::prelude::PlSmallStr;
 
-use super::access::{is_string, Found, Ints32, Strs, Times};
+use super::access::{is_string, Found, Ints32, Strs};
 use super::ffi;
 use crate::builder::{ColBuilder, Columns};
 use crate::{Error, Result};
@@ -34,41 +38,63 @@ pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<()
         };
         match b {
             ColBuilder::Time(b) => {
-                if !matches!(arr.data_type(), DataType::Timestamp(..)) {
-                    return Err(bad("a timestamp"));
-                }
-                let t = Times::at(batch, &[name])?;
-                let mut err = None;
-                b.extend((0..n).map(|i| {
-                    t.get(i).unwrap_or_else(|m| {
-                        err.get_or_insert(m);
-                        None
-                    })
-                }));
-                if let Some(m) = err {
-                    return Err(Error::schema(m));
+                let (values, factor): (&[i64], i64) = match arr.data_type() {
+                    DataType::Timestamp(TimeUnit::Second, _) => (
+                        arr.as_primitive::<TimestampSecondType>().values(),
+                        1_000_000_000,
+                    ),
+                    DataType::Timestamp(TimeUnit::Millisecond, _) => (
+                        arr.as_primitive::<TimestampMillisecondType>().values(),
+                        1_000_000,
+                    ),
+                    DataType::Timestamp(TimeUnit::Microsecond, _) => (
+                        arr.as_primitive::<TimestampMicrosecondType>().values(),
+                        1_000,
+                    ),
+                    DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+                        (arr.as_primitive::<TimestampNanosecondType>().values(), 1)
+                    }
+                    _ => return Err(bad("a timestamp")),
+                };
+                let valid = validity(&found.nulls);
+                if factor == 1 {
+                    b.extend_from_slice(values, valid.as_deref());
+                } else {
+                    let scaled: Option<Vec<i64>> =
+                        values.iter().map(|v| v.checked_mul(factor)).collect();
+                    let scaled = scaled.ok_or_else(|| {
+                        Error::schema(format!(
+                            "column `{name}` has a timestamp outside the nanosecond range"
+                        ))
+                    })?;
+                    b.extend_from_slice(&scaled, valid.as_deref());
                 }
             }
             ColBuilder::I64(b) => {
                 let a = arr
                     .as_primitive_opt::<Int64Type>()
                     .ok_or_else(|| bad("Int64"))?;
-                b.extend((0..n).map(|i| a.is_valid(i).then(|| a.value(i))));
+                b.extend_from_slice(a.values(), validity(&found.nulls).as_deref());
             }
             ColBuilder::I32(b) => {
                 if !arr.data_type().is_integer() {
                     return Err(bad("Int32"));
                 }
-                let v = Ints32::at(batch, &[name])?;
-                let mut err = None;
-                b.extend((0..n).map(|i| {
-                    v.get(i).unwrap_or_else(|m| {
-                        err.get_or_insert(m);
-                        None
-                    })
-                }));
-                if let Some(m) = err {
-                    return Err(Error::schema(m));
+                match arr.as_primitive_opt::<Int32Type>() {
+                    Some(a) => b.extend_from_slice(a.values(), validity(&found.nulls).as_deref()),
+                    None => {
+                        let v = Ints32::at(batch, &[name])?;
+                        let mut err = None;
+                        b.extend((0..n).map(|i| {
+                            v.get(i).unwrap_or_else(|m| {
+                                err.get_or_insert(m);
+                                None
+                            })
+                        }));
+                        if let Some(m) = err {
+                            return Err(Error::schema(m));
+                        }
+                    }
                 }
             }
             ColBuilder::Dict(b) => match arr.as_any_dictionary_opt() {
@@ -82,12 +108,10 @@ pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<()
                         nulls: dict.values().logical_nulls(),
                         name: name.to_owned(),
                     })?;
-                    let keys = dict.normalized_keys();
-                    let nulls = arr.logical_nulls();
                     b.extend_keys(
-                        keys.iter().enumerate().map(|(i, &k)| {
-                            nulls.as_ref().is_none_or(|n| n.is_valid(i)).then_some(k)
-                        }),
+                        &dict.normalized_keys(),
+                        validity(&found.nulls).as_deref(),
+                        dict.values().len(),
                         |k| values.get(k),
                     );
                 }
@@ -111,4 +135,9 @@ pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<()
     }
     cols.add_rows(n);
     Ok(())
+}
+
+/// Row validity as bools (`None`: every row valid).
+fn validity(nulls: &Option<NullBuffer>) -> Option<Vec<bool>> {
+    nulls.as_ref().map(|n| n.iter().collect())
 }

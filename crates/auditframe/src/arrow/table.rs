@@ -664,6 +664,12 @@ fn dynamic<'a>(
 ) -> std::result::Result<(), (SkipReason, String, String)> {
     match text {
         None | Some("None") | Some("") => Ok(()),
+        // A bare address rather than a JSON array (CSV-converted tables), as the JSON reader
+        // takes it.
+        Some(t) if which == Dynamic::SourceIps && !t.trim_start().starts_with('[') => {
+            f.source_ip = Some(Cow::Borrowed(t.trim()));
+            Ok(())
+        }
         Some(t) => apply_dynamic_text(f, which, t, need)
             .map_err(|e| (e.reason, column.to_owned(), e.message)),
     }
