@@ -210,6 +210,9 @@ impl DictBuilder {
     }
 }
 
+/// More chunks than this in a string column are coalesced into one when the frame is built.
+const MAX_STRING_CHUNKS: usize = 64;
+
 /// A plain string column under construction.
 pub(crate) struct StrBuilder {
     parts: Vec<pl::StringChunked>,
@@ -274,6 +277,11 @@ impl StrBuilder {
         };
         for p in parts {
             ca.append_owned(p)?;
+        }
+        // The parallel reader seals a part per 1 MiB chunk: coalesce many small chunks so
+        // that row lookups and Arrow export (a batch per chunk) stay cheap.
+        if ca.chunks().len() > MAX_STRING_CHUNKS {
+            ca.rechunk_mut();
         }
         ca.rename(PlSmallStr::from(name));
         Ok(ca.into_series())

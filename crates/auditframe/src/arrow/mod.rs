@@ -88,26 +88,38 @@ pub fn canonical_schema(projection: Projection) -> Schema {
 }
 
 impl AuditFrame {
-    /// The frame as Arrow record batches of the [`canonical_schema`], one per chunk of the
-    /// frame (columns are first aligned to the same chunk boundaries), sharing its buffers.
+    /// The frame as Arrow record batches of the [`canonical_schema`], sharing its buffers
+    /// (zero-copy): one batch per run of rows that lies within one chunk of every column
+    /// (a frame from the readers has one chunk per column, or one per decoded batch).
     pub fn to_record_batches(&self) -> Result<Vec<RecordBatch>> {
-        let mut df = self.dataframe().clone();
-        df.align_chunks_par();
+        let df = self.dataframe();
         let schema = Arc::new(canonical_schema(self.projection()));
-        let cols: Vec<Column> = self.projection().columns().collect();
-        let mut per_col: Vec<Vec<ArrayRef>> = Vec::with_capacity(cols.len());
-        for &c in &cols {
+        let mut per_col: Vec<Vec<ArrayRef>> = Vec::new();
+        for c in self.projection().columns() {
             let s = df.column(c.name())?.as_materialized_series();
             per_col.push(export_column(c, s)?);
         }
-        let batches = per_col.first().map_or(0, Vec::len);
-        let mut out = Vec::with_capacity(batches);
-        for k in 0..batches {
-            let arrays: Vec<ArrayRef> = per_col
+        // Every chunk end of every column is a batch boundary.
+        let mut ends: Vec<usize> = per_col
+            .iter()
+            .flat_map(|chunks| {
+                chunks.iter().scan(0usize, |end, a| {
+                    *end += a.len();
+                    Some(*end)
+                })
+            })
+            .collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let mut out = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for end in ends.into_iter().filter(|&e| e > 0) {
+            let arrays = per_col
                 .iter()
-                .filter_map(|chunks| chunks.get(k).cloned())
-                .collect();
+                .map(|chunks| slice_rows(chunks, start, end - start))
+                .collect::<Result<Vec<_>>>()?;
             out.push(RecordBatch::try_new(schema.clone(), arrays).map_err(arrow_error)?);
+            start = end;
         }
         if out.is_empty() {
             out.push(RecordBatch::new_empty(schema));
@@ -194,6 +206,22 @@ pub fn dataframe_to_record_batch(df: &pl::DataFrame) -> Result<RecordBatch> {
         arrays.push(arr);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(arrow_error)
+}
+
+/// Rows `start .. start + len` of a column given as chunks, when they lie in one chunk (a
+/// zero-copy slice).
+fn slice_rows(chunks: &[ArrayRef], start: usize, len: usize) -> Result<ArrayRef> {
+    let mut chunk_start = 0;
+    for c in chunks {
+        if start < chunk_start + c.len() {
+            if start + len > chunk_start + c.len() {
+                break;
+            }
+            return Ok(c.slice(start - chunk_start, len));
+        }
+        chunk_start += c.len();
+    }
+    Err(Error::schema("columns of different lengths"))
 }
 
 fn arrow_error(e: impl std::fmt::Display) -> Error {
