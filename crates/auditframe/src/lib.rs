@@ -7,7 +7,13 @@
 //!
 //! This crate knows records and analytics; it does no file I/O. The `auditframe-ndjson`
 //! crate reads files, stdin, `.gz` and directories in parallel (whole, or streamed a frame
-//! per block); `auditframe-parquet` is a placeholder for Parquet (not yet implemented).
+//! per block); `auditframe-parquet` reads and writes Parquet.
+//!
+//! ## Arrow (feature `arrow`)
+//! `auditframe::arrow` turns frames into arrow-rs `RecordBatch`es and back over the Arrow C Data
+//! Interface (zero-copy), and reads record-shaped Arrow tables — the canonical schema,
+//! `AKSAudit` columns, natively flattened events — into frames
+//! (`FrameBuilder::push_record_batch`).
 //!
 //! ## Analyses
 //! [`analyze`] answers the guide's three queries — top N keys by requests, average latency

@@ -188,6 +188,29 @@ impl<'a> Strs<'a> {
     }
 }
 
+/// An Arrow `Timestamp` array's values (any unit, any time zone: the values are UTC) and
+/// the nanoseconds per unit; `None` for other types.
+pub(crate) fn timestamp_values(arr: &ArrayRef) -> Option<(&[i64], i64)> {
+    Some(match arr.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => (
+            arr.as_primitive::<TimestampSecondType>().values(),
+            1_000_000_000,
+        ),
+        DataType::Timestamp(TimeUnit::Millisecond, _) => (
+            arr.as_primitive::<TimestampMillisecondType>().values(),
+            1_000_000,
+        ),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => (
+            arr.as_primitive::<TimestampMicrosecondType>().values(),
+            1_000,
+        ),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => {
+            (arr.as_primitive::<TimestampNanosecondType>().values(), 1)
+        }
+        _ => return None,
+    })
+}
+
 /// A nullable timestamp column: Arrow `Timestamp` of any unit (and time zone), or RFC 3339
 /// text parsed with auditframe's timestamp parser.
 pub(crate) enum Times<'a> {
@@ -209,31 +232,18 @@ impl<'a> Times<'a> {
             _ => return Ok(Times::Absent),
         };
         let arr = found.arr;
-        let (values, factor): (&[i64], i64) = match arr.data_type() {
-            DataType::Timestamp(TimeUnit::Second, _) => (
-                arr.as_primitive::<TimestampSecondType>().values(),
-                1_000_000_000,
-            ),
-            DataType::Timestamp(TimeUnit::Millisecond, _) => (
-                arr.as_primitive::<TimestampMillisecondType>().values(),
-                1_000_000,
-            ),
-            DataType::Timestamp(TimeUnit::Microsecond, _) => (
-                arr.as_primitive::<TimestampMicrosecondType>().values(),
-                1_000,
-            ),
-            DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-                (arr.as_primitive::<TimestampNanosecondType>().values(), 1)
-            }
-            dt if is_string(dt) => return Ok(Times::Text(Strs::new(&found)?, found.name)),
-            dt => return Err(type_error(&found.name, dt, "a timestamp or RFC 3339 text")),
-        };
-        Ok(Times::Ints {
-            values,
-            nulls: found.nulls,
-            factor,
-            name: found.name,
-        })
+        if let Some((values, factor)) = timestamp_values(arr) {
+            return Ok(Times::Ints {
+                values,
+                nulls: found.nulls,
+                factor,
+                name: found.name,
+            });
+        }
+        match arr.data_type() {
+            dt if is_string(dt) => Ok(Times::Text(Strs::new(&found)?, found.name)),
+            dt => Err(type_error(&found.name, dt, "a timestamp or RFC 3339 text")),
+        }
     }
 
     /// The value at row `i` in ns since the epoch; `Err` names the column and the problem.

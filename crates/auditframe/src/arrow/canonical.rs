@@ -2,17 +2,14 @@
 //! parsing (dictionary columns re-coded once per distinct value, strings shared).
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{
-    Int32Type, Int64Type, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
-};
+use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_buffer::NullBuffer;
-use arrow_schema::{DataType, TimeUnit};
+use arrow_schema::DataType;
 use polars::prelude as pl;
 use polars::prelude::PlSmallStr;
 
-use super::access::{is_string, Found, Ints32, Strs};
+use super::access::{is_string, timestamp_values, Found, Ints32, Strs};
 use super::ffi;
 use crate::builder::{ColBuilder, Columns};
 use crate::{Error, Result};
@@ -38,24 +35,7 @@ pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<()
         };
         match b {
             ColBuilder::Time(b) => {
-                let (values, factor): (&[i64], i64) = match arr.data_type() {
-                    DataType::Timestamp(TimeUnit::Second, _) => (
-                        arr.as_primitive::<TimestampSecondType>().values(),
-                        1_000_000_000,
-                    ),
-                    DataType::Timestamp(TimeUnit::Millisecond, _) => (
-                        arr.as_primitive::<TimestampMillisecondType>().values(),
-                        1_000_000,
-                    ),
-                    DataType::Timestamp(TimeUnit::Microsecond, _) => (
-                        arr.as_primitive::<TimestampMicrosecondType>().values(),
-                        1_000,
-                    ),
-                    DataType::Timestamp(TimeUnit::Nanosecond, _) => {
-                        (arr.as_primitive::<TimestampNanosecondType>().values(), 1)
-                    }
-                    _ => return Err(bad("a timestamp")),
-                };
+                let (values, factor) = timestamp_values(arr).ok_or_else(|| bad("a timestamp"))?;
                 let valid = validity(&found.nulls);
                 if factor == 1 {
                     b.extend_from_slice(values, valid.as_deref());

@@ -465,9 +465,9 @@ const OBJECT_REF_FIELDS: [&str; 6] = [
 ];
 
 /// The JSON text of a container column, when the container is a string column.
-fn text_of<'a>(batch: &'a RecordBatch, name: &str) -> Result<Strs<'a>> {
+fn text_of<'a>(batch: &'a RecordBatch, name: &str, on: bool) -> Result<Strs<'a>> {
     match locate(batch, &[name]) {
-        Located::Value(f) if super::access::is_string(f.arr.data_type()) => Strs::new(&f),
+        Located::Value(f) if on && super::access::is_string(f.arr.data_type()) => Strs::new(&f),
         _ => Ok(Strs::absent()),
     }
 }
@@ -525,32 +525,20 @@ impl<'a> RowReaders<'a> {
             user_agent: strs(batch, &[n.user_agent], need.user_agent)?,
             request_uri: strs(batch, &[n.request_uri], need.request_uri)?,
             username: strs(batch, &[n.user, "username"], need.username)?,
-            user_text: if need.username {
-                text_of(batch, n.user)?
-            } else {
-                Strs::absent()
-            },
+            user_text: text_of(batch, n.user, need.username)?,
             source_ip: if need.source_ip {
                 Container::at(batch, n.source_ips, FirstStr::new, FirstStr::Absent)?
             } else {
                 Container::Value(FirstStr::Absent)
             },
             object_ref,
-            object_ref_text: if need.object_ref {
-                text_of(batch, n.object_ref)?
-            } else {
-                Strs::absent()
-            },
+            object_ref_text: text_of(batch, n.object_ref, need.object_ref)?,
             status: if need.status_code {
                 Ints32::at(batch, &[n.status, "code"])?
             } else {
                 Ints32::at(batch, &[])?
             },
-            status_text: if need.status_code {
-                text_of(batch, n.status)?
-            } else {
-                Strs::absent()
-            },
+            status_text: text_of(batch, n.status, need.status_code)?,
             annotations: if need.admission_webhooks {
                 Container::at(batch, n.annotations, Annotations::new, Annotations::Absent)?
             } else {
