@@ -8,6 +8,9 @@ Each engine answers the guide's three questions with the same semantics:
 where latency = floor(stage ms) - floor(received ms). The script checks that all three agree,
 then prints wall time (median of N runs, each a fresh process), ratios and peak RSS.
 
+FILE may also be canonical Parquet written by auditframe's `convert`: then every engine reads
+the Parquet file (DuckDB `read_parquet`, polars `scan_parquet`) and uses its `latency_ms`.
+
 Usage: compare.py ANALYZE_BINARY FILE [--runs N]
        compare.py --engine duckdb|polars FILE     (one run, JSON answer on stdout)
 """
@@ -25,6 +28,10 @@ def duckdb_answer(path):
     import duckdb
 
     con = duckdb.connect()
+    if path.endswith(".parquet"):
+        con.execute(f"""CREATE TEMP TABLE ev AS SELECT user_agent AS k, verb, resource,
+            epoch_ns(request_received) // 1000000 AS rr, latency_ms AS lat FROM read_parquet('{path}')""")
+        return duckdb_queries(con)
     # epoch_ms() rounds to the nearest ms; KQL's datetime_diff floors: use µs // 1000.
     # DuckDB's best case: only the needed columns, typed up front (no schema inference).
     src = f"""read_ndjson('{path}', columns={{
@@ -34,6 +41,10 @@ def duckdb_answer(path):
         objectRef.resource AS resource,
         epoch_us(requestReceivedTimestamp) // 1000 AS rr,
         epoch_us(stageTimestamp) // 1000 - epoch_us(requestReceivedTimestamp) // 1000 AS lat FROM {src}""")
+    return duckdb_queries(con)
+
+
+def duckdb_queries(con):
     top = con.execute("SELECT k, count(*) c FROM ev GROUP BY k ORDER BY c DESC, k ASC LIMIT 10").fetchall()
     series = con.execute(f"""SELECT k, (rr // {BIN_MS}) * {BIN_MS} AS b, avg(lat), count(*) FROM ev
         WHERE lat IS NOT NULL GROUP BY k, b ORDER BY k, b""").fetchall()
@@ -47,6 +58,15 @@ def duckdb_answer(path):
 def polars_answer(path):
     import polars as pl
 
+    if path.endswith(".parquet"):
+        lf = pl.scan_parquet(path).select(
+            pl.col("user_agent").cast(pl.String).alias("k"),
+            pl.col("verb").cast(pl.String),
+            pl.col("resource").cast(pl.String),
+            pl.col("request_received").dt.epoch("ms").alias("rr"),
+            pl.col("latency_ms").alias("lat"),
+        )
+        return polars_queries(lf.collect())
     lf = pl.scan_ndjson(path).select(
         pl.col("userAgent").fill_null("").alias("k"),
         pl.col("verb"),
@@ -54,7 +74,12 @@ def polars_answer(path):
         pl.col("requestReceivedTimestamp").str.to_datetime(time_unit="us", time_zone="UTC").dt.epoch("ms").alias("rr"),
         pl.col("stageTimestamp").str.to_datetime(time_unit="us", time_zone="UTC").dt.epoch("ms").alias("st"),
     ).with_columns((pl.col("st") - pl.col("rr")).alias("lat"))
-    ev = lf.collect()
+    return polars_queries(lf.collect())
+
+
+def polars_queries(ev):
+    import polars as pl
+
     top = (ev.group_by("k").agg(pl.len().alias("c")).sort(["c", "k"], descending=[True, False]).head(10)).rows()
     series = (ev.filter(pl.col("lat").is_not_null())
               .group_by("k", (pl.col("rr") // BIN_MS * BIN_MS).alias("b"))
@@ -126,7 +151,8 @@ def main():
     engines = {
         "auditframe analyze": [analyze, "--format", "json", path],
         "duckdb (needed columns)": [sys.executable, __file__, "--engine", "duckdb", path],
-        "polars (python, scan_ndjson)": [sys.executable, __file__, "--engine", "polars", path],
+        "polars (python, scan_" + ("parquet)" if path.endswith(".parquet") else "ndjson)"):
+            [sys.executable, __file__, "--engine", "polars", path],
     }
     answers, results = {}, {}
     for name, cmd in engines.items():

@@ -4,6 +4,7 @@
 # answers agree, and print times, ratios and peak RSS. See BENCHMARKS.md.
 #
 #   benches/compare/run.sh [EVENTS=1000000] [RUNS=5]
+# then the same on the file converted to canonical Parquet (`convert`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 events="${1:-1000000}"
@@ -12,7 +13,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auditframe-target}"
 work="${COMPARE_DIR:-${TMPDIR:-/tmp}/auditframe-compare}"
 mkdir -p "$work"
 
-cargo build --release --example analyze --example generate
+cargo build --release --example analyze --example generate --example convert
 bin="$CARGO_TARGET_DIR/release/examples"
 file="$work/native-$events.log"
 [ -s "$file" ] || "$bin/generate" --events "$events" --seed 42 -o "$file"
@@ -24,3 +25,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -c 'import duckdb, polars; print("duckdb", duckdb.__version__, "| polars", polars.__version__)'
 "$venv/bin/python" benches/compare/compare.py "$bin/analyze" "$file" --runs "$runs"
+
+parquet="$work/native-$events.parquet"
+[ -s "$parquet" ] || "$bin/convert" "$file" -o "$parquet"
+"$venv/bin/python" benches/compare/compare.py "$bin/analyze" "$parquet" --runs "$runs"
