@@ -29,7 +29,7 @@ pub enum Error {
     },
     /// The table is not an audit table auditframe knows, a column has the wrong type or is
     /// missing, or (in strict mode) a value is bad: the message names the column (and row).
-    #[error("{path}: {source}")]
+    #[error("{}", table_message(path, source))]
     Table {
         /// The file.
         path: PathBuf,
@@ -67,6 +67,18 @@ impl Error {
             path: path.as_ref().to_path_buf(),
             source,
         }
+    }
+}
+
+/// `<path>: <error>`, unless the error already starts with the path (a bad value's error
+/// names its source itself).
+fn table_message(path: &Path, source: &auditframe::Error) -> String {
+    let msg = source.to_string();
+    let p = path.display().to_string();
+    if msg.starts_with(&format!("{p}: ")) {
+        msg
+    } else {
+        format!("{p}: {msg}")
     }
 }
 

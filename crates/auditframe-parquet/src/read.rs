@@ -368,7 +368,10 @@ impl ReaderBuilder {
         opts: &ParseOptions,
     ) -> Result<FrameBuilder> {
         let path = o.source.path();
-        let mut b = FrameBuilder::new(opts, None);
+        // The source name goes into the errors of skipped rows (lenient mode), so that a
+        // directory's report says which file each came from.
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let mut b = FrameBuilder::new(opts, Some(name));
         let batches = guarded(path, Some(group), || match &o.source {
             Source::File(p) => {
                 let f = File::open(p).map_err(|e| e.to_string())?;
