@@ -410,3 +410,53 @@ fn truncated_and_garbage_files_are_parquet_errors_naming_the_file() {
     let missing = ReaderBuilder::new().read_path("/nonexistent/x.parquet");
     assert!(matches!(missing, Err(Error::Io { .. })));
 }
+
+/// `AKSControlPlane` rows landed in the same table as the audit rows: `kube-apiserver` lines
+/// are kept as log lines, other categories counted; the frame holds only the events.
+#[test]
+fn control_plane_rows_of_a_mixed_aks_table_are_log_lines() {
+    let b = batch(vec![
+        (
+            "TimeGenerated",
+            Arc::new(TimestampMillisecondArray::from(vec![T0, T0 + 1, T0 + 2])),
+        ),
+        ("Verb", strs(&[Some("get"), None, None])),
+        ("RequestUri", strs(&[Some("/api/v1/pods"), None, None])),
+        (
+            "Message",
+            strs(&[
+                None,
+                Some(
+                    r#"E1120 failed calling webhook "mutate.kyverno.svc-fail": context deadline exceeded"#,
+                ),
+                Some("guard: allowed"),
+            ]),
+        ),
+        (
+            "Category",
+            strs(&[None, Some("kube-apiserver"), Some("guard")]),
+        ),
+        (
+            "Type",
+            strs(&[
+                Some("AKSAudit"),
+                Some("AKSControlPlane"),
+                Some("AKSControlPlane"),
+            ]),
+        ),
+    ]);
+    let (f, report) = ReaderBuilder::new()
+        .strict(true)
+        .read_bytes(parquet_of(&b), "mixed.parquet")
+        .unwrap();
+    assert_eq!(f.height(), 1);
+    assert_eq!(
+        (report.parse.log_lines, report.parse.other_category),
+        (1, 1)
+    );
+    let logs = f.control_plane_logs();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].category, "kube-apiserver");
+    assert_eq!(logs[0].time_generated, Some((T0 + 1) * 1_000_000));
+    assert!(logs[0].message.contains("mutate.kyverno.svc-fail"));
+}

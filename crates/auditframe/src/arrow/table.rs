@@ -448,6 +448,8 @@ struct RowReaders<'a> {
     object_ref: [Strs<'a>; 6],
     object_ref_text: Strs<'a>,
     status: Ints32<'a>,
+    /// The status container's column name, for messages.
+    status_name: &'static str,
     status_text: Strs<'a>,
     annotations: Container<'a, Annotations<'a>>,
     category: Strs<'a>,
@@ -538,6 +540,7 @@ impl<'a> RowReaders<'a> {
             } else {
                 Ints32::at(batch, &[])?
             },
+            status_name: n.status,
             status_text: text_of(batch, n.status, need.status_code)?,
             annotations: if need.admission_webhooks {
                 Container::at(batch, n.annotations, Annotations::new, Annotations::Absent)?
@@ -575,18 +578,13 @@ impl<'a> RowReaders<'a> {
         f.username = b(&self.username);
         f.kind = b(&self.kind);
         if self.shape == Shape::AksAudit {
-            f.category = self
-                .category
-                .get(i)
-                .or_else(|| self.table_type.get(i))
-                .map(|t| category_of_table(Cow::Borrowed(t)));
-            if f.audit_id.is_none() && f.verb.is_none() && f.request_uri.is_none() {
-                if let Some(message) = self.message.get(i) {
-                    // An `AKSControlPlane` row of a mixed export: a log line.
-                    let category = self.category.get(i).or_else(|| self.table_type.get(i));
-                    return Ok(Row::Log(f.time_generated, category.unwrap_or(""), message));
-                }
+            // `Category` wins over `Type` (the table name), as in the JSON reader.
+            let category = self.category.get(i).or_else(|| self.table_type.get(i));
+            // An `AKSControlPlane` row of a mixed export (no verb, a message): a log line.
+            if let (None, Some(message)) = (&f.verb, self.message.get(i)) {
+                return Ok(Row::Log(f.time_generated, category.unwrap_or(""), message));
             }
+            f.category = category.map(|t| category_of_table(Cow::Borrowed(t)));
         }
         let [resource, subresource, namespace, name, api_group, api_version] = &self.object_ref;
         f.resource = b(resource);
@@ -595,10 +593,13 @@ impl<'a> RowReaders<'a> {
         f.name = b(name);
         f.api_group = b(api_group);
         f.api_version = b(api_version);
-        f.status_code = self
-            .status
-            .get(i)
-            .map_err(|m| (SkipReason::FieldType, "responseStatus.code".to_owned(), m))?;
+        f.status_code = self.status.get(i).map_err(|m| {
+            (
+                SkipReason::FieldType,
+                format!("{}.code", self.status_name),
+                m,
+            )
+        })?;
         match &self.source_ip {
             Container::Value(l) => f.source_ip = l.get(i).map(Cow::Borrowed),
             Container::Text(t) => dynamic(f, Dynamic::SourceIps, t.get(i), need, "SourceIps")?,
