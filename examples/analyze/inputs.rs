@@ -93,7 +93,8 @@ impl Inputs {
         })
     }
 
-    /// Calls `each` with a frame per 64 MiB block (JSON) or per file (Parquet).
+    /// Calls `each` with a frame per 64 MiB block (JSON) or per ~1M rows of whole row groups
+    /// (Parquet).
     pub(crate) fn for_each_frame(
         &self,
         paths: &[PathBuf],
@@ -111,16 +112,12 @@ impl Inputs {
                 })
             }
             Inputs::Parquet(r) => {
-                let mut all = auditframe_parquet::ReadReport::default();
-                for p in paths {
-                    for file in auditframe_parquet::collect_files(p)? {
-                        let (frame, report) = r.read_path(&file)?;
-                        each(frame, &report.parse)?;
-                        all.parse.merge(report.parse);
-                        all.files.extend(report.files);
-                    }
-                }
-                Ok(as_read_report(all))
+                let report = r.for_each_frame(
+                    paths,
+                    auditframe_parquet::DEFAULT_FRAME_ROWS,
+                    |frame, parse| each(frame, parse).map_err(auditframe_parquet::Error::Frame),
+                )?;
+                Ok(as_read_report(report))
             }
         }
     }

@@ -161,7 +161,7 @@ struct Args {
     /// of exact values: for inputs whose latencies do not fit in memory.
     #[arg(long, value_name = "ALPHA")]
     approx_percentiles: Option<f64>,
-    /// Stream: a frame per 64 MiB block (per file for Parquet), merged partial aggregates,
+    /// Stream: a frame per 64 MiB block (per ~1M rows for Parquet), merged partial aggregates,
     /// bounded memory. Chosen automatically for inputs over 2 GiB (gzip and Parquet counted
     /// at 10× their size) and for stdin.
     #[arg(long, conflicts_with = "in_memory")]

@@ -54,6 +54,6 @@ pub use error::{Error, Result};
 pub use logs::LOGS_KEY;
 pub use read::{
     collect_files, is_parquet_path, FileReport, ProgressFn, ReadReport, ReaderBuilder,
-    DEFAULT_BATCH_ROWS,
+    DEFAULT_BATCH_ROWS, DEFAULT_FRAME_ROWS,
 };
 pub use write::{FrameWriter, WriterBuilder, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL};

@@ -21,6 +21,9 @@ use rayon::prelude::*;
 use crate::logs::read_logs;
 use crate::{Error, Result};
 
+/// Rows per frame of [`ReaderBuilder::for_each_frame`] unless told otherwise.
+pub const DEFAULT_FRAME_ROWS: usize = 1 << 20;
+
 /// Rows per Arrow batch while decoding a row group.
 pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
 
@@ -132,9 +135,31 @@ struct Opened {
     table: ArrowTable,
     mask: ProjectionMask,
     report: FileReport,
-    /// Row groups to decode, with the file row number of their first row.
-    groups: Vec<(usize, u64)>,
+    /// Row groups to decode: index, file row number of the first row, rows.
+    groups: Vec<(usize, u64, usize)>,
     logs: Vec<LogLine>,
+}
+
+/// One row group to decode.
+struct Task<'o> {
+    file: &'o Opened,
+    group: usize,
+    /// The file row number of the group's first row.
+    first_row: u64,
+    rows: usize,
+}
+
+impl Opened {
+    fn tasks(&self) -> impl Iterator<Item = Task<'_>> + '_ {
+        self.groups
+            .iter()
+            .map(move |&(group, first_row, rows)| Task {
+                file: self,
+                group,
+                first_row,
+                rows,
+            })
+    }
 }
 
 impl ReaderBuilder {
@@ -232,7 +257,6 @@ impl ReaderBuilder {
     }
 
     fn read_sources(&self, sources: Vec<Source>) -> Result<(AuditFrame, ReadReport)> {
-        let opts = self.effective_options();
         // Results are collected in input order and the first error in that order wins, so
         // that a strict read fails the same way however the threads were scheduled.
         let opened: Vec<Opened> = sources
@@ -241,19 +265,74 @@ impl ReaderBuilder {
             .collect::<Vec<_>>()
             .into_iter()
             .collect::<Result<_>>()?;
-        let tasks: Vec<(&Opened, usize, u64)> = opened
-            .iter()
-            .flat_map(|o| o.groups.iter().map(move |&(g, first)| (o, g, first)))
-            .collect();
+        let tasks: Vec<Task<'_>> = opened.iter().flat_map(Opened::tasks).collect();
+        let logs = opened.iter().flat_map(|o| o.logs.iter().cloned()).collect();
+        let (frame, parse) = self.build(&tasks, logs, &opened)?;
+        let files = opened.into_iter().map(|o| o.report).collect();
+        Ok((frame, ReadReport { parse, files }))
+    }
+
+    /// Reads the files (or directories) a frame of at most about `frame_rows` rows at a time
+    /// — whole row groups, decoded in parallel — and calls `f` with each frame and its counts:
+    /// bounded memory for inputs of any size. Frames follow the file order; a file's
+    /// control-plane log lines come with its first frame.
+    pub fn for_each_frame(
+        &self,
+        paths: &[PathBuf],
+        frame_rows: usize,
+        mut f: impl FnMut(AuditFrame, &ParseReport) -> Result<()>,
+    ) -> Result<ReadReport> {
+        let mut report = ReadReport::default();
+        for p in paths {
+            for file in collect_files(p)? {
+                let o = self.open(Source::File(file))?;
+                let tasks: Vec<Task<'_>> = o.tasks().collect();
+                let mut logs = Some(o.logs.clone());
+                let mut rest = tasks.as_slice();
+                while !rest.is_empty() || logs.is_some() {
+                    // Whole row groups up to `frame_rows` (at least one).
+                    let mut n = 0;
+                    let mut rows = 0usize;
+                    while let Some(t) = rest.get(n) {
+                        if n > 0 && rows + t.rows > frame_rows {
+                            break;
+                        }
+                        rows += t.rows;
+                        n += 1;
+                    }
+                    let (chunk, tail) = rest.split_at(n);
+                    rest = tail;
+                    let (frame, parse) = self.build(
+                        chunk,
+                        logs.take().unwrap_or_default(),
+                        std::slice::from_ref(&o),
+                    )?;
+                    f(frame, &parse)?;
+                    report.parse.merge(parse);
+                }
+                report.files.push(o.report.clone());
+            }
+        }
+        Ok(report)
+    }
+
+    /// Decodes row groups (in parallel) into one frame with `logs`, applying the window.
+    fn build(
+        &self,
+        tasks: &[Task<'_>],
+        logs: Vec<LogLine>,
+        opened: &[Opened],
+    ) -> Result<(AuditFrame, ParseReport)> {
+        let opts = self.effective_options();
         let total = tasks.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let parts: Vec<FrameBuilder> = tasks
-            .into_par_iter()
-            .map(|(o, g, first)| {
-                let b = self.decode_group(o, g, first, &opts)?;
+            .par_iter()
+            .map(|t| {
+                let b = self.decode_group(t.file, t.group, t.first_row, &opts)?;
                 if let Some(p) = &self.progress {
                     let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    p(&o.source.path().display().to_string(), n, total);
+                    p(&t.file.source.path().display().to_string(), n, total);
                 }
                 Ok(b)
             })
@@ -264,14 +343,8 @@ impl ReaderBuilder {
         for part in parts {
             all.append(part);
         }
-        let mut files = Vec::with_capacity(opened.len());
-        let mut logs = Vec::new();
-        for o in opened {
-            logs.extend(o.logs);
-            files.push(o.report);
-        }
-        let (frame, mut parse) = all.finish().map_err(|e| match files.as_slice() {
-            [one] => Error::table(&one.path, e),
+        let (frame, mut parse) = all.finish().map_err(|e| match opened {
+            [one] => Error::table(one.source.path(), e),
             _ => Error::Frame(e),
         })?;
         parse.log_lines += logs.len() as u64;
@@ -283,7 +356,7 @@ impl ReaderBuilder {
             frame = frame.filter_time(start, end)?;
             parse.rows = frame.height() as u64;
         }
-        Ok((frame, ReadReport { parse, files }))
+        Ok((frame, parse))
     }
 
     /// Reads the footer, recognises the table, plans projection and row groups.
@@ -332,7 +405,7 @@ impl ReaderBuilder {
                 _ => true,
             };
             if keep {
-                groups.push((g, first));
+                groups.push((g, first, usize::try_from(rg.num_rows()).unwrap_or(0)));
             } else {
                 skipped += 1;
             }

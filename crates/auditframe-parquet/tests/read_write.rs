@@ -205,3 +205,39 @@ fn frame_writer_appends_frames_with_different_dictionaries() {
         .unwrap();
     assert!(w.write(&frames[0]).is_err());
 }
+
+/// Frame by frame (bounded memory): whole row groups per frame, the partial analyses merge to
+/// the in-memory answer, and the log lines arrive once.
+#[test]
+fn for_each_frame_streams_row_groups_and_merges_to_the_in_memory_answer() {
+    let frame = ndjson("default-sample.aks.json.gz");
+    let dir = temp_dir("stream");
+    let path = dir.join("sample.parquet");
+    WriterBuilder::new()
+        .row_group_rows(700)
+        .write_path(&frame, &path)
+        .unwrap();
+    let o = AnalysisOptions::default();
+    let mut acc = auditframe::Partial::default();
+    let (mut frames, mut rows, mut logs) = (0, 0, 0);
+    let report = ReaderBuilder::new()
+        .for_each_frame(std::slice::from_ref(&path), 2000, |f, parse| {
+            frames += 1;
+            rows += f.height();
+            logs += f.control_plane_logs().len();
+            assert_eq!(parse.rows, f.height() as u64);
+            assert!(f.height() <= 2000);
+            acc.merge(auditframe::partial(&f, &o)?);
+            Ok(())
+        })
+        .unwrap();
+    // Row groups of ≤ 700 rows, whole groups per frame of ≤ 2000 rows.
+    let groups = report.files[0].row_groups;
+    assert!(groups >= 9, "{groups} row groups");
+    assert!((3..groups).contains(&frames), "{frames} frames of {groups} groups");
+    assert_eq!((rows, logs), (6000, 88));
+    assert_eq!(report.parse.rows, 6000);
+    assert_eq!(report.files.len(), 1);
+    assert_eq!(acc.finish(&o).unwrap(), analyze(&frame, &o).unwrap());
+    std::fs::remove_dir_all(dir).unwrap();
+}
