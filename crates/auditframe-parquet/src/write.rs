@@ -5,10 +5,15 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use auditframe::{AuditFrame, LogLine, Projection};
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowRowGroupWriterFactory};
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
 
 use crate::logs::logs_metadata;
 use crate::{Error, Result};
@@ -110,11 +115,27 @@ impl WriterBuilder {
         projection: Projection,
         name: &str,
     ) -> Result<FrameWriter<W>> {
+        let fail = |e: parquet::errors::ParquetError| Error::parquet(name, None, e);
         let schema = Arc::new(auditframe::arrow::canonical_schema(projection));
-        let w = ArrowWriter::try_new(out, schema, Some(self.properties()?))
-            .map_err(|e| Error::parquet(name, None, e))?;
+        let mut props = self.properties()?;
+        let parquet_schema = ArrowSchemaConverter::new()
+            .with_coerce_types(props.coerce_types())
+            .convert(&schema)
+            .map_err(fail)?;
+        // The Arrow schema in the footer gives readers back dictionary and view types.
+        add_encoded_arrow_schema_to_metadata(&schema, &mut props);
+        let file =
+            SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), Arc::new(props))
+                .map_err(fail)?;
+        let factory = ArrowRowGroupWriterFactory::new(&file, schema.clone());
         Ok(FrameWriter {
-            w,
+            file,
+            factory,
+            schema,
+            row_group_rows: self.row_group_rows,
+            pending: Vec::new(),
+            pending_rows: 0,
+            row_groups: 0,
             projection,
             name: name.to_owned(),
             logs: Vec::new(),
@@ -125,8 +146,17 @@ impl WriterBuilder {
 
 /// A Parquet file being written frame by frame (see [`WriterBuilder::open`]). Each frame's
 /// dictionaries are re-encoded into the file's, so frames read separately can be appended.
+/// Rows are buffered up to a row group; a row group's columns are encoded and compressed in
+/// parallel.
 pub struct FrameWriter<W: Write + Send> {
-    w: ArrowWriter<W>,
+    file: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
+    schema: SchemaRef,
+    row_group_rows: usize,
+    /// Rows waiting for the next row group.
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    row_groups: usize,
     projection: Projection,
     name: String,
     logs: Vec<LogLine>,
@@ -138,6 +168,7 @@ impl<W: Write + Send> std::fmt::Debug for FrameWriter<W> {
         f.debug_struct("FrameWriter")
             .field("name", &self.name)
             .field("rows", &self.rows)
+            .field("row_groups", &self.row_groups)
             .finish()
     }
 }
@@ -155,10 +186,19 @@ impl<W: Write + Send> FrameWriter<W> {
                 )),
             )));
         }
-        for b in frame.to_record_batches()? {
-            self.w
-                .write(&b)
-                .map_err(|e| Error::parquet(&self.name, None, e))?;
+        for mut b in frame.to_record_batches()? {
+            // Cut the batch where row groups end.
+            while self.pending_rows + b.num_rows() >= self.row_group_rows {
+                let take = self.row_group_rows - self.pending_rows;
+                self.pending.push(b.slice(0, take));
+                self.pending_rows += take;
+                b = b.slice(take, b.num_rows() - take);
+                self.flush_row_group()?;
+            }
+            if b.num_rows() > 0 {
+                self.pending_rows += b.num_rows();
+                self.pending.push(b);
+            }
         }
         self.rows += frame.height() as u64;
         self.logs.extend_from_slice(frame.control_plane_logs());
@@ -170,14 +210,55 @@ impl<W: Write + Send> FrameWriter<W> {
         self.rows
     }
 
-    /// Writes the footer (with the log lines) and returns the output.
+    /// Encodes the pending rows as one row group, a column per task.
+    fn flush_row_group(&mut self) -> Result<()> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let name = self.name.as_str();
+        let fail = |e: parquet::errors::ParquetError| Error::parquet(name, None, e);
+        let writers = self
+            .factory
+            .create_column_writers(self.row_groups)
+            .map_err(fail)?;
+        let (pending, schema) = (&self.pending, &self.schema);
+        // The canonical schema is flat: one column writer per field.
+        let chunks = writers
+            .into_par_iter()
+            .zip(schema.fields().par_iter())
+            .enumerate()
+            .map(|(j, (mut w, field))| {
+                for b in pending {
+                    for leaf in compute_leaves(field, b.column(j))? {
+                        w.write(&leaf)?;
+                    }
+                }
+                w.close()
+            })
+            .collect::<Vec<_>>();
+        let mut rg = self.file.next_row_group().map_err(fail)?;
+        for chunk in chunks {
+            chunk
+                .map_err(fail)?
+                .append_to_row_group(&mut rg)
+                .map_err(fail)?;
+        }
+        rg.close().map_err(fail)?;
+        self.row_groups += 1;
+        self.pending.clear();
+        self.pending_rows = 0;
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer (with the log lines); returns the output.
     pub fn finish(mut self) -> Result<W> {
+        self.flush_row_group()?;
         if let Some(kv) =
             logs_metadata(&self.logs).map_err(|e| Error::parquet(&self.name, None, e))?
         {
-            self.w.append_key_value_metadata(kv);
+            self.file.append_key_value_metadata(kv);
         }
-        self.w
+        self.file
             .into_inner()
             .map_err(|e| Error::parquet(&self.name, None, e))
     }

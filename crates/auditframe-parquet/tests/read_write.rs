@@ -234,7 +234,10 @@ fn for_each_frame_streams_row_groups_and_merges_to_the_in_memory_answer() {
     // Row groups of ≤ 700 rows, whole groups per frame of ≤ 2000 rows.
     let groups = report.files[0].row_groups;
     assert!(groups >= 9, "{groups} row groups");
-    assert!((3..groups).contains(&frames), "{frames} frames of {groups} groups");
+    assert!(
+        (3..groups).contains(&frames),
+        "{frames} frames of {groups} groups"
+    );
     assert_eq!((rows, logs), (6000, 88));
     assert_eq!(report.parse.rows, 6000);
     assert_eq!(report.files.len(), 1);
