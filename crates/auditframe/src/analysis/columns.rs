@@ -10,6 +10,18 @@ use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
 use crate::schema::Column;
 use crate::{AuditFrame, Error, Result};
 
+/// How many codes a categorical column can use: `0..len`. Frames built by auditframe have
+/// one dense dictionary per column, so the mapping's size bounds the codes; a shared (global)
+/// mapping may be much larger: then the codes are scanned for their maximum.
+pub(crate) fn codes_len(mapping: &CategoricalMapping, codes: &pl::UInt32Chunked) -> usize {
+    let bound = mapping.num_cats_upper_bound();
+    if bound <= 1 << 20 {
+        bound
+    } else {
+        codes.max().map_or(0, |m| m as usize + 1)
+    }
+}
+
 /// A categorical column's codes (contiguous) and its dictionary.
 pub(crate) struct Codes {
     pub(crate) arr: PrimitiveArray<u32>,
@@ -41,25 +53,15 @@ impl Codes {
             .next()
             .cloned()
             .unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new()));
-        // Frames built by auditframe have one dense dictionary per column, so the mapping's
-        // size bounds the codes; a shared (global) mapping may be larger: then scan.
-        let bound = mapping.as_ref().map_or(0, |m| m.num_cats_upper_bound());
-        let max = if bound <= (1 << 20) {
-            bound.saturating_sub(1) as u32
-        } else {
-            ca.max().unwrap_or(0)
-        };
+        let n = mapping.as_deref().map_or(0, |m| codes_len(m, ca));
+        let max = n.saturating_sub(1) as u32;
         if max >= (1 << 24) {
             return Err(Error::schema(format!(
                 "`{col}` has dictionary codes up to {max}; expected a dense dictionary"
             )));
         }
         Ok(Codes {
-            len: if bound == 0 && ca.is_empty() {
-                0
-            } else {
-                max + 1
-            },
+            len: if n == 0 && ca.is_empty() { 0 } else { max + 1 },
             arr,
             mapping,
         })

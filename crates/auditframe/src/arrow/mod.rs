@@ -296,14 +296,6 @@ fn export_column(col: Column, s: &pl::Series) -> Result<Vec<ArrayRef>> {
 /// The strings of codes `0..=max code` (a frame built by auditframe has a dense dictionary,
 /// so this is its value list; holes of a shared mapping read as "").
 fn dictionary_values(mapping: &CategoricalMapping, codes: &pl::UInt32Chunked) -> StringArray {
-    use polars::prelude::ChunkAgg;
-    // A frame built by auditframe has a dense mapping whose size bounds the codes; only a
-    // large (shared) mapping is worth a pass over the codes for their maximum.
-    let bound = mapping.num_cats_upper_bound();
-    let len = if bound <= 1 << 20 {
-        bound
-    } else {
-        codes.max().map_or(0, |m| m as usize + 1)
-    };
+    let len = crate::analysis::columns::codes_len(mapping, codes);
     StringArray::from_iter_values((0..len).map(|c| mapping.cat_to_str(c as u32).unwrap_or("")))
 }
