@@ -42,6 +42,7 @@
 
 mod error;
 mod input;
+mod mmap;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -102,6 +103,7 @@ pub struct ReaderBuilder {
     opts: ParseOptions,
     block_bytes: usize,
     chunk_bytes: usize,
+    mmap: bool,
     progress: Option<Arc<ProgressFn>>,
 }
 
@@ -111,6 +113,7 @@ impl std::fmt::Debug for ReaderBuilder {
             .field("opts", &self.opts)
             .field("block_bytes", &self.block_bytes)
             .field("chunk_bytes", &self.chunk_bytes)
+            .field("mmap", &self.mmap)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -122,6 +125,7 @@ impl Default for ReaderBuilder {
             opts: ParseOptions::new(),
             block_bytes: DEFAULT_BLOCK_BYTES,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
+            mmap: true,
             progress: None,
         }
     }
@@ -183,6 +187,16 @@ impl ReaderBuilder {
         self
     }
 
+    /// Whether regular files are memory-mapped and parsed in place (default `true`): no copy
+    /// into user space, no reader thread. `false` reads them in blocks like stdin; use it for
+    /// files another process may truncate while they are read (see the crate docs on
+    /// mapped files). Compressed files are always streamed.
+    #[must_use]
+    pub fn mmap(mut self, yes: bool) -> ReaderBuilder {
+        self.mmap = yes;
+        self
+    }
+
     /// Reports progress after every block (for a progress line on a terminal).
     #[must_use]
     pub fn progress(mut self, f: Arc<ProgressFn>) -> ReaderBuilder {
@@ -206,8 +220,7 @@ impl ReaderBuilder {
         let mut all = FrameBuilder::new(&self.opts, None);
         let mut report = ReadReport::default();
         for f in expand(paths)? {
-            let (reader, name) = open_input(&f)?;
-            let (b, input) = self.read_input(reader, &name, Rows::Collect)?;
+            let (b, input) = self.read_source(self.open(&f)?, Rows::Collect)?;
             report.inputs.push(input);
             all.append(b);
         }
@@ -234,9 +247,108 @@ impl ReaderBuilder {
         ))
     }
 
-    /// Parses an in-memory input in parallel.
+    /// Parses an in-memory input in parallel, in place (gzip data is decompressed first).
     pub fn read_slice(&self, bytes: &[u8], name: &str) -> Result<(AuditFrame, ReadReport)> {
-        self.read_reader(bytes, name)
+        let (b, input) = self.read_source(Source::Slice(bytes, name.to_owned()), Rows::Collect)?;
+        let (frame, parse) = b.finish().map_err(Error::Parse)?;
+        Ok((
+            frame,
+            ReadReport {
+                parse,
+                inputs: vec![input],
+            },
+        ))
+    }
+
+    /// Opens one of the inputs `expand` lists: a regular file is mapped (unless turned off
+    /// or compressed); stdin and everything else is read.
+    fn open(&self, path: &Path) -> Result<Source<'static>> {
+        if path.as_os_str() == "-" {
+            return Ok(Source::Reader(
+                Box::new(std::io::stdin()),
+                "<stdin>".to_owned(),
+            ));
+        }
+        let name = path.display().to_string();
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if self.mmap && regular && !is_gzip(&mut file).map_err(|e| Error::io(path, e))? {
+            return match mmap::map(&file).map_err(|e| Error::io(path, e))? {
+                Some(map) => Ok(Source::Mapped(map, name)),
+                None => Ok(Source::Slice(&[], name)),
+            };
+        }
+        Ok(Source::Reader(Box::new(file), name))
+    }
+
+    /// Reads one input, in place when its bytes are in memory.
+    fn read_source(
+        &self,
+        source: Source<'_>,
+        rows: Rows<'_>,
+    ) -> Result<(FrameBuilder, InputReport)> {
+        match source {
+            Source::Reader(r, name) => self.read_input(r, &name, rows),
+            Source::Mapped(map, name) => self.read_in_place(&map, &name, rows),
+            Source::Slice(bytes, name) if bytes.starts_with(&[0x1f, 0x8b]) => {
+                self.read_input(bytes, &name, rows)
+            }
+            Source::Slice(bytes, name) => self.read_in_place(bytes, &name, rows),
+        }
+    }
+
+    /// Parses an input that is wholly in memory where it lies: windows of about a block,
+    /// each cut at a newline and parsed in parallel chunks (JSON arrays and pretty-printed
+    /// documents are delimited by the structural scan instead).
+    fn read_in_place(
+        &self,
+        bytes: &[u8],
+        name: &str,
+        mut rows: Rows<'_>,
+    ) -> Result<(FrameBuilder, InputReport)> {
+        let source: Arc<str> = Arc::from(name);
+        let bytes = auditframe::strip_bom(bytes);
+        let mut builder = FrameBuilder::new(&self.opts, Some(source.clone()));
+        let mut input = InputReport {
+            name: name.to_owned(),
+            shape: None,
+            bytes: 0,
+            rows: 0,
+            truncated: None,
+        };
+        let first = bytes
+            .get(..bytes.len().min(self.block_bytes))
+            .unwrap_or(bytes);
+        let framing = auditframe::Framing::detect(first);
+        let shape = self
+            .opts
+            .get_shape()
+            .or_else(|| auditframe::sniff_input_shape(first, auditframe::SNIFF_RECORDS));
+        if let Some(s) = shape {
+            builder.set_shape(s);
+        }
+        if framing == auditframe::Framing::Lines {
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                let window = split_on_lines_once(rest, self.block_bytes);
+                rest = rest.get(window.len()..).unwrap_or_default();
+                input.bytes += window.len() as u64;
+                let parts = self.parse_lines_parallel(window, shape, &source);
+                self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
+                if let Some(f) = &self.progress {
+                    f(name, input.bytes, input.rows);
+                }
+                if builder.has_failed() {
+                    break;
+                }
+            }
+        } else {
+            input.bytes = bytes.len() as u64;
+            let parts = self.parse_values_parallel(bytes, framing, shape, &source);
+            self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
+        }
+        input.shape = input.shape.or(builder.shape());
+        Ok((builder, input))
     }
 
     fn read_input(
@@ -413,10 +525,15 @@ impl ReaderBuilder {
     ) -> Result<ReadReport> {
         let mut report = ReadReport::default();
         for file in expand(paths)? {
-            let (reader, name) = open_input(&file)?;
-            let one = self.for_each_frame_in(reader, &name, &mut f)?;
-            report.parse.merge(one.parse);
-            report.inputs.extend(one.inputs);
+            let mut parse = ParseReport::default();
+            let mut each = |frame: AuditFrame, rep: ParseReport| -> Result<()> {
+                f(frame, &rep)?;
+                parse.merge(rep);
+                Ok(())
+            };
+            let (_, input) = self.read_source(self.open(&file)?, Rows::Stream(&mut each))?;
+            report.parse.merge(parse);
+            report.inputs.push(input);
         }
         Ok(report)
     }
@@ -503,13 +620,41 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Opens one of the inputs `expand` lists (`-` is stdin), with its name for positions.
-fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String)> {
-    if path.as_os_str() == "-" {
-        return Ok((Box::new(std::io::stdin()), "<stdin>".to_owned()));
+/// An opened input.
+enum Source<'s> {
+    /// Read in blocks (stdin, pipes, gzip, or mapping turned off).
+    Reader(Box<dyn Read + Send>, String),
+    /// A mapped regular file, parsed in place.
+    Mapped(memmap2::Mmap, String),
+    /// Bytes in memory (an empty file, or `read_slice`).
+    Slice(&'s [u8], String),
+}
+
+/// Whether a file starts with the gzip magic bytes (the position is restored).
+fn is_gzip(file: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    let mut magic = [0u8; 2];
+    let mut got = 0;
+    while got < 2 {
+        match file.read(magic.get_mut(got..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    Ok((Box::new(file), path.display().to_string()))
+    file.seek(SeekFrom::Start(0))?;
+    Ok(got == 2 && magic == [0x1f, 0x8b])
+}
+
+/// The first piece of `buf` of about `target` bytes that ends at a newline (or all of `buf`).
+fn split_on_lines_once(buf: &[u8], target: usize) -> &[u8] {
+    let want = target.max(1).min(buf.len());
+    let end = match buf.get(want..).and_then(|tail| memchr::memchr(b'\n', tail)) {
+        Some(n) => want + n + 1,
+        None => buf.len(),
+    };
+    buf.get(..end).unwrap_or(buf)
 }
 
 /// Splits `buf` into pieces of about `target` bytes, each ending at a newline (the last
@@ -518,17 +663,9 @@ pub fn split_on_lines(buf: &[u8], target: usize) -> Vec<&[u8]> {
     let mut out = Vec::with_capacity(buf.len() / target.max(1) + 1);
     let mut rest = buf;
     while !rest.is_empty() {
-        let want = target.max(1).min(rest.len());
-        let end = match rest
-            .get(want..)
-            .and_then(|tail| memchr::memchr(b'\n', tail))
-        {
-            Some(n) => want + n + 1,
-            None => rest.len(),
-        };
-        let (piece, tail) = rest.split_at(end.min(rest.len()));
+        let piece = split_on_lines_once(rest, target);
+        rest = rest.get(piece.len()..).unwrap_or_default();
         out.push(piece);
-        rest = tail;
     }
     out
 }

@@ -78,6 +78,7 @@ mod frame;
 mod framing;
 pub mod generate;
 mod record;
+mod scan;
 mod schema;
 mod timestamp;
 

@@ -169,9 +169,12 @@ fn first_non_ws(bytes: &[u8]) -> Option<u8> {
 /// Parses one record of `shape` and hands its events to `sink`.
 pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink) {
     let first = first_non_ws(bytes);
-    // Native events take the fast scanner first, which needs no nesting guard; everything
-    // that reaches the recursive serde parser is checked first.
-    let fast = shape == Shape::Native && first == Some(b'{');
+    // Native events and envelopes take the fast scanner first, which needs no nesting guard;
+    // everything that reaches the recursive serde parser is checked first.
+    let fast = matches!(
+        shape,
+        Shape::Native | Shape::AzureDiagnostics | Shape::Archive
+    ) && first == Some(b'{');
     if !fast {
         if let Some(msg) = crate::framing::too_deep(bytes) {
             return sink.error(RecErr::new(SkipReason::Json, msg));
@@ -421,44 +424,85 @@ pub(crate) fn apply_dynamic_text<'a>(
 
 /// An `AzureDiagnostics` row or an archive record (alone, or inside an Event Hub message).
 fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested: bool) {
+    let archive = shape != Shape::AzureDiagnostics;
+    let env = match fast::envelope(bytes, archive, need.time_generated) {
+        Some(f) => Envelope {
+            time: f.time,
+            time_text: f.time_text,
+            category: f.category,
+            payload: None,
+            payload_raw: f.payload_raw,
+            properties_text: None,
+            has_payload_key: f.has_payload_key,
+        },
+        None => match envelope_serde(bytes, archive, need, nested) {
+            Ok(env) => env,
+            Err(e) => return sink.error(e),
+        },
+    };
+    envelope_payload(env, shape, need, sink);
+}
+
+/// The serde path for an envelope: the reference, and what decides when the fast path gives
+/// up. `properties` given as JSON text is parsed here too.
+fn envelope_serde<'a>(
+    bytes: &'a [u8],
+    archive: bool,
+    need: &Need,
+    nested: bool,
+) -> Result<Envelope<'a>, RecErr> {
+    if let Some(msg) = crate::framing::too_deep(bytes) {
+        return Err(RecErr::new(SkipReason::Json, msg));
+    }
     let mut env = Envelope::default();
     let mut ctx = Ctx::default();
-    let archive = shape != Shape::AzureDiagnostics;
     let seed = EnvelopeSeed {
         out: &mut env,
         ctx: &mut ctx,
         need_time: need.time_generated,
         archive,
     };
-    if let Err(e) = run(bytes, seed) {
-        return sink.error(classify(&e, &ctx, bytes, nested));
-    }
+    run(bytes, seed).map_err(|e| classify(&e, &ctx, bytes, nested))?;
     if let Some(text) = env.properties_text.take() {
         if let Some(msg) = crate::framing::too_deep(text.as_bytes()) {
-            return sink.error(RecErr::new(
+            return Err(RecErr::new(
                 SkipReason::Json,
                 format!("in embedded JSON text: {msg}"),
             ));
         }
         let mut inner = Envelope::default();
         let mut ctx = Ctx::default();
-        if let Err(e) = run(
+        run(
             text.as_bytes(),
             PropertiesSeed {
                 out: &mut inner,
                 ctx: &mut ctx,
             },
-        ) {
-            return sink.error(classify(&e, &ctx, text.as_bytes(), true));
-        }
+        )
+        .map_err(|e| classify(&e, &ctx, text.as_bytes(), true))?;
         if let Some(log) = inner.payload {
             env.payload = Some(std::borrow::Cow::Owned(log.into_owned()));
         }
     }
+    Ok(env)
+}
+
+/// What an envelope holds: an audit event, a kept log line, or a row of another category.
+fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn Sink) {
+    let archive = shape != Shape::AzureDiagnostics;
     if !env.has_payload_key {
         let key = if archive { "properties.log" } else { "log_s" };
         return sink.error(RecErr::new(SkipReason::NotAnEvent, format!("no `{key}`")));
     }
+    // A log line, or an event the in-place walk gives up on, needs the raw text decoded
+    // (the index checked its escapes).
+    let decode = |raw: &[u8]| {
+        std::str::from_utf8(raw)
+            .ok()
+            .and_then(crate::scan::unescape)
+            .ok_or_else(|| RecErr::new(SkipReason::Json, "invalid string escape"))
+    };
+    let mut payload = env.payload;
     match env.category.as_deref() {
         Some(c) if is_kept_log_category(c) => {
             let field = if archive { "time" } else { "TimeGenerated" };
@@ -469,7 +513,13 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
                     Err(m) => return sink.error(RecErr::new(SkipReason::Timestamp, m)),
                 },
             };
-            return match env.payload.as_deref() {
+            if let Some(raw) = env.payload_raw {
+                match decode(raw) {
+                    Ok(t) => payload = Some(std::borrow::Cow::Owned(t)),
+                    Err(e) => return sink.error(e),
+                }
+            }
+            return match payload.as_deref() {
                 Some(line) => sink.log_line(time, c, line.trim_end_matches(['\n', '\r'])),
                 None => sink.other_category(),
             };
@@ -481,7 +531,27 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
         }
         _ => {}
     }
-    let Some(payload) = env.payload.as_deref() else {
+    // The event walked in place, inside the escaped text.
+    if let Some(raw) = env.payload_raw {
+        let mut f = EventFields {
+            time_generated: env.time,
+            ..EventFields::default()
+        };
+        if fast::nested_native_event(raw, need, &mut f).is_some() {
+            return match finish_native(&mut f) {
+                Ok(()) => {
+                    f.category = env.category.clone();
+                    sink.event(&f, shape)
+                }
+                Err(m) => sink.error(RecErr::new(SkipReason::NotAnEvent, m)),
+            };
+        }
+        match decode(raw) {
+            Ok(t) => payload = Some(std::borrow::Cow::Owned(t)),
+            Err(e) => return sink.error(e),
+        }
+    }
+    let Some(payload) = payload.as_deref() else {
         return sink.error(RecErr::new(
             SkipReason::NotAnEvent,
             "the event text is null",
@@ -784,6 +854,104 @@ mod tests {
         b
     }
 
+    /// What an envelope route produced: events (owned) and errors (reason, message).
+    #[derive(Debug, Default, PartialEq)]
+    struct Collect {
+        events: Vec<EventFields<'static>>,
+        errors: Vec<(SkipReason, String)>,
+        logs: Vec<(Option<i64>, String, String)>,
+        other: usize,
+    }
+
+    impl Sink for Collect {
+        fn event(&mut self, fields: &EventFields<'_>, _: Shape) {
+            self.events.push(owned(fields.clone()));
+        }
+        fn other_category(&mut self) {
+            self.other += 1;
+        }
+        fn log_line(&mut self, time: Option<i64>, category: &str, message: &str) {
+            self.logs
+                .push((time, category.to_owned(), message.to_owned()));
+        }
+        fn error(&mut self, err: RecErr) {
+            self.errors.push((err.reason, err.message));
+        }
+    }
+
+    /// An envelope through the fast route (`envelope`) and through the serde route only.
+    fn both_routes(bytes: &[u8], shape: Shape, need: &Need) -> (Collect, Collect) {
+        let mut fast = Collect::default();
+        if crate::framing::too_deep(bytes).is_none() {
+            envelope(bytes, shape, need, &mut fast, false);
+        }
+        let mut serde = Collect::default();
+        if crate::framing::too_deep(bytes).is_none() {
+            match envelope_serde(bytes, shape != Shape::AzureDiagnostics, need, false) {
+                Ok(env) => envelope_payload(env, shape, need, &mut serde),
+                Err(e) => serde.error(e),
+            }
+        }
+        (fast, serde)
+    }
+
+    fn envelope_rows(shape: Shape, n: usize, seed: u64) -> Vec<Vec<u8>> {
+        let mut g = Generator::new(GeneratorOptions {
+            events: n,
+            seed,
+            story: true,
+            ..GeneratorOptions::default()
+        });
+        let mut all = Vec::new();
+        g.write(shape, &mut all);
+        let mut rows: Vec<Vec<u8>> = all
+            .split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        // Hand-made rows: escapes at both levels, an escaped quote inside an inner string,
+        // an outer `\n`, nulls, a log line, another category.
+        let extra: &[&str] = if shape == Shape::AzureDiagnostics {
+            &[
+                r#"{"TimeGenerated":"2026-11-20T10:00:00Z","Category":"kube-audit","log_s":"{\"kind\":\"Event\",\"verb\":\"get\",\"userAgent\":\"a \\\"q\\\" \\u0026 b\",\"stage\":\"ResponseComplete\",\"objectRef\":{\"resource\":\"pods\"},\"annotations\":{\"r\":\"x\\\\y\"}}"}"#,
+                r#"{"TimeGenerated":"2026-11-20T10:00:00Z","Category":"kube-audit","log_s":"{\"kind\":\"Event\",\n\"verb\":\"get\"}"}"#,
+                r#"{"TimeGenerated":null,"Category":"kube-apiserver","log_s":"I1120 webhook \"x\" failed\n"}"#,
+                r#"{"TimeGenerated":"2026-11-20T10:00:00Z","Category":"guard","log_s":null}"#,
+                r#"{"Category":"kube-audit","log_s":null}"#,
+                r#"{"Category":"kube-audit"}"#,
+            ]
+        } else {
+            &[
+                r#"{"time":"2026-11-20T10:00:00Z","category":"kube-audit","properties":{"log":"{\"kind\":\"Event\",\"verb\":\"list\"}","pod":"x"}}"#,
+                r#"{"time":"2026-11-20T10:00:00Z","category":"kube-audit","properties":"{\"log\":\"{}\"}"}"#,
+                r#"{"time":"2026-11-20T10:00:00Z","properties":null}"#,
+            ]
+        };
+        rows.extend(extra.iter().map(|s| s.as_bytes().to_vec()));
+        rows
+    }
+
+    #[test]
+    fn envelope_fast_route_equals_serde_route() {
+        for shape in [Shape::AzureDiagnostics, Shape::Archive] {
+            for p in projections() {
+                let need = Need::from_projection(p);
+                for row in envelope_rows(shape, 400, 9) {
+                    let (fast, serde) = both_routes(&row, shape, &need);
+                    assert_eq!(fast, serde, "{}", String::from_utf8_lossy(&row));
+                }
+            }
+        }
+        // The hand-made AzureDiagnostics row decodes both levels of escapes.
+        let rows = envelope_rows(Shape::AzureDiagnostics, 0, 1);
+        let (fast, _) = both_routes(
+            &rows[0],
+            Shape::AzureDiagnostics,
+            &Need::from_projection(Projection::all()),
+        );
+        assert_eq!(fast.events[0].user_agent.as_deref(), Some(r#"a "q" & b"#));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
@@ -807,6 +975,22 @@ mod tests {
             if let Some(f) = fast(&m, &need) {
                 prop_assert_eq!(Some(f), serde(&m, &need), "{}", String::from_utf8_lossy(&m));
             }
+        }
+
+        /// Mutated envelopes: the fast route (with its in-place walk of the event text)
+        /// always ends as the serde route does.
+        #[test]
+        fn envelope_fast_route_is_never_more_lenient(archive in any::<bool>(), row in 0usize..40, at in 0usize..3000, how in any::<u8>(), twice in any::<bool>(), p in 0usize..5) {
+            let shape = if archive { Shape::Archive } else { Shape::AzureDiagnostics };
+            let rows = envelope_rows(shape, 30, 3);
+            let base = &rows[row % rows.len()];
+            let mut m = mutate(base, at, how);
+            if twice {
+                m = mutate(&m, at / 3 + 11, how.wrapping_mul(17));
+            }
+            let need = Need::from_projection(projections()[p]);
+            let (fast, serde) = both_routes(&m, shape, &need);
+            prop_assert_eq!(fast, serde, "{}", String::from_utf8_lossy(&m));
         }
     }
 }

@@ -166,6 +166,9 @@ pub(crate) struct Envelope<'a> {
     pub time_text: Option<Cow<'a, str>>,
     pub category: Option<Cow<'a, str>>,
     pub payload: Option<Cow<'a, str>>,
+    /// The payload string's raw content, escapes undecoded (the fast path's): the event is
+    /// walked in place and decoded only if that gives up, or for a log line.
+    pub payload_raw: Option<&'a [u8]>,
     /// Archive records whose `properties` arrived as JSON text.
     pub properties_text: Pending<'a>,
     /// Whether the keys identify the shape at all (`log_s`, `properties`).

@@ -1,0 +1,285 @@
+//! Stage 1: classify 64 input bytes at a time into bit masks (one bit per byte).
+//!
+//! This is the crate's only SIMD code and, apart from the Arrow FFI bridge, its only
+//! `unsafe`. On x86-64 the AVX2 kernel is chosen at run time when the CPU has it (users get
+//! it without `-C target-cpu=native`); otherwise SSE2, which every x86-64 CPU has. Other
+//! architectures use a portable table-driven loop. All kernels are tested against the
+//! portable one.
+
+/// The classes of one 64-byte block; bit `i` describes byte `i`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Masks {
+    /// `"`
+    pub quote: u64,
+    /// `\`
+    pub backslash: u64,
+    /// `{ } [ ] : ,`
+    pub structural: u64,
+    /// JSON whitespace: space, tab, line feed, carriage return.
+    pub ws: u64,
+    /// Bytes below 0x20 (control characters, including tab/LF/CR).
+    pub ctrl: u64,
+    /// Bytes of 0x80 and above (non-ASCII).
+    pub high: u64,
+}
+
+/// Classifies `bytes` into `out`, one [`Masks`] per 64-byte block (the last block padded
+/// with spaces).
+pub(crate) fn classify(bytes: &[u8], out: &mut Vec<Masks>) {
+    out.clear();
+    out.reserve(bytes.len().div_ceil(64));
+    #[cfg(target_arch = "x86_64")]
+    x86::classify(bytes, out);
+    #[cfg(not(target_arch = "x86_64"))]
+    classify_portable(bytes, out);
+}
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+/// One byte's classes, for the portable kernel: bit 0 quote, 1 backslash, 2 structural,
+/// 3 whitespace, 4 control, 5 high.
+const fn class_table() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut v = 0u8;
+        if c == b'"' {
+            v |= 1;
+        }
+        if c == b'\\' {
+            v |= 2;
+        }
+        if matches!(c, b'{' | b'}' | b'[' | b']' | b':' | b',') {
+            v |= 4;
+        }
+        if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            v |= 8;
+        }
+        if c < 0x20 {
+            v |= 16;
+        }
+        if c >= 0x80 {
+            v |= 32;
+        }
+        t[i] = v;
+        i += 1;
+    }
+    t
+}
+
+#[cfg(any(test, not(target_arch = "x86_64")))]
+static CLASSES: [u8; 256] = class_table();
+
+/// The reference kernel: a table lookup per byte.
+#[cfg(any(test, not(target_arch = "x86_64")))]
+pub(crate) fn classify_portable(bytes: &[u8], out: &mut Vec<Masks>) {
+    for block in bytes.chunks(64) {
+        let mut m = Masks::default();
+        for (i, &c) in block.iter().enumerate() {
+            let v = CLASSES[usize::from(c)];
+            let bit = 1u64 << i;
+            m.quote |= u64::from(v & 1) * bit;
+            m.backslash |= u64::from((v >> 1) & 1) * bit;
+            m.structural |= u64::from((v >> 2) & 1) * bit;
+            m.ws |= u64::from((v >> 3) & 1) * bit;
+            m.ctrl |= u64::from((v >> 4) & 1) * bit;
+            m.high |= u64::from((v >> 5) & 1) * bit;
+        }
+        // Padding counts as whitespace, as in the SIMD kernels.
+        if block.len() < 64 {
+            m.ws |= !0u64 << block.len();
+        }
+        out.push(m);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use super::Masks;
+    use std::arch::x86_64::*;
+
+    /// AVX2 when the CPU has it (detection is cached by std), else SSE2.
+    pub(super) fn classify(bytes: &[u8], out: &mut Vec<Masks>) {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above).
+            unsafe { classify_avx2(bytes, out) };
+        } else {
+            classify_sse2(bytes, out);
+        }
+    }
+
+    /// A 64-byte block: the input's bytes, or its last bytes padded with spaces.
+    #[inline(always)]
+    fn blocks(bytes: &[u8], mut f: impl FnMut(&[u8; 64])) {
+        let mut chunks = bytes.chunks_exact(64);
+        for c in &mut chunks {
+            if let Ok(block) = <&[u8; 64]>::try_from(c) {
+                f(block);
+            }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut pad = [b' '; 64];
+            if let Some(head) = pad.get_mut(..rest.len()) {
+                head.copy_from_slice(rest);
+            }
+            f(&pad);
+        }
+    }
+
+    /// SSE2 (baseline on x86-64): four 16-byte lanes per block.
+    pub(super) fn classify_sse2(bytes: &[u8], out: &mut Vec<Masks>) {
+        blocks(bytes, |block| {
+            let mut m = Masks::default();
+            for lane in 0..4 {
+                // SAFETY: `block` is 64 bytes, so each 16-byte lane read at 16 * lane is in
+                // bounds; `loadu` has no alignment requirement. SSE2 is part of x86-64.
+                let l = unsafe { lane16(block.as_ptr().add(16 * lane)) };
+                let shift = 16 * lane;
+                m.quote |= l[0] << shift;
+                m.backslash |= l[1] << shift;
+                m.structural |= l[2] << shift;
+                m.ws |= l[3] << shift;
+                m.ctrl |= l[4] << shift;
+                m.high |= l[5] << shift;
+            }
+            out.push(m);
+        });
+    }
+
+    /// # Safety
+    /// `p` must point to 16 readable bytes (SSE2 is baseline on x86-64).
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    unsafe fn lane16(p: *const u8) -> [u64; 6] {
+        // SAFETY: the caller guarantees 16 readable bytes at `p`.
+        let v = unsafe { _mm_loadu_si128(p.cast()) };
+        let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+        let bits = |x: __m128i| u64::from(_mm_movemask_epi8(x) as u16);
+        let structural = _mm_or_si128(
+            _mm_or_si128(
+                _mm_or_si128(eq(b'{'), eq(b'}')),
+                _mm_or_si128(eq(b'['), eq(b']')),
+            ),
+            _mm_or_si128(eq(b':'), eq(b',')),
+        );
+        let ws = _mm_or_si128(
+            _mm_or_si128(eq(b' '), eq(b'\t')),
+            _mm_or_si128(eq(b'\n'), eq(b'\r')),
+        );
+        // c < 0x20 (unsigned) ⇔ max(c, 0x1f) == 0x1f.
+        let ctrl = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+        [
+            bits(eq(b'"')),
+            bits(eq(b'\\')),
+            bits(structural),
+            bits(ws),
+            bits(ctrl),
+            bits(v),
+        ]
+    }
+
+    /// AVX2: two 32-byte lanes per block.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn classify_avx2(bytes: &[u8], out: &mut Vec<Masks>) {
+        blocks(bytes, |block| {
+            let mut m = Masks::default();
+            for lane in 0..2 {
+                // SAFETY: each 32-byte lane at 32 * lane lies inside the 64-byte block;
+                // `loadu` has no alignment requirement; AVX2 is enabled for this function.
+                let l = unsafe { lane32(block.as_ptr().add(32 * lane)) };
+                let shift = 32 * lane;
+                m.quote |= l[0] << shift;
+                m.backslash |= l[1] << shift;
+                m.structural |= l[2] << shift;
+                m.ws |= l[3] << shift;
+                m.ctrl |= l[4] << shift;
+                m.high |= l[5] << shift;
+            }
+            out.push(m);
+        });
+    }
+
+    /// # Safety
+    /// `p` must point to 32 readable bytes and the CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn lane32(p: *const u8) -> [u64; 6] {
+        // SAFETY: the caller guarantees 32 readable bytes at `p`.
+        let v = unsafe { _mm256_loadu_si256(p.cast()) };
+        let eq = |c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
+        let bits = |x: __m256i| u64::from(_mm256_movemask_epi8(x) as u32);
+        let structural = _mm256_or_si256(
+            _mm256_or_si256(
+                _mm256_or_si256(eq(b'{'), eq(b'}')),
+                _mm256_or_si256(eq(b'['), eq(b']')),
+            ),
+            _mm256_or_si256(eq(b':'), eq(b',')),
+        );
+        let ws = _mm256_or_si256(
+            _mm256_or_si256(eq(b' '), eq(b'\t')),
+            _mm256_or_si256(eq(b'\n'), eq(b'\r')),
+        );
+        let ctrl = _mm256_cmpeq_epi8(
+            _mm256_max_epu8(v, _mm256_set1_epi8(0x1f)),
+            _mm256_set1_epi8(0x1f),
+        );
+        [
+            bits(eq(b'"')),
+            bits(eq(b'\\')),
+            bits(structural),
+            bits(ws),
+            bits(ctrl),
+            bits(v),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn reference(bytes: &[u8]) -> Vec<Masks> {
+        let mut v = Vec::new();
+        classify_portable(bytes, &mut v);
+        v
+    }
+
+    #[test]
+    fn classes_of_each_byte() {
+        let mut all: Vec<u8> = (0..=255u8).collect();
+        all.extend_from_slice(br#"{"a":[1, "b\"c"]}"#);
+        let mut got = Vec::new();
+        classify(&all, &mut got);
+        assert_eq!(got, reference(&all));
+        // Spot checks on the reference itself.
+        let m = reference(b"{\"\\ \x01\xff,");
+        assert_eq!(m[0].structural, 0b100_0001);
+        assert_eq!(m[0].quote, 0b10);
+        assert_eq!(m[0].backslash, 0b100);
+        assert_eq!(m[0].ws & 0b111_1111, 0b1000);
+        assert_eq!(m[0].ctrl, 0b1_0000);
+        assert_eq!(m[0].high, 0b10_0000);
+        assert_eq!(m[0].ws >> 7, !0u64 >> 7, "padding is whitespace");
+    }
+
+    proptest! {
+        #[test]
+        fn simd_kernels_equal_the_portable_one(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut got = Vec::new();
+            classify(&bytes, &mut got);
+            prop_assert_eq!(&got, &reference(&bytes));
+            #[cfg(target_arch = "x86_64")]
+            {
+                let mut sse = Vec::new();
+                x86::classify_sse2(&bytes, &mut sse);
+                prop_assert_eq!(&sse, &reference(&bytes));
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Stage 2: walking a record's tokens on demand.
+
+use std::borrow::Cow;
+
+use super::unescape;
+
+/// Containers nested deeper than this inside a skipped value give up (the serde path
+/// enforces the crate's nesting limit and reports it).
+const MAX_DEPTH: u32 = 64;
+
+/// A position in one record's token list ([`Index`](super::Index)). Every method returns
+/// `None` where the JSON is invalid or unusual; the caller then falls back to the serde path.
+pub(crate) struct Cursor<'a, 't> {
+    /// The indexed bytes (a record, or the escaped content of a JSON-text string), whose
+    /// UTF-8 the index checked: decoded values are checked again, cheaply, as they are cut.
+    b: &'a [u8],
+    toks: &'t [u32],
+    t: usize,
+    /// 0 for a record; 1 for JSON text inside a string, where each string's closing
+    /// delimiter is preceded by the `\` of its escape.
+    level: usize,
+}
+
+impl<'a, 't> Cursor<'a, 't> {
+    /// A cursor at the first token of `text`, indexed at escape `level` 0 or 1.
+    pub(crate) fn new(b: &'a [u8], toks: &'t [u32], level: usize) -> Cursor<'a, 't> {
+        Cursor {
+            b,
+            toks,
+            t: 0,
+            level,
+        }
+    }
+
+    /// Whether every token has been consumed.
+    #[inline]
+    pub(crate) fn at_end(&self) -> bool {
+        self.t >= self.toks.len()
+    }
+
+    #[inline]
+    fn pos(&self) -> Option<usize> {
+        self.toks.get(self.t).map(|&p| p as usize)
+    }
+
+    /// The byte of the current token.
+    #[inline]
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos()?).copied()
+    }
+
+    /// Consumes the current token if it is the structural byte `c`.
+    #[inline]
+    pub(crate) fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.t += 1)
+    }
+
+    #[inline]
+    fn try_eat(&mut self, c: u8) -> bool {
+        self.eat(c).is_some()
+    }
+
+    /// The content range of the string whose opening delimiter is the current token.
+    #[inline]
+    pub(crate) fn string_span(&mut self) -> Option<(usize, usize)> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let open = self.pos()?;
+        self.t += 1;
+        // Nothing inside a string is a token: the next token is its closing delimiter.
+        let close = self.pos()?;
+        self.t += 1;
+        Some((open + 1, close.checked_sub(self.level)?))
+    }
+
+    /// An object key, undecoded. Keys with escapes give up (serde decodes them).
+    #[inline]
+    pub(crate) fn key(&mut self) -> Option<&'a [u8]> {
+        let (s, e) = self.string_span()?;
+        let k = self.b.get(s..e)?;
+        (memchr::memchr(b'\\', k).is_none()).then_some(k)
+    }
+
+    /// A string value, borrowed unless it has escapes.
+    pub(crate) fn string(&mut self) -> Option<Cow<'a, str>> {
+        let (s, e) = self.string_span()?;
+        let raw = std::str::from_utf8(self.b.get(s..e)?).ok()?;
+        if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
+            return Some(Cow::Borrowed(raw));
+        }
+        let once = unescape(raw)?;
+        Some(Cow::Owned(match self.level {
+            0 => once,
+            _ => unescape(&once)?,
+        }))
+    }
+
+    /// A string or null.
+    pub(crate) fn opt_str(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.is_null() {
+            return Some(None);
+        }
+        self.string().map(Some)
+    }
+
+    /// The bytes of the number or literal at the current token (not checked).
+    fn scalar_bytes(&mut self) -> Option<&'a [u8]> {
+        let start = self.pos()?;
+        let rest = self.b.get(start..)?;
+        let level = self.level;
+        let len = rest
+            .iter()
+            .position(|&c| {
+                matches!(
+                    c,
+                    b' ' | b'\t' | b'\n' | b'\r' | b'{' | b'}' | b'[' | b']' | b':' | b',' | b'"'
+                ) || (level > 0 && c == b'\\')
+            })
+            .unwrap_or(rest.len());
+        self.t += 1;
+        rest.get(..len)
+    }
+
+    /// A number or literal, checked against the grammar; returns it and whether it is a
+    /// plain integer (no fraction or exponent).
+    fn scalar(&mut self) -> Option<(&'a [u8], Scalar)> {
+        match self.peek()? {
+            b'{' | b'}' | b'[' | b']' | b':' | b',' | b'"' => None,
+            _ => {
+                let s = self.scalar_bytes()?;
+                Some((s, classify_scalar(s)?))
+            }
+        }
+    }
+
+    /// Consumes `null` if it is the current token.
+    #[inline]
+    pub(crate) fn is_null(&mut self) -> bool {
+        if self.peek() == Some(b'n') {
+            let save = self.t;
+            if let Some((_, Scalar::Null)) = self.scalar() {
+                return true;
+            }
+            self.t = save;
+        }
+        false
+    }
+
+    /// A plain non-negative integer in `i32` range, or null. Negative codes (and `-0`, which
+    /// parsers read differently) give up.
+    pub(crate) fn opt_i32(&mut self) -> Option<Option<i32>> {
+        if self.is_null() {
+            return Some(None);
+        }
+        match self.scalar()? {
+            (s, Scalar::Integer) if s.first() != Some(&b'-') => {
+                std::str::from_utf8(s).ok()?.parse::<i32>().ok().map(Some)
+            }
+            _ => None,
+        }
+    }
+
+    /// An object (each key handed to `field`, which must consume the value) or null.
+    pub(crate) fn object_or_null(
+        &mut self,
+        mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        if self.is_null() {
+            return Some(());
+        }
+        self.object(&mut field)
+    }
+
+    /// An object; each key is handed to `field`, which must consume the value.
+    pub(crate) fn object(
+        &mut self,
+        field: &mut impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.try_eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let k = self.key()?;
+            self.eat(b':')?;
+            field(self, k)?;
+            if self.try_eat(b',') {
+                continue;
+            }
+            return self.eat(b'}');
+        }
+    }
+
+    /// An array's first element (a string or null), the rest skipped; or null.
+    pub(crate) fn first_str_of_array(&mut self) -> Option<Option<Cow<'a, str>>> {
+        if self.is_null() {
+            return Some(None);
+        }
+        self.eat(b'[')?;
+        if self.try_eat(b']') {
+            return Some(None);
+        }
+        let first = self.opt_str()?;
+        loop {
+            if self.try_eat(b',') {
+                self.skip_value()?;
+                continue;
+            }
+            self.eat(b']')?;
+            return Some(first);
+        }
+    }
+
+    /// Skips one value, checking its grammar token by token. Iterative, bounded depth.
+    pub(crate) fn skip_value(&mut self) -> Option<()> {
+        // Bit `d` of `objects`: whether the container at depth `d + 1` is an object.
+        let (mut depth, mut objects) = (0u32, 0u64);
+        loop {
+            match self.peek()? {
+                b'"' => {
+                    self.t += 2;
+                }
+                open @ (b'{' | b'[') => {
+                    if depth >= MAX_DEPTH {
+                        return None;
+                    }
+                    self.t += 1;
+                    let obj = open == b'{';
+                    if !self.try_eat(if obj { b'}' } else { b']' }) {
+                        objects = (objects & !(1 << depth)) | (u64::from(obj) << depth);
+                        depth += 1;
+                        if obj {
+                            self.member_key()?;
+                        }
+                        continue;
+                    }
+                }
+                _ => {
+                    self.scalar()?;
+                }
+            }
+            // After a value: close containers, or move on to the next element.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                let obj = objects >> (depth - 1) & 1 == 1;
+                if self.try_eat(b',') {
+                    if obj {
+                        self.member_key()?;
+                    }
+                    break;
+                }
+                self.eat(if obj { b'}' } else { b']' })?;
+                depth -= 1;
+            }
+        }
+    }
+
+    /// A member's key and colon, inside a skipped object.
+    #[inline]
+    fn member_key(&mut self) -> Option<()> {
+        self.string_span()?;
+        self.eat(b':')
+    }
+}
+
+/// What a checked number or literal is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scalar {
+    Integer,
+    Float,
+    Bool,
+    Null,
+}
+
+/// Checks a number or literal against the JSON grammar.
+fn classify_scalar(s: &[u8]) -> Option<Scalar> {
+    match s {
+        b"true" | b"false" => return Some(Scalar::Bool),
+        b"null" => return Some(Scalar::Null),
+        _ => {}
+    }
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let st = *i;
+        while s.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i > st
+    };
+    if s.first() == Some(&b'-') {
+        i += 1;
+    }
+    match s.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => {
+            digits(&mut i);
+        }
+        _ => return None,
+    }
+    let mut kind = Scalar::Integer;
+    if s.get(i) == Some(&b'.') {
+        i += 1;
+        kind = Scalar::Float;
+        digits(&mut i).then_some(())?;
+    }
+    if let Some(b'e' | b'E') = s.get(i) {
+        i += 1;
+        kind = Scalar::Float;
+        if let Some(b'+' | b'-') = s.get(i) {
+            i += 1;
+        }
+        digits(&mut i).then_some(())?;
+    }
+    (i == s.len()).then_some(kind)
+}

@@ -1,0 +1,328 @@
+//! The structural scanner: simdjson's two stages, shaped for projection.
+//!
+//! **Stage 1** ([`classify`]) turns 64 bytes at a time into bit masks (quotes, backslashes,
+//! `{}[]:,`, whitespace, control and non-ASCII bytes) with SIMD. [`Index::build`] then
+//! resolves escapes and string spans with carry-less bit arithmetic and flattens the
+//! *tokens* of one record — structural characters outside strings, string delimiters, the
+//! first byte of each number or literal — into a list of positions. All per-byte checks are
+//! done here, once per record, as mask tests: no control byte inside a string, every escape
+//! valid, every string closed, UTF-8 valid (only records with non-ASCII bytes pay for it).
+//!
+//! **Stage 2** ([`Cursor`]) walks the tokens on demand: a skipped value costs work per token,
+//! not per byte, yet its grammar is still checked token by token, so the fast path accepts
+//! exactly the valid JSON the serde path accepts (and gives up on anything else).
+//!
+//! **JSON inside a string** (`log_s`, `properties.log`): [`Index::build_nested`] indexes the
+//! *escaped* text in place, one escaping level deep — `\"` is a delimiter, `\\\"` an escaped
+//! quote inside an inner string — so the event is walked where it lies, without unescaping it
+//! into a buffer; only projected values that contain escapes are decoded.
+//!
+//! The scanner gives up (`None`) on anything it does not handle — escaped keys, `\u`
+//! escapes in the outer level of JSON text, surrogates inside JSON text, records over 4 GiB —
+//! and the caller falls back to the serde path, which decides and reports precisely.
+
+mod classify;
+mod cursor;
+
+pub(crate) use classify::{classify, Masks};
+pub(crate) use cursor::Cursor;
+
+const EVEN: u64 = 0x5555_5555_5555_5555;
+const ODD: u64 = !EVEN;
+
+/// Escapes in one block: returns `(escaped, introducers)` — the bytes escaped by a
+/// backslash (escaped backslashes included) and the backslashes that start an escape.
+/// `carry` is 1 when the previous block's last byte started an escape (simdjson's
+/// `json_escape_scanner`).
+#[inline]
+fn escapes(backslash: u64, carry: &mut u64) -> (u64, u64) {
+    if backslash == 0 {
+        let escaped = *carry;
+        *carry = 0;
+        return (escaped, 0);
+    }
+    let potential = backslash & !*carry;
+    // Within a run of backslashes, those at an even distance from the run's start introduce
+    // an escape; the subtraction finds the runs' starts and ends in one carry chain.
+    let maybe_escaped = potential << 1;
+    let codes = ((maybe_escaped | ODD).wrapping_sub(potential)) ^ ODD;
+    let escaped = codes ^ (backslash | *carry);
+    let intro = codes & backslash;
+    *carry = intro >> 63;
+    (escaped, intro)
+}
+
+/// Bit `i` set iff an odd number of bits `0..=i` of `x` are set.
+#[inline]
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// All ones if the top bit is set, else zero.
+#[inline]
+fn spread_top(x: u64) -> u64 {
+    0u64.wrapping_sub(x >> 63)
+}
+
+#[inline]
+fn bit(masks: &[u64], p: usize) -> bool {
+    masks.get(p / 64).is_some_and(|m| m >> (p % 64) & 1 == 1)
+}
+
+#[inline]
+fn set_bit(masks: &mut [u64], p: usize) {
+    if let Some(m) = masks.get_mut(p / 64) {
+        *m |= 1 << (p % 64);
+    }
+}
+
+/// Pushes the positions of the set bits of `toks` (block `k`).
+#[inline]
+fn flatten(out: &mut Vec<u32>, k: usize, mut toks: u64) {
+    let base = (k * 64) as u32;
+    while toks != 0 {
+        out.push(base + toks.trailing_zeros());
+        toks &= toks - 1;
+    }
+}
+
+/// One record's token positions (and the scratch space to build them, reused across
+/// records).
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    masks: Vec<Masks>,
+    /// Per block, for JSON text: the outer level's escape introducers, escaped bytes, and the
+    /// inner level's escaped bytes.
+    intro: Vec<u64>,
+    outer_escaped: Vec<u64>,
+    inner_escaped: Vec<u64>,
+    /// Token positions, ascending.
+    pub(crate) toks: Vec<u32>,
+}
+
+impl Index {
+    /// Indexes one JSON record. `None`: the record is not valid JSON text at the byte level
+    /// (or is too large); let the serde path decide.
+    pub(crate) fn build(&mut self, b: &[u8]) -> Option<()> {
+        u32::try_from(b.len()).ok()?;
+        classify(b, &mut self.masks);
+        self.toks.clear();
+        let (mut esc_carry, mut str_carry, mut scalar_carry) = (0u64, 0u64, 0u64);
+        let (mut high, mut bad, mut expect_low) = (0u64, 0u64, usize::MAX);
+        for (k, m) in self.masks.iter().enumerate() {
+            let (esc, _) = escapes(m.backslash, &mut esc_carry);
+            let quote = m.quote & !esc;
+            // Inside a string: from its opening quote up to (not including) its closing one.
+            let in_str = prefix_xor(quote) ^ str_carry;
+            str_carry = spread_top(in_str);
+            bad |= m.ctrl & (in_str | !m.ws);
+            high |= m.high;
+            if esc != 0 && !valid_escapes(b, k, esc, &mut expect_low) {
+                return None;
+            }
+            let scalar = !(in_str | quote | m.ws | m.structural);
+            let scalar_start = scalar & !((scalar << 1) | scalar_carry);
+            scalar_carry = scalar >> 63;
+            flatten(
+                &mut self.toks,
+                k,
+                (m.structural & !in_str) | quote | scalar_start,
+            );
+        }
+        if bad != 0 || str_carry != 0 || (high != 0 && std::str::from_utf8(b).is_err()) {
+            return None;
+        }
+        Some(())
+    }
+
+    /// Indexes JSON text found escaped inside a string: `raw` is the string's content between
+    /// its quotes, already validated as part of its record by [`build`](Index::build).
+    /// `None`: the text uses escapes this level does not handle, or is not valid JSON at the
+    /// byte level.
+    pub(crate) fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
+        u32::try_from(raw.len()).ok()?;
+        classify(raw, &mut self.masks);
+        let n = self.masks.len();
+        self.toks.clear();
+        self.intro.clear();
+        self.outer_escaped.clear();
+        self.inner_escaped.clear();
+        self.inner_escaped.resize(n + 1, 0);
+        // Outer level: which backslashes introduce an escape, which bytes are escaped. Only
+        // `\"` and `\\` are read in place; anything else (`\n`, `\/`, `\u…`) gives up.
+        let mut carry = 0u64;
+        for m in &self.masks {
+            let (esc, intro) = escapes(m.backslash, &mut carry);
+            if esc & !(m.quote | m.backslash) != 0 || m.ctrl != 0 {
+                return None;
+            }
+            self.intro.push(intro);
+            self.outer_escaped.push(esc);
+        }
+        // Inner level: an inner backslash (an escaped `\`) that is not itself escaped
+        // escapes the next visible byte (skipping the next escape's introducer).
+        for (k, m) in self.masks.iter().enumerate() {
+            let mut inner_bs = m.backslash & self.outer_escaped.get(k).copied().unwrap_or(0);
+            while inner_bs != 0 {
+                let p = k * 64 + inner_bs.trailing_zeros() as usize;
+                inner_bs &= inner_bs - 1;
+                if bit(&self.inner_escaped, p) {
+                    continue;
+                }
+                let q = if bit(&self.intro, p + 1) {
+                    p + 2
+                } else {
+                    p + 1
+                };
+                if !valid_inner_escape(raw, q, bit(&self.outer_escaped, q)) {
+                    return None;
+                }
+                set_bit(&mut self.inner_escaped, q);
+            }
+        }
+        // Delimiters, strings and tokens of the inner text.
+        let (mut str_carry, mut scalar_carry) = (0u64, 0u64);
+        for (k, m) in self.masks.iter().enumerate() {
+            let inner_esc = self.inner_escaped.get(k).copied().unwrap_or(0);
+            let intro = self.intro.get(k).copied().unwrap_or(0);
+            let outer_esc = self.outer_escaped.get(k).copied().unwrap_or(0);
+            let delim = m.quote & !inner_esc;
+            let in_str = prefix_xor(delim) ^ str_carry;
+            str_carry = spread_top(in_str);
+            // Outside inner strings the only escapes allowed are the introducers of opening
+            // delimiters; an inner backslash or escaped byte there is invalid JSON.
+            let next_delim = (delim >> 1)
+                | self.masks.get(k + 1).map_or(0, |n| {
+                    let esc = self.inner_escaped.get(k + 1).copied().unwrap_or(0);
+                    (n.quote & !esc & 1) << 63
+                });
+            let outside = !in_str;
+            if (intro & outside & !next_delim) != 0
+                || (outer_esc & outside & !delim) != 0
+                || (inner_esc & outside) != 0
+            {
+                return None;
+            }
+            let scalar = !(in_str | delim | m.ws | m.structural | intro);
+            let scalar_start = scalar & !((scalar << 1) | scalar_carry);
+            scalar_carry = scalar >> 63;
+            flatten(
+                &mut self.toks,
+                k,
+                (m.structural & outside) | delim | scalar_start,
+            );
+        }
+        (str_carry == 0).then_some(())
+    }
+}
+
+/// Checks the escapes whose escaped bytes are marked in `esc` (block `k` of `b`).
+/// `expect_low` carries, across blocks, where the low half of a surrogate pair must be.
+fn valid_escapes(b: &[u8], k: usize, mut esc: u64, expect_low: &mut usize) -> bool {
+    while esc != 0 {
+        let p = k * 64 + esc.trailing_zeros() as usize;
+        esc &= esc - 1;
+        match b.get(p) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {}
+            Some(b'u') => match hex4(b, p + 1) {
+                // A high surrogate must be followed by an escaped low one, which is then
+                // checked as a `u` escape of its own (the `\\` after four hex digits always
+                // starts an escape).
+                Some(0xD800..=0xDBFF) => {
+                    let low = (b.get(p + 5..p + 7) == Some(b"\\u"))
+                        .then(|| hex4(b, p + 7))
+                        .flatten();
+                    if !low.is_some_and(|lo| (0xDC00..0xE000).contains(&lo)) {
+                        return false;
+                    }
+                    *expect_low = p + 6;
+                }
+                // A low surrogate is valid only right after a high one.
+                Some(0xDC00..=0xDFFF) if *expect_low != p => return false,
+                Some(_) => {}
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// An escape of the inner level: the escaped byte at `q` of the escaped text is `"` or `\`
+/// when escaped at the outer level too (`\\\"`, `\\\\`), else one of `/bfnrt` or a `u` with
+/// four hex digits (surrogates give up).
+fn valid_inner_escape(raw: &[u8], q: usize, outer_escaped: bool) -> bool {
+    match raw.get(q) {
+        Some(b'"' | b'\\') => outer_escaped,
+        Some(b'/' | b'b' | b'f' | b'n' | b'r' | b't') => !outer_escaped,
+        Some(b'u') if !outer_escaped => {
+            hex4(raw, q + 1).is_some_and(|c| !(0xD800..0xE000).contains(&c))
+        }
+        _ => false,
+    }
+}
+
+/// Four hex digits at `at`.
+pub(crate) fn hex4(b: &[u8], at: usize) -> Option<u32> {
+    let h = b.get(at..at + 4)?;
+    h.iter().try_fold(0u32, |acc, &c| {
+        let d = (c as char).to_digit(16)?;
+        Some(acc * 16 + d)
+    })
+}
+
+/// Decodes the escapes of a JSON string's content (validated). `None` on an invalid escape.
+pub(crate) fn unescape(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let mut i = 0;
+    while i < b.len() {
+        let n = memchr::memchr(b'\\', b.get(i..)?).unwrap_or(b.len() - i);
+        out.push_str(raw.get(i..i + n)?);
+        i += n;
+        if i >= b.len() {
+            break;
+        }
+        i += 1;
+        let c = *b.get(i)?;
+        i += 1;
+        out.push(match c {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(b, i)?;
+                i += 4;
+                if (0xD800..0xDC00).contains(&hi) {
+                    if b.get(i..i + 2)? != b"\\u" {
+                        return None;
+                    }
+                    let lo = hex4(b, i + 2)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    i += 6;
+                    char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))?
+                } else {
+                    char::from_u32(hi)?
+                }
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests;

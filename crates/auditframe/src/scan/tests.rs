@@ -1,0 +1,264 @@
+//! The scanner against naive references: escapes, strings and tokens at both levels.
+
+use super::*;
+use proptest::prelude::*;
+
+/// Escaped bytes by a byte-at-a-time reading.
+fn naive_escaped(b: &[u8]) -> Vec<bool> {
+    let mut out = vec![false; b.len()];
+    let mut esc = false;
+    for (i, &c) in b.iter().enumerate() {
+        out[i] = esc;
+        esc = !esc && c == b'\\';
+    }
+    out
+}
+
+fn tokens(b: &[u8]) -> Option<Vec<u32>> {
+    let mut ix = Index::default();
+    ix.build(b)?;
+    Some(ix.toks.clone())
+}
+
+/// Tokens by a byte-at-a-time reading of valid JSON.
+fn naive_tokens(b: &[u8]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let (mut in_str, mut esc, mut in_scalar) = (false, false, false);
+    for (i, &c) in b.iter().enumerate() {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if c == b'\\' {
+                esc = true;
+            } else if c == b'"' {
+                in_str = false;
+                out.push(i as u32);
+            }
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                in_scalar = false;
+                out.push(i as u32);
+            }
+            b'{' | b'}' | b'[' | b']' | b':' | b',' => {
+                in_scalar = false;
+                out.push(i as u32);
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => in_scalar = false,
+            _ => {
+                if !in_scalar {
+                    out.push(i as u32);
+                }
+                in_scalar = true;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn escapes_across_blocks() {
+    for n in 0..140 {
+        for tail in [b'"', b'a', b'\\'] {
+            let mut b = vec![b'x'; 3];
+            b.extend(std::iter::repeat_n(b'\\', n));
+            b.push(tail);
+            b.extend_from_slice(b"yz");
+            let mut masks = Vec::new();
+            classify(&b, &mut masks);
+            let mut carry = 0;
+            let got: Vec<u64> = masks
+                .iter()
+                .map(|m| escapes(m.backslash, &mut carry).0)
+                .collect();
+            let want = naive_escaped(&b);
+            for (i, &w) in want.iter().enumerate() {
+                assert_eq!(bit(&got, i), w, "n={n} i={i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn tokens_of_a_record() {
+    let rec = br#"{"a":"x\"y","b":[1, -2.5e3, true,null],"c":{"d":"\\"}}"#;
+    assert_eq!(tokens(rec), Some(naive_tokens(rec)));
+    // Strings that span blocks, escapes at block edges.
+    let long = format!(
+        r#"{{"k":"{}\"{}","n":{}}}"#,
+        "a".repeat(62),
+        "\\\\".repeat(40),
+        "1".repeat(70)
+    );
+    assert_eq!(tokens(long.as_bytes()), Some(naive_tokens(long.as_bytes())));
+}
+
+#[test]
+fn byte_level_errors_give_up() {
+    for bad in [
+        &br#"{"a":"x"#[..],                                            // unclosed string
+        br#"{"a":"x\qy"}"#,                                            // bad escape
+        b"{\"a\":\"x\x01\"}",                                          // control byte in a string
+        b"{\"a\":1\x01}",                                              // control byte outside
+        br#"{"a":"\u12"}"#,                                            // short \u
+        br#"{"a":"\ud83d"}"#,                                          // lone high surrogate
+        br#"{"a":"\ude00"}"#,                                          // lone low surrogate
+        br#"{"a":"\\ude00"}"#.as_slice().get(..0).unwrap_or_default(), // placeholder, valid empty
+        b"{\"a\":\"\xff\"}",                                           // invalid UTF-8
+    ] {
+        if bad.is_empty() {
+            continue;
+        }
+        assert!(tokens(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+    }
+    // A surrogate pair, and an escaped backslash before `u`, are fine.
+    assert!(tokens(br#"{"a":"\ud83d\ude00","b":"\\ude00"}"#).is_some());
+}
+
+/// The escaped form of `s` as the content of a JSON string.
+fn escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn nested_tokens(inner: &str) -> Option<Vec<u32>> {
+    let raw = escape(inner);
+    let mut ix = Index::default();
+    ix.build_nested(raw.as_bytes())?;
+    // Map each token back to the inner text: count the visible bytes before it.
+    let mut map = Vec::new();
+    let mut vis = 0u32;
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' {
+            map.push(u32::MAX); // introducer
+            i += 1;
+        }
+        map.push(vis);
+        vis += 1;
+        i += 1;
+    }
+    Some(ix.toks.iter().map(|&t| map[t as usize]).collect())
+}
+
+#[test]
+fn nested_tokens_equal_the_decoded_texts() {
+    for inner in [
+        r#"{"a":"x","b":[1,2,{"c":null}],"d":"q\"uo\\te\\","e":"\u0026\n\/"}"#,
+        r#"{"k":"\\\"","l":"\\\\\"x"}"#,
+        r#"  {"a" : "b" }  "#,
+    ] {
+        assert_eq!(
+            nested_tokens(inner),
+            Some(naive_tokens(inner.as_bytes())),
+            "{inner}"
+        );
+    }
+}
+
+#[test]
+fn nested_gives_up_on_what_it_does_not_read_in_place() {
+    let mut ix = Index::default();
+    for raw in [
+        r#"{\"a\":\"x\ny\"}"#,           // outer \n
+        r#"{\"a\":\"\u0041\"}"#,         // outer \u
+        r#"{\"a\":\/}"#,                 // outer \/
+        r#"{\"a\":\\\"}"#,               // an inner backslash outside a string
+        r#"{\"a\":\"\\ud83d\\ude00\"}"#, // inner surrogates
+        r#"{\"a\":\"x}"#,                // unclosed inner string
+        r#"{\"a\":\"\\q\"}"#,            // bad inner escape
+    ] {
+        assert!(ix.build_nested(raw.as_bytes()).is_none(), "{raw}");
+    }
+}
+
+fn json_like() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("\"".to_owned()),
+            Just("\\".to_owned()),
+            Just("\\\\".to_owned()),
+            Just("\\\"".to_owned()),
+            Just("{".to_owned()),
+            Just("}".to_owned()),
+            Just(":".to_owned()),
+            Just(",".to_owned()),
+            Just(" ".to_owned()),
+            Just("a".repeat(30)),
+            Just("12".to_owned()),
+            Just("é".to_owned()),
+        ],
+        0..60,
+    )
+    .prop_map(|v| v.concat())
+}
+
+fn is_json(s: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(s).is_ok()
+}
+
+/// Valid JSON values whose strings are full of quotes, backslashes and escapes.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-1e9f64..1e9).prop_map(Value::from),
+        "[a-z\\\"/\n\t é😀&<]{0,12}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 40, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::btree_map("[a-z\\\"]{0,6}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Valid JSON is accepted and tokenised like the naive reading, compact or spaced.
+    #[test]
+    fn index_equals_naive_reading_on_valid_json(v in json_value(), pretty in any::<bool>()) {
+        let s = if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) };
+        let s = s.unwrap_or_default().replace('\n', " ");
+        prop_assert_eq!(tokens(s.as_bytes()), Some(naive_tokens(s.as_bytes())), "{}", s);
+    }
+
+    /// JSON text escaped inside a string is indexed in place with the tokens of the text
+    /// (or given up on, for escapes this level does not read in place).
+    #[test]
+    fn nested_index_equals_the_texts_index(v in json_value()) {
+        let s = serde_json::to_string(&v).unwrap_or_default();
+        if let Some(t) = nested_tokens(&s) {
+            prop_assert_eq!(t, naive_tokens(s.as_bytes()), "{}", s);
+        } else {
+            // Only inner surrogate escapes give up; serde_json writes none (it writes UTF-8).
+            prop_assert!(false, "gave up on {}", s);
+        }
+    }
+
+    /// Near-JSON: whatever the index accepts that is valid JSON is tokenised like the naive
+    /// reading, and nothing it accepts at level 1 differs from level 0.
+    #[test]
+    fn index_on_near_json(s in json_like()) {
+        if is_json(&s) {
+            prop_assert_eq!(tokens(s.as_bytes()), Some(naive_tokens(s.as_bytes())));
+            if let Some(t) = nested_tokens(&s) {
+                prop_assert_eq!(t, naive_tokens(s.as_bytes()), "{}", s);
+            }
+        }
+    }
+}
