@@ -123,6 +123,138 @@ pub(crate) fn nested_native_event<'a>(
     })
 }
 
+/// The fields of an `AKSAudit` row read by the fast path (dynamic columns as objects).
+#[derive(Debug, Default)]
+pub(crate) struct FastAks<'a> {
+    /// `Message` of an `AKSControlPlane` row.
+    pub message: Option<Cow<'a, str>>,
+    /// `TimeGenerated` as text when it is not projected.
+    pub time_text: Option<Cow<'a, str>>,
+}
+
+/// Scans an `AKSAudit` / `AKSAuditAdmin` / `AKSControlPlane` row into `out`. Dynamic columns
+/// given as JSON text (query API / CLI exports) give up, like anything unusual: the serde
+/// path reads those.
+pub(crate) fn aks_row<'a>(
+    b: &'a [u8],
+    need: &Need,
+    out: &mut EventFields<'a>,
+) -> Option<FastAks<'a>> {
+    INDEXES.with(|ix| {
+        let mut ix = ix.try_borrow_mut().ok()?;
+        let index = &mut ix.0;
+        index.build(b)?;
+        let mut c = Cursor::new(b, &index.toks, 0);
+        let mut row = FastAks::default();
+        let mut category_seen = false;
+        c.object(&mut |c, key| {
+            if matches!(
+                key,
+                b"AuditId" | b"Verb" | b"RequestUri" | b"Stage" | b"StageReceivedTime"
+            ) {
+                out.looks_like_event = true;
+            }
+            match key {
+                b"TimeGenerated" if need.time_generated => out.time_generated = timestamp(c)?,
+                b"TimeGenerated" => {
+                    row.time_text = if c.peek() == Some(b'"') {
+                        Some(c.string()?)
+                    } else {
+                        c.skip_value()?;
+                        None
+                    };
+                }
+                b"RequestReceivedTime" if need.request_received => {
+                    out.request_received = timestamp(c)?
+                }
+                b"StageReceivedTime" if need.stage_timestamp => out.stage_timestamp = timestamp(c)?,
+                b"AuditId" if need.audit_id => out.audit_id = c.opt_str()?,
+                b"Stage" if need.stage => out.stage = c.opt_str()?,
+                b"Level" if need.level => out.level = c.opt_str()?,
+                b"Verb" if need.verb => out.verb = c.opt_str()?,
+                b"RequestUri" if need.request_uri => out.request_uri = c.opt_str()?,
+                b"UserAgent" if need.user_agent => out.user_agent = c.opt_str()?,
+                b"User" if need.username => user(c, out)?,
+                b"SourceIps" if need.source_ip => out.source_ip = c.first_str_of_array()?,
+                b"ObjectRef" if need.object_ref => object_ref(c, need, out)?,
+                b"ResponseStatus" if need.status_code => status(c, out)?,
+                b"Annotations" if need.admission_webhooks => annotations(c, out)?,
+                b"Message" => row.message = c.opt_str()?,
+                // `Category` wins over `Type` (the table name) whatever the key order.
+                b"Category" => {
+                    if let Some(t) = c.opt_str()? {
+                        out.category = Some(super::rows::category_of_table(t));
+                        category_seen = true;
+                    }
+                }
+                b"Type" => {
+                    if let Some(t) = c.opt_str()? {
+                        if !category_seen {
+                            out.category = Some(super::rows::category_of_table(t));
+                        }
+                    }
+                }
+                _ => c.skip_value()?,
+            }
+            Some(())
+        })?;
+        c.at_end().then_some(row)
+    })
+}
+
+/// `user` / `User`: the username.
+fn user<'a>(c: &mut Cursor<'a, '_>, out: &mut EventFields<'a>) -> Option<()> {
+    c.object_or_null(|c, k| match k {
+        b"username" => {
+            out.username = c.opt_str()?;
+            Some(())
+        }
+        _ => c.skip_value(),
+    })
+}
+
+/// `objectRef` / `ObjectRef`: the projected members.
+fn object_ref<'a>(c: &mut Cursor<'a, '_>, need: &Need, out: &mut EventFields<'a>) -> Option<()> {
+    c.object_or_null(|c, k| {
+        let slot = match k {
+            b"resource" if need.resource => &mut out.resource,
+            b"subresource" if need.subresource => &mut out.subresource,
+            b"namespace" if need.namespace => &mut out.namespace,
+            b"name" if need.name => &mut out.name,
+            b"apiGroup" if need.api_group => &mut out.api_group,
+            b"apiVersion" if need.api_version => &mut out.api_version,
+            _ => return c.skip_value(),
+        };
+        *slot = c.opt_str()?;
+        Some(())
+    })
+}
+
+/// `responseStatus` / `ResponseStatus`: the code.
+fn status(c: &mut Cursor<'_, '_>, out: &mut EventFields<'_>) -> Option<()> {
+    c.object_or_null(|c, k| match k {
+        b"code" => {
+            out.status_code = c.opt_i32()?;
+            Some(())
+        }
+        _ => c.skip_value(),
+    })
+}
+
+/// `annotations` / `Annotations`: the admission webhook ones.
+fn annotations(c: &mut Cursor<'_, '_>, out: &mut EventFields<'_>) -> Option<()> {
+    c.object_or_null(|c, k| {
+        if memchr::memmem::find(k, b"webhook.admission.k8s.io/").is_none() {
+            return c.skip_value();
+        }
+        let key = std::str::from_utf8(k).ok()?;
+        if let Some(v) = c.opt_str()? {
+            add_webhook_annotation(&mut out.admission_webhooks, key, &v);
+        }
+        Some(())
+    })
+}
+
 /// A native event object.
 fn event<'a>(c: &mut Cursor<'a, '_>, need: &Need, out: &mut EventFields<'a>) -> Option<()> {
     c.object(&mut |c, key| {
@@ -146,34 +278,10 @@ fn event<'a>(c: &mut Cursor<'a, '_>, need: &Need, out: &mut EventFields<'a>) -> 
             }
             b"level" if need.level => out.level = c.opt_str()?,
             b"userAgent" if need.user_agent => out.user_agent = c.opt_str()?,
-            b"user" if need.username => c.object_or_null(|c, k| match k {
-                b"username" => {
-                    out.username = c.opt_str()?;
-                    Some(())
-                }
-                _ => c.skip_value(),
-            })?,
+            b"user" if need.username => user(c, out)?,
             b"sourceIPs" if need.source_ip => out.source_ip = c.first_str_of_array()?,
-            b"objectRef" if need.object_ref => c.object_or_null(|c, k| {
-                let slot = match k {
-                    b"resource" if need.resource => &mut out.resource,
-                    b"subresource" if need.subresource => &mut out.subresource,
-                    b"namespace" if need.namespace => &mut out.namespace,
-                    b"name" if need.name => &mut out.name,
-                    b"apiGroup" if need.api_group => &mut out.api_group,
-                    b"apiVersion" if need.api_version => &mut out.api_version,
-                    _ => return c.skip_value(),
-                };
-                *slot = c.opt_str()?;
-                Some(())
-            })?,
-            b"responseStatus" if need.status_code => c.object_or_null(|c, k| match k {
-                b"code" => {
-                    out.status_code = c.opt_i32()?;
-                    Some(())
-                }
-                _ => c.skip_value(),
-            })?,
+            b"objectRef" if need.object_ref => object_ref(c, need, out)?,
+            b"responseStatus" if need.status_code => status(c, out)?,
             b"requestReceivedTimestamp" => {
                 out.looks_like_event = true;
                 if need.request_received {
@@ -190,16 +298,7 @@ fn event<'a>(c: &mut Cursor<'a, '_>, need: &Need, out: &mut EventFields<'a>) -> 
                     c.skip_value()?;
                 }
             }
-            b"annotations" if need.admission_webhooks => c.object_or_null(|c, k| {
-                if memchr::memmem::find(k, b"webhook.admission.k8s.io/").is_none() {
-                    return c.skip_value();
-                }
-                let key = std::str::from_utf8(k).ok()?;
-                if let Some(v) = c.opt_str()? {
-                    add_webhook_annotation(&mut out.admission_webhooks, key, &v);
-                }
-                Some(())
-            })?,
+            b"annotations" if need.admission_webhooks => annotations(c, out)?,
             b"timestamp" if need.time_generated => out.legacy_timestamp = timestamp(c)?,
             _ => c.skip_value()?,
         }

@@ -173,7 +173,7 @@ pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut d
     // everything that reaches the recursive serde parser is checked first.
     let fast = matches!(
         shape,
-        Shape::Native | Shape::AzureDiagnostics | Shape::Archive
+        Shape::Native | Shape::AksAudit | Shape::AzureDiagnostics | Shape::Archive
     ) && first == Some(b'{');
     if !fast {
         if let Some(msg) = crate::framing::too_deep(bytes) {
@@ -289,19 +289,45 @@ fn native_event<'a>(
 }
 
 fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Result<(), RecErr> {
+    aks_row_via(bytes, need, nested, sink, true)
+}
+
+/// An `AKSAudit` row through the fast path first (`try_fast`), or the serde path only.
+fn aks_row_via(
+    bytes: &[u8],
+    need: &Need,
+    nested: bool,
+    sink: &mut dyn Sink,
+    try_fast: bool,
+) -> Result<(), RecErr> {
     let mut f = EventFields::default();
-    let mut ctx = Ctx::default();
     let mut pending = AksPending::default();
-    run(
-        bytes,
-        AksRowSeed {
-            out: &mut f,
-            ctx: &mut ctx,
-            need,
-            pending: &mut pending,
-        },
-    )
-    .map_err(|e| classify(&e, &ctx, bytes, nested))?;
+    match try_fast
+        .then(|| fast::aks_row(bytes, need, &mut f))
+        .flatten()
+    {
+        Some(row) => {
+            pending.message = row.message;
+            pending.time_text = row.time_text;
+        }
+        None => {
+            if let Some(msg) = crate::framing::too_deep(bytes) {
+                return Err(RecErr::new(SkipReason::Json, msg));
+            }
+            f = EventFields::default();
+            let mut ctx = Ctx::default();
+            run(
+                bytes,
+                AksRowSeed {
+                    out: &mut f,
+                    ctx: &mut ctx,
+                    need,
+                    pending: &mut pending,
+                },
+            )
+            .map_err(|e| classify(&e, &ctx, bytes, nested))?;
+        }
+    }
     if !f.looks_like_event {
         // An `AKSControlPlane` row: a log line, kept for the kube-apiserver category.
         if let Some(message) = pending.message.as_deref() {
@@ -931,6 +957,56 @@ mod tests {
         rows
     }
 
+    /// An `AKSAudit` row through the fast route and through the serde route only.
+    fn both_aks_routes(bytes: &[u8], need: &Need) -> (Collect, Collect) {
+        let run = |try_fast: bool| {
+            let mut c = Collect::default();
+            if crate::framing::too_deep(bytes).is_none() {
+                if let Err(e) = aks_row_via(bytes, need, false, &mut c, try_fast) {
+                    c.error(e);
+                }
+            }
+            c
+        };
+        (run(true), run(false))
+    }
+
+    fn aks_rows(n: usize, seed: u64) -> Vec<Vec<u8>> {
+        let mut all = Vec::new();
+        let opts = GeneratorOptions {
+            events: n,
+            seed,
+            story: true,
+            ..GeneratorOptions::default()
+        };
+        Generator::new(opts.clone()).write(Shape::AksAudit, &mut all);
+        Generator::new(opts).write_aks_strings(&mut all);
+        let mut rows: Vec<Vec<u8>> = all
+            .split(|&c| c == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        rows.push(br#"{"Type":"AKSAuditAdmin","Category":"kube-audit","Verb":"get","User":null,"ObjectRef":{"resource":"pods","x":[1,{}]},"ResponseStatus":{"code":201},"SourceIps":["1.2.3.4",null],"Annotations":{"a":"b"}}"#.to_vec());
+        rows
+    }
+
+    #[test]
+    fn aks_fast_route_equals_serde_route() {
+        for p in projections() {
+            let need = Need::from_projection(p);
+            for row in aks_rows(300, 4) {
+                let (fast, serde) = both_aks_routes(&row, &need);
+                assert_eq!(fast, serde, "{}", String::from_utf8_lossy(&row));
+            }
+        }
+        // Rows with dynamic columns as objects take the fast path.
+        let rows = aks_rows(5, 4);
+        let mut f = EventFields::default();
+        let need = Need::from_projection(Projection::all());
+        assert!(fast::aks_row(&rows[0], &need, &mut f).is_some());
+        assert!(f.verb.is_some());
+    }
+
     #[test]
     fn envelope_fast_route_equals_serde_route() {
         for shape in [Shape::AzureDiagnostics, Shape::Archive] {
@@ -941,6 +1017,19 @@ mod tests {
                     assert_eq!(fast, serde, "{}", String::from_utf8_lossy(&row));
                 }
             }
+        }
+        // Generated rows take the fast path, the event walked in place.
+        for shape in [Shape::AzureDiagnostics, Shape::Archive] {
+            let rows = envelope_rows(shape, 20, 2);
+            let event = rows
+                .iter()
+                .find(|r| memchr::memmem::find(r, br#"kind\":\"Event"#).is_some());
+            let env = event.and_then(|r| fast::envelope(r, shape == Shape::Archive, true));
+            let raw = env.and_then(|e| e.payload_raw);
+            let mut f = EventFields::default();
+            let need = Need::from_projection(Projection::all());
+            assert!(raw.is_some_and(|r| fast::nested_native_event(r, &need, &mut f).is_some()));
+            assert!(f.verb.is_some());
         }
         // The hand-made AzureDiagnostics row decodes both levels of escapes.
         let rows = envelope_rows(Shape::AzureDiagnostics, 0, 1);
@@ -975,6 +1064,20 @@ mod tests {
             if let Some(f) = fast(&m, &need) {
                 prop_assert_eq!(Some(f), serde(&m, &need), "{}", String::from_utf8_lossy(&m));
             }
+        }
+
+        /// Mutated `AKSAudit` rows: the fast route always ends as the serde route does.
+        #[test]
+        fn aks_fast_route_is_never_more_lenient(row in 0usize..40, at in 0usize..3000, how in any::<u8>(), twice in any::<bool>(), p in 0usize..5) {
+            let rows = aks_rows(20, 6);
+            let base = &rows[row % rows.len()];
+            let mut m = mutate(base, at, how);
+            if twice {
+                m = mutate(&m, at / 3 + 11, how.wrapping_mul(17));
+            }
+            let need = Need::from_projection(projections()[p]);
+            let (fast, serde) = both_aks_routes(&m, &need);
+            prop_assert_eq!(fast, serde, "{}", String::from_utf8_lossy(&m));
         }
 
         /// Mutated envelopes: the fast route (with its in-place walk of the event text)

@@ -101,6 +101,8 @@ pub(crate) struct Index {
     /// inner level's escaped bytes.
     intro: Vec<u64>,
     outer_escaped: Vec<u64>,
+    /// Outer `\n`, `\r`, `\t`: whitespace of the inner text (archive events end in `\n`).
+    escaped_ws: Vec<u64>,
     inner_escaped: Vec<u64>,
     /// Token positions, ascending.
     pub(crate) toks: Vec<u32>,
@@ -152,18 +154,30 @@ impl Index {
         self.toks.clear();
         self.intro.clear();
         self.outer_escaped.clear();
+        self.escaped_ws.clear();
         self.inner_escaped.clear();
         self.inner_escaped.resize(n + 1, 0);
         // Outer level: which backslashes introduce an escape, which bytes are escaped. Only
-        // `\"` and `\\` are read in place; anything else (`\n`, `\/`, `\u…`) gives up.
+        // `\"`, `\\` and whitespace (`\n`, `\r`, `\t`, outside inner strings) are read in
+        // place; anything else (`\/`, `\u…`) gives up.
         let mut carry = 0u64;
-        for m in &self.masks {
+        for (k, m) in self.masks.iter().enumerate() {
             let (esc, intro) = escapes(m.backslash, &mut carry);
-            if esc & !(m.quote | m.backslash) != 0 || m.ctrl != 0 {
+            if m.ctrl != 0 {
                 return None;
+            }
+            let (mut other, mut ws) = (esc & !(m.quote | m.backslash), 0u64);
+            while other != 0 {
+                let bit = other & other.wrapping_neg();
+                other &= other - 1;
+                match raw.get(k * 64 + bit.trailing_zeros() as usize) {
+                    Some(b'n' | b'r' | b't') => ws |= bit,
+                    _ => return None,
+                }
             }
             self.intro.push(intro);
             self.outer_escaped.push(esc);
+            self.escaped_ws.push(ws);
         }
         // Inner level: an inner backslash (an escaped `\`) that is not itself escaped
         // escapes the next visible byte (skipping the next escape's introducer).
@@ -195,21 +209,28 @@ impl Index {
             let delim = m.quote & !inner_esc;
             let in_str = prefix_xor(delim) ^ str_carry;
             str_carry = spread_top(in_str);
+            let ws_esc = self.escaped_ws.get(k).copied().unwrap_or(0);
+            // A control character inside an inner string is invalid JSON.
+            if ws_esc & in_str != 0 {
+                return None;
+            }
             // Outside inner strings the only escapes allowed are the introducers of opening
             // delimiters; an inner backslash or escaped byte there is invalid JSON.
-            let next_delim = (delim >> 1)
+            let next_ok = (delim >> 1)
+                | (ws_esc >> 1)
                 | self.masks.get(k + 1).map_or(0, |n| {
                     let esc = self.inner_escaped.get(k + 1).copied().unwrap_or(0);
-                    (n.quote & !esc & 1) << 63
+                    let ws = self.escaped_ws.get(k + 1).copied().unwrap_or(0);
+                    ((n.quote & !esc) | ws) << 63
                 });
             let outside = !in_str;
-            if (intro & outside & !next_delim) != 0
-                || (outer_esc & outside & !delim) != 0
+            if (intro & outside & !next_ok) != 0
+                || (outer_esc & outside & !(delim | ws_esc)) != 0
                 || (inner_esc & outside) != 0
             {
                 return None;
             }
-            let scalar = !(in_str | delim | m.ws | m.structural | intro);
+            let scalar = !(in_str | delim | m.ws | m.structural | intro | ws_esc);
             let scalar_start = scalar & !((scalar << 1) | scalar_carry);
             scalar_carry = scalar >> 63;
             flatten(

@@ -153,6 +153,10 @@ fn nested_tokens(inner: &str) -> Option<Vec<u32>> {
 
 #[test]
 fn nested_tokens_equal_the_decoded_texts() {
+    // Outer `\n` outside inner strings is whitespace (archive events end in one).
+    let mut ix = Index::default();
+    assert!(ix.build_nested(br#"{\"a\":1}\n"#).is_some());
+    assert_eq!(ix.toks, vec![0, 2, 5, 6, 7, 8]);
     for inner in [
         r#"{"a":"x","b":[1,2,{"c":null}],"d":"q\"uo\\te\\","e":"\u0026\n\/"}"#,
         r#"{"k":"\\\"","l":"\\\\\"x"}"#,
