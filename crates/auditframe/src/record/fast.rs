@@ -29,7 +29,7 @@ pub(crate) fn native_event<'a>(b: &'a [u8], need: &Need, out: &mut EventFields<'
         let mut ix = ix.try_borrow_mut().ok()?;
         let index = &mut ix.0;
         index.build(b)?;
-        let mut c = Cursor::new(b, &index.toks, 0);
+        let mut c = index.cursor(b)?;
         event(&mut c, need, out)?;
         c.at_end().then_some(())
     })
@@ -58,7 +58,7 @@ pub(crate) fn envelope<'a>(
         let mut ix = ix.try_borrow_mut().ok()?;
         let index = &mut ix.0;
         index.build(b)?;
-        let mut c = Cursor::new(b, &index.toks, 0);
+        let mut c = index.cursor(b)?;
         let mut env = FastEnvelope::default();
         c.object(&mut |c, k| {
             match (k, archive) {
@@ -117,7 +117,7 @@ pub(crate) fn nested_native_event<'a>(
         let mut ix = ix.try_borrow_mut().ok()?;
         let index = &mut ix.1;
         index.build_nested(raw)?;
-        let mut c = Cursor::new(raw, &index.toks, 1);
+        let mut c = index.cursor(raw)?;
         event(&mut c, need, out)?;
         c.at_end().then_some(())
     })
@@ -144,7 +144,7 @@ pub(crate) fn aks_row<'a>(
         let mut ix = ix.try_borrow_mut().ok()?;
         let index = &mut ix.0;
         index.build(b)?;
-        let mut c = Cursor::new(b, &index.toks, 0);
+        let mut c = index.cursor(b)?;
         let mut row = FastAks::default();
         let mut category_seen = false;
         c.object(&mut |c, key| {

@@ -106,12 +106,16 @@ pub(crate) struct Index {
     inner_escaped: Vec<u64>,
     /// Token positions, ascending.
     pub(crate) toks: Vec<u32>,
+    /// The bytes last indexed successfully (address, length, escape level): a cursor is
+    /// handed out only for those, which is what lets it trust their UTF-8.
+    indexed: Option<(usize, usize, usize)>,
 }
 
 impl Index {
     /// Indexes one JSON record. `None`: the record is not valid JSON text at the byte level
     /// (or is too large); let the serde path decide.
     pub(crate) fn build(&mut self, b: &[u8]) -> Option<()> {
+        self.indexed = None;
         u32::try_from(b.len()).ok()?;
         classify(b, &mut self.masks);
         self.toks.clear();
@@ -140,7 +144,16 @@ impl Index {
         if bad != 0 || str_carry != 0 || (high != 0 && std::str::from_utf8(b).is_err()) {
             return None;
         }
+        self.indexed = Some((b.as_ptr() as usize, b.len(), 0));
         Some(())
+    }
+
+    /// A cursor at the first token of `b`, which must be the bytes last indexed (else
+    /// `None`).
+    pub(crate) fn cursor<'a>(&self, b: &'a [u8]) -> Option<Cursor<'a, '_>> {
+        let (at, len, level) = self.indexed?;
+        (at == b.as_ptr() as usize && len == b.len())
+            .then(|| Cursor::new(b, &self.toks, &self.masks, level))
     }
 
     /// Indexes JSON text found escaped inside a string: `raw` is the string's content between
@@ -148,6 +161,7 @@ impl Index {
     /// `None`: the text uses escapes this level does not handle, or is not valid JSON at the
     /// byte level.
     pub(crate) fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
+        self.indexed = None;
         u32::try_from(raw.len()).ok()?;
         classify(raw, &mut self.masks);
         let n = self.masks.len();
@@ -160,12 +174,13 @@ impl Index {
         // Outer level: which backslashes introduce an escape, which bytes are escaped. Only
         // `\"`, `\\` and whitespace (`\n`, `\r`, `\t`, outside inner strings) are read in
         // place; anything else (`\/`, `\u…`) gives up.
-        let mut carry = 0u64;
+        let (mut carry, mut high) = (0u64, 0u64);
         for (k, m) in self.masks.iter().enumerate() {
             let (esc, intro) = escapes(m.backslash, &mut carry);
             if m.ctrl != 0 {
                 return None;
             }
+            high |= m.high;
             let (mut other, mut ws) = (esc & !(m.quote | m.backslash), 0u64);
             while other != 0 {
                 let bit = other & other.wrapping_neg();
@@ -239,7 +254,13 @@ impl Index {
                 (m.structural & outside) | delim | scalar_start,
             );
         }
-        (str_carry == 0).then_some(())
+        // The enclosing record was validated, but the cursor relies on it: check non-ASCII
+        // text again (rare, and only then).
+        if str_carry != 0 || (high != 0 && std::str::from_utf8(raw).is_err()) {
+            return None;
+        }
+        self.indexed = Some((raw.as_ptr() as usize, raw.len(), 1));
+        Some(())
     }
 }
 
