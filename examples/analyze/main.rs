@@ -343,10 +343,11 @@ enum Results {
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let opts = options(args)?;
     let shape = args.shape;
+    // Only the columns these analyses read are parsed.
     let projection = if args.diagnose {
         Projection::diagnostics()
     } else {
-        Projection::analyses()
+        opts.projection()
     };
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();

@@ -289,7 +289,11 @@ impl ReaderBuilder {
     ) -> Result<(FrameBuilder, InputReport)> {
         match source {
             Source::Reader(r, name) => self.read_input(r, &name, rows),
-            Source::Mapped(map, name) => self.read_in_place(&map, &name, rows),
+            Source::Mapped(map, name) => {
+                let read = self.read_in_place(&map, &name, rows);
+                mmap::release(map);
+                read
+            }
             Source::Slice(bytes, name) if bytes.starts_with(&[0x1f, 0x8b]) => {
                 self.read_input(bytes, &name, rows)
             }
@@ -553,14 +557,20 @@ impl ReaderBuilder {
         source: &Arc<str>,
     ) -> Vec<FrameBuilder> {
         let chunks = split_on_lines(block, self.chunk_bytes);
+        // One builder per run of consecutive chunks a thread takes (rayon's splits), not one
+        // per chunk: fewer chunk dictionaries to merge when the builders are appended, in
+        // order (`collect` keeps the splits' order).
         chunks
             .par_iter()
-            .map(|c| {
-                let mut b = self.new_builder(shape, source);
-                // Errors are kept inside the builder (strict mode stops it); `append` surfaces them.
-                let _ = b.push_lines(c);
-                b
-            })
+            .fold(
+                || self.new_builder(shape, source),
+                |mut b, c| {
+                    // Errors are kept inside the builder (strict mode stops it); `append`
+                    // surfaces them.
+                    let _ = b.push_lines(c);
+                    b
+                },
+            )
             .collect()
     }
 

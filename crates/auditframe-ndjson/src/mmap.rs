@@ -37,3 +37,15 @@ pub(crate) fn map(file: &File) -> std::io::Result<Option<Mmap>> {
     }
     Ok(Some(map))
 }
+
+/// Unmaps `map` off the caller's path: tearing down the page tables of a big mapping takes
+/// ~60 ms per GiB, serial, which the caller's next step (building the frame, analysing it)
+/// need not wait for. A pool thread does it (nothing else holds the bytes).
+pub(crate) fn release(map: Mmap) {
+    if map.len() >= RELEASE_IN_BACKGROUND_BYTES {
+        rayon::spawn(move || drop(map));
+    }
+}
+
+/// Mappings smaller than this are unmapped on the spot (cheap, and no task is queued).
+const RELEASE_IN_BACKGROUND_BYTES: usize = 64 << 20;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::schema::{Column, Projection};
 use crate::timestamp::NANOS_PER_SECOND;
 use crate::{Error, Result};
 
@@ -184,6 +185,42 @@ impl AnalysisOptions {
     pub fn percentile_sketch(mut self, alpha: Option<f64>) -> Self {
         self.percentile_sketch = alpha;
         self
+    }
+
+    /// The columns the analyses read with these options — the projection a reader needs
+    /// for them, and no more: the key column (not the other one), `verb`, `resource`, the
+    /// latency and its start time, `time_generated` (the window, and the time range a
+    /// report shows), plus `stage` and `subresource` only when a stage filter or the
+    /// long-running exclusion asks for them. ([`Projection::analyses`] reads every column
+    /// any option could need.)
+    ///
+    /// ```
+    /// use auditframe::{AnalysisOptions, Column, GroupKey};
+    /// let p = AnalysisOptions::default().projection();
+    /// assert!(p.contains(Column::UserAgent) && !p.contains(Column::Username));
+    /// let p = AnalysisOptions::default().key(GroupKey::User).stage(Some("ResponseComplete".into())).projection();
+    /// assert!(p.contains(Column::Username) && p.contains(Column::Stage));
+    /// ```
+    pub fn projection(&self) -> Projection {
+        let key = match self.key {
+            GroupKey::UserAgent => Column::UserAgent,
+            GroupKey::User => Column::Username,
+        };
+        let mut p = Projection::of(&[
+            key,
+            Column::TimeGenerated,
+            Column::RequestReceived,
+            Column::LatencyMs,
+            Column::Verb,
+            Column::Resource,
+        ]);
+        if self.stage.is_some() {
+            p = p.with(Column::Stage);
+        }
+        if self.exclude_long_running {
+            p = p.with(Column::Subresource);
+        }
+        p
     }
 
     /// Checks the options: a positive bin, percentiles in `[0, 100]`, a valid window.

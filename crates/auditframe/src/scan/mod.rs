@@ -82,13 +82,40 @@ fn set_bit(masks: &mut [u64], p: usize) {
     }
 }
 
-/// Pushes the positions of the set bits of `toks` (block `k`).
-#[inline]
-fn flatten(out: &mut Vec<u32>, k: usize, mut toks: u64) {
-    let base = (k * 64) as u32;
-    while toks != 0 {
-        out.push(base + toks.trailing_zeros());
-        toks &= toks - 1;
+/// Token positions under construction: a buffer kept at least as long as the bytes indexed
+/// (a byte is at most one token), so that a block's positions are written without a
+/// capacity check per token.
+#[derive(Debug, Default)]
+struct Tokens {
+    buf: Vec<u32>,
+    len: usize,
+}
+
+impl Tokens {
+    /// Empties the list, making room for the tokens of `n` bytes.
+    fn reset(&mut self, n: usize) {
+        let room = n + 64;
+        if self.buf.len() < room {
+            self.buf.resize(room, 0);
+        }
+        self.len = 0;
+    }
+
+    /// Appends the positions of the set bits of `toks` (block `k`).
+    #[inline]
+    fn flatten(&mut self, k: usize, mut toks: u64) -> Option<()> {
+        let base = (k * 64) as u32;
+        let n = toks.count_ones() as usize;
+        for slot in self.buf.get_mut(self.len..self.len + n)? {
+            *slot = base + toks.trailing_zeros();
+            toks &= toks.wrapping_sub(1);
+        }
+        self.len += n;
+        Some(())
+    }
+
+    fn as_slice(&self) -> &[u32] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -105,7 +132,7 @@ pub(crate) struct Index {
     escaped_ws: Vec<u64>,
     inner_escaped: Vec<u64>,
     /// Token positions, ascending.
-    pub(crate) toks: Vec<u32>,
+    toks: Tokens,
     /// The bytes last indexed successfully (address, length, escape level): a cursor is
     /// handed out only for those, which is what lets it trust their UTF-8.
     indexed: Option<(usize, usize, usize)>,
@@ -118,7 +145,7 @@ impl Index {
         self.indexed = None;
         u32::try_from(b.len()).ok()?;
         classify(b, &mut self.masks);
-        self.toks.clear();
+        self.toks.reset(b.len());
         let (mut esc_carry, mut str_carry, mut scalar_carry) = (0u64, 0u64, 0u64);
         let (mut high, mut bad, mut expect_low) = (0u64, 0u64, usize::MAX);
         for (k, m) in self.masks.iter().enumerate() {
@@ -135,11 +162,8 @@ impl Index {
             let scalar = !(in_str | quote | m.ws | m.structural);
             let scalar_start = scalar & !((scalar << 1) | scalar_carry);
             scalar_carry = scalar >> 63;
-            flatten(
-                &mut self.toks,
-                k,
-                (m.structural & !in_str) | quote | scalar_start,
-            );
+            self.toks
+                .flatten(k, (m.structural & !in_str) | quote | scalar_start)?;
         }
         if bad != 0 || str_carry != 0 || (high != 0 && std::str::from_utf8(b).is_err()) {
             return None;
@@ -153,7 +177,13 @@ impl Index {
     pub(crate) fn cursor<'a>(&self, b: &'a [u8]) -> Option<Cursor<'a, '_>> {
         let (at, len, level) = self.indexed?;
         (at == b.as_ptr() as usize && len == b.len())
-            .then(|| Cursor::new(b, &self.toks, &self.masks, level))
+            .then(|| Cursor::new(b, self.toks.as_slice(), &self.masks, level))
+    }
+
+    /// The token positions of the bytes last indexed, ascending.
+    #[cfg(test)]
+    pub(crate) fn toks(&self) -> &[u32] {
+        self.toks.as_slice()
     }
 
     /// Indexes JSON text found escaped inside a string: `raw` is the string's content between
@@ -165,7 +195,7 @@ impl Index {
         u32::try_from(raw.len()).ok()?;
         classify(raw, &mut self.masks);
         let n = self.masks.len();
-        self.toks.clear();
+        self.toks.reset(raw.len());
         self.intro.clear();
         self.outer_escaped.clear();
         self.escaped_ws.clear();
@@ -248,11 +278,8 @@ impl Index {
             let scalar = !(in_str | delim | m.ws | m.structural | intro | ws_esc);
             let scalar_start = scalar & !((scalar << 1) | scalar_carry);
             scalar_carry = scalar >> 63;
-            flatten(
-                &mut self.toks,
-                k,
-                (m.structural & outside) | delim | scalar_start,
-            );
+            self.toks
+                .flatten(k, (m.structural & outside) | delim | scalar_start)?;
         }
         // The enclosing record was validated, but the cursor relies on it: check non-ASCII
         // text again (rare, and only then).

@@ -17,7 +17,7 @@ fn naive_escaped(b: &[u8]) -> Vec<bool> {
 fn tokens(b: &[u8]) -> Option<Vec<u32>> {
     let mut ix = Index::default();
     ix.build(b)?;
-    Some(ix.toks.clone())
+    Some(ix.toks().to_vec())
 }
 
 /// Tokens by a byte-at-a-time reading of valid JSON.
@@ -148,7 +148,7 @@ fn nested_tokens(inner: &str) -> Option<Vec<u32>> {
         vis += 1;
         i += 1;
     }
-    Some(ix.toks.iter().map(|&t| map[t as usize]).collect())
+    Some(ix.toks().iter().map(|&t| map[t as usize]).collect())
 }
 
 #[test]
@@ -156,7 +156,7 @@ fn nested_tokens_equal_the_decoded_texts() {
     // Outer `\n` outside inner strings is whitespace (archive events end in one).
     let mut ix = Index::default();
     assert!(ix.build_nested(br#"{\"a\":1}\n"#).is_some());
-    assert_eq!(ix.toks, vec![0, 2, 5, 6, 7, 8]);
+    assert_eq!(ix.toks(), vec![0, 2, 5, 6, 7, 8]);
     for inner in [
         r#"{"a":"x","b":[1,2,{"c":null}],"d":"q\"uo\\te\\","e":"\u0026\n\/"}"#,
         r#"{"k":"\\\"","l":"\\\\\"x"}"#,
