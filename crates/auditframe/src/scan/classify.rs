@@ -1,10 +1,10 @@
 //! Stage 1: classify 64 input bytes at a time into bit masks (one bit per byte).
 //!
-//! This is the crate's only SIMD code and, apart from the Arrow FFI bridge, its only
-//! `unsafe`. On x86-64 the AVX2 kernel is chosen at run time when the CPU has it (users get
-//! it without `-C target-cpu=native`); otherwise SSE2, which every x86-64 CPU has. Other
-//! architectures use a portable table-driven loop. All kernels are tested against the
-//! portable one.
+//! This is the crate's only SIMD code. On x86-64 the AVX2 kernel is chosen at run time when
+//! the CPU has it (users get it without `-C target-cpu=native`); otherwise SSE2, which every
+//! x86-64 CPU has. Other architectures use a portable table-driven loop. All kernels are
+//! tested against the portable one. The x86 module also compiles the index's token passes
+//! a second time with `pclmulqdq` and `popcnt` for the CPUs that have them.
 
 /// The classes of one 64-byte block; bit `i` describes byte `i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,9 +95,62 @@ pub(crate) fn classify_portable(bytes: &[u8], out: &mut Vec<Masks>) {
 
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
-mod x86 {
+pub(crate) mod x86 {
     use super::Masks;
+    use crate::scan::{Bits, Index};
     use std::arch::x86_64::*;
+
+    /// Whether the CPU has carry-less multiply and popcount (detection is cached by std).
+    #[inline]
+    fn has_clmul() -> bool {
+        std::is_x86_feature_detected!("pclmulqdq") && std::is_x86_feature_detected!("popcnt")
+    }
+
+    /// [`Bits`] with `pclmulqdq`. Private to this module, and only instantiated inside the
+    /// `#[target_feature]` functions below, which run only after detection: that is what
+    /// makes its `unsafe` sound.
+    struct Clmul;
+
+    impl Bits for Clmul {
+        #[inline(always)]
+        fn prefix_xor(x: u64) -> u64 {
+            // SAFETY: see the type's comment: the CPU has `pclmulqdq` (and SSE2, which
+            // x86-64 always has). Multiplying by all ones carry-less is the prefix xor.
+            unsafe {
+                let p = _mm_clmulepi64_si128(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1), 0);
+                _mm_cvtsi128_si64(p) as u64
+            }
+        }
+    }
+
+    /// [`Index::tokens`] compiled for CPUs with `pclmulqdq` and `popcnt`; `None` when the
+    /// CPU lacks them (use the portable pass).
+    #[inline]
+    pub(crate) fn tokens(index: &mut Index, b: &[u8]) -> Option<Option<()>> {
+        if !has_clmul() {
+            return None;
+        }
+        #[target_feature(enable = "pclmulqdq,popcnt")]
+        unsafe fn run(index: &mut Index, b: &[u8]) -> Option<()> {
+            index.tokens::<Clmul>(b)
+        }
+        // SAFETY: the CPU has both features (checked above).
+        Some(unsafe { run(index, b) })
+    }
+
+    /// [`Index::nested_tokens`], likewise.
+    #[inline]
+    pub(crate) fn nested_tokens(index: &mut Index, raw: &[u8]) -> Option<Option<()>> {
+        if !has_clmul() {
+            return None;
+        }
+        #[target_feature(enable = "pclmulqdq,popcnt")]
+        unsafe fn run(index: &mut Index, raw: &[u8]) -> Option<()> {
+            index.nested_tokens::<Clmul>(raw)
+        }
+        // SAFETY: the CPU has both features (checked above).
+        Some(unsafe { run(index, raw) })
+    }
 
     /// AVX2 when the CPU has it (detection is cached by std), else SSE2.
     pub(super) fn classify(bytes: &[u8], out: &mut Vec<Masks>) {
@@ -213,20 +266,30 @@ mod x86 {
         let v = unsafe { _mm256_loadu_si256(p.cast()) };
         let eq = |c: u8| _mm256_cmpeq_epi8(v, _mm256_set1_epi8(c as i8));
         let bits = |x: __m256i| u64::from(_mm256_movemask_epi8(x) as u32);
-        let structural = _mm256_or_si256(
-            _mm256_or_si256(
-                _mm256_or_si256(eq(b'{'), eq(b'}')),
-                _mm256_or_si256(eq(b'['), eq(b']')),
-            ),
-            _mm256_or_si256(eq(b':'), eq(b',')),
+        // simdjson's classification by table lookup on the low nibble (`vpshufb` gives 0 for
+        // bytes with the high bit set, which then match nothing): a byte is whitespace iff
+        // it equals the table entry for its low nibble, and structural iff the byte with
+        // 0x20 set does (`[`/`]` become `{`/`}`). Entries that are not the class's bytes
+        // have another low nibble, so they never match.
+        let ws_table = _mm256_setr_epi8(
+            b' ' as i8, 100, 100, 100, 17, 100, 113, 2, 100, b'\t' as i8, b'\n' as i8, 112, 100,
+            b'\r' as i8, 100, 100, b' ' as i8, 100, 100, 100, 17, 100, 113, 2, 100, b'\t' as i8,
+            b'\n' as i8, 112, 100, b'\r' as i8, 100, 100,
         );
-        let ws = _mm256_or_si256(
-            _mm256_or_si256(eq(b' '), eq(b'\t')),
-            _mm256_or_si256(eq(b'\n'), eq(b'\r')),
+        let op_table = _mm256_setr_epi8(
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b':' as i8, b'{' as i8, b',' as i8, b'}' as i8, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, b':' as i8, b'{' as i8, b',' as i8, b'}' as i8, 0, 0,
         );
+        let ws = _mm256_cmpeq_epi8(v, _mm256_shuffle_epi8(ws_table, v));
+        let curlified = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
         let ctrl = _mm256_cmpeq_epi8(
             _mm256_max_epu8(v, _mm256_set1_epi8(0x1f)),
             _mm256_set1_epi8(0x1f),
+        );
+        // 0x0c and 0x1a with 0x20 set are `,` and `:`: control bytes are not structural.
+        let structural = _mm256_andnot_si256(
+            ctrl,
+            _mm256_cmpeq_epi8(curlified, _mm256_shuffle_epi8(op_table, v)),
         );
         [
             bits(eq(b'"')),

@@ -21,7 +21,7 @@
 //! escapes in the outer level of JSON text, surrogates inside JSON text, records over 4 GiB —
 //! and the caller falls back to the serde path, which decides and reports precisely.
 
-mod classify;
+pub(crate) mod classify;
 mod cursor;
 
 pub(crate) use classify::{classify, Masks};
@@ -62,6 +62,25 @@ fn prefix_xor(mut x: u64) -> u64 {
     x ^= x << 16;
     x ^= x << 32;
     x
+}
+
+/// The bit operations of the token passes that have faster CPU instructions than the
+/// portable build may assume: each pass is compiled once generic over this, and once more
+/// for x86-64 CPUs with carry-less multiply and popcount (chosen at run time, see
+/// `classify::x86`).
+pub(crate) trait Bits {
+    /// [`prefix_xor`].
+    fn prefix_xor(x: u64) -> u64;
+}
+
+/// The portable [`Bits`].
+pub(crate) struct Portable;
+
+impl Bits for Portable {
+    #[inline(always)]
+    fn prefix_xor(x: u64) -> u64 {
+        prefix_xor(x)
+    }
 }
 
 /// All ones if the top bit is set, else zero.
@@ -146,13 +165,23 @@ impl Index {
         u32::try_from(b.len()).ok()?;
         classify(b, &mut self.masks);
         self.toks.reset(b.len());
+        #[cfg(target_arch = "x86_64")]
+        if let Some(done) = classify::x86::tokens(self, b) {
+            return done;
+        }
+        self.tokens::<Portable>(b)
+    }
+
+    /// [`build`](Index::build)'s token pass over the classified blocks.
+    #[inline(always)]
+    pub(crate) fn tokens<B: Bits>(&mut self, b: &[u8]) -> Option<()> {
         let (mut esc_carry, mut str_carry, mut scalar_carry) = (0u64, 0u64, 0u64);
         let (mut high, mut bad, mut expect_low) = (0u64, 0u64, usize::MAX);
         for (k, m) in self.masks.iter().enumerate() {
             let (esc, _) = escapes(m.backslash, &mut esc_carry);
             let quote = m.quote & !esc;
             // Inside a string: from its opening quote up to (not including) its closing one.
-            let in_str = prefix_xor(quote) ^ str_carry;
+            let in_str = B::prefix_xor(quote) ^ str_carry;
             str_carry = spread_top(in_str);
             bad |= m.ctrl & (in_str | !m.ws);
             high |= m.high;
@@ -194,6 +223,16 @@ impl Index {
         self.indexed = None;
         u32::try_from(raw.len()).ok()?;
         classify(raw, &mut self.masks);
+        #[cfg(target_arch = "x86_64")]
+        if let Some(done) = classify::x86::nested_tokens(self, raw) {
+            return done;
+        }
+        self.nested_tokens::<Portable>(raw)
+    }
+
+    /// [`build_nested`](Index::build_nested)'s passes over the classified blocks.
+    #[inline(always)]
+    pub(crate) fn nested_tokens<B: Bits>(&mut self, raw: &[u8]) -> Option<()> {
         let n = self.masks.len();
         self.toks.reset(raw.len());
         self.intro.clear();
@@ -252,7 +291,7 @@ impl Index {
             let intro = self.intro.get(k).copied().unwrap_or(0);
             let outer_esc = self.outer_escaped.get(k).copied().unwrap_or(0);
             let delim = m.quote & !inner_esc;
-            let in_str = prefix_xor(delim) ^ str_carry;
+            let in_str = B::prefix_xor(delim) ^ str_carry;
             str_carry = spread_top(in_str);
             let ws_esc = self.escaped_ws.get(k).copied().unwrap_or(0);
             // A control character inside an inner string is invalid JSON.

@@ -266,3 +266,40 @@ proptest! {
         }
     }
 }
+
+/// The portable token passes, bypassing the run-time choice of CPU instructions.
+fn portable(b: &[u8], nested: bool) -> (Option<()>, Vec<u32>) {
+    let mut ix = Index::default();
+    classify(b, &mut ix.masks);
+    ix.toks.reset(b.len());
+    let r = if nested {
+        ix.nested_tokens::<Portable>(b)
+    } else {
+        ix.tokens::<Portable>(b)
+    };
+    (r, ix.toks.as_slice().to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Whatever pass `build` picks on this CPU (carry-less multiply on most x86-64) gives
+    /// the portable pass's answer, on any near-JSON at both levels.
+    #[test]
+    fn cpu_specific_passes_equal_the_portable_ones(s in json_like()) {
+        let b = s.as_bytes();
+        let mut ix = Index::default();
+        let got = ix.build(b);
+        let (want, toks) = portable(b, false);
+        prop_assert_eq!(got, want);
+        if got.is_some() {
+            prop_assert_eq!(ix.toks(), &toks[..]);
+        }
+        let got = ix.build_nested(b);
+        let (want, toks) = portable(b, true);
+        prop_assert_eq!(got, want);
+        if got.is_some() {
+            prop_assert_eq!(ix.toks(), &toks[..]);
+        }
+    }
+}
