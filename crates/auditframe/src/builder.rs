@@ -7,6 +7,7 @@
 use polars::prelude as pl;
 use polars::prelude::{IntoSeries, PlHashMap, PlSmallStr};
 use polars_arrow::bitmap::Bitmap;
+use rayon::prelude::*;
 
 use crate::record::EventFields;
 use crate::schema::{Column, ColumnKind, Projection};
@@ -17,6 +18,8 @@ use crate::{AuditFrame, Result, Shape};
 #[derive(Debug, Default)]
 pub(crate) struct NumBuilder<T> {
     values: Vec<T>,
+    /// Row validity, kept only from the first null on (`valid.len() == values.len()` then):
+    /// columns without nulls cost no per-row flag.
     valid: Vec<bool>,
     nulls: usize,
 }
@@ -27,9 +30,14 @@ impl<T: Default + Copy> NumBuilder<T> {
         match v {
             Some(v) => {
                 self.values.push(v);
-                self.valid.push(true);
+                if self.nulls > 0 {
+                    self.valid.push(true);
+                }
             }
             None => {
+                if self.nulls == 0 {
+                    self.valid.resize(self.values.len(), true);
+                }
                 self.values.push(T::default());
                 self.valid.push(false);
                 self.nulls += 1;
@@ -42,27 +50,46 @@ impl<T: Default + Copy> NumBuilder<T> {
     pub(crate) fn extend(&mut self, values: impl Iterator<Item = Option<T>>) {
         let (lo, _) = values.size_hint();
         self.values.reserve(lo);
-        self.valid.reserve(lo);
         values.for_each(|v| self.push(v));
     }
 
     /// Appends `values` with their validity (`None`: all valid) in bulk.
     #[cfg(feature = "arrow")]
     pub(crate) fn extend_from_slice(&mut self, values: &[T], valid: Option<&[bool]>) {
-        self.values.extend_from_slice(values);
         match valid {
-            Some(v) => {
+            Some(v) if v.iter().any(|&ok| !ok) => {
+                if self.nulls == 0 {
+                    self.valid.resize(self.values.len(), true);
+                }
                 self.valid.extend_from_slice(v);
                 self.nulls += v.iter().filter(|&&b| !b).count();
             }
-            None => self.valid.resize(self.values.len(), true),
+            _ if self.nulls > 0 => self.valid.resize(self.values.len() + values.len(), true),
+            _ => {}
         }
+        self.values.extend_from_slice(values);
     }
 
-    fn append(&mut self, other: NumBuilder<T>) {
-        self.values.extend_from_slice(&other.values);
-        self.valid.extend_from_slice(&other.valid);
-        self.nulls += other.nulls;
+    /// One column of the chunks' values, in order.
+    fn concat(parts: Vec<NumBuilder<T>>) -> NumBuilder<T> {
+        let rows = parts.iter().map(|p| p.values.len()).sum();
+        let nulls: usize = parts.iter().map(|p| p.nulls).sum();
+        let mut out = NumBuilder {
+            values: Vec::with_capacity(rows),
+            valid: Vec::with_capacity(if nulls > 0 { rows } else { 0 }),
+            nulls,
+        };
+        for p in parts {
+            out.values.extend_from_slice(&p.values);
+            if nulls > 0 {
+                if p.nulls > 0 {
+                    out.valid.extend_from_slice(&p.valid);
+                } else {
+                    out.valid.resize(out.values.len(), true);
+                }
+            }
+        }
+        out
     }
 
     fn validity(&self) -> Option<Bitmap> {
@@ -157,19 +184,27 @@ impl DictBuilder {
         }
     }
 
-    /// Appends another chunk's column, re-coding its values into this dictionary.
-    fn append(&mut self, other: DictBuilder) {
-        let remap: Vec<u32> = other.values.iter().map(|v| self.code_of(v)).collect();
-        self.codes.reserve(other.codes.len());
-        for (&c, &ok) in other.codes.iter().zip(&other.valid) {
-            self.codes.push(if ok {
-                remap.get(c as usize).copied().unwrap_or(0)
-            } else {
-                0
-            });
+    /// One column of the chunks' rows, in order, with one dictionary: each chunk's distinct
+    /// values are looked up once, then its codes are re-coded through that table.
+    fn concat(parts: Vec<DictBuilder>) -> DictBuilder {
+        let mut parts = parts.into_iter();
+        let Some(mut out) = parts.next() else {
+            return DictBuilder::default();
+        };
+        for other in parts {
+            let remap: Vec<u32> = other.values.iter().map(|v| out.code_of(v)).collect();
+            out.codes.reserve(other.codes.len());
+            for (&c, &ok) in other.codes.iter().zip(&other.valid) {
+                out.codes.push(if ok {
+                    remap.get(c as usize).copied().unwrap_or(0)
+                } else {
+                    0
+                });
+            }
+            out.valid.extend_from_slice(&other.valid);
+            out.nulls += other.nulls;
         }
-        self.valid.extend_from_slice(&other.valid);
-        self.nulls += other.nulls;
+        out
     }
 
     fn into_series(self, name: &str) -> Result<pl::Series> {
@@ -261,11 +296,15 @@ impl StrBuilder {
         }
     }
 
-    fn append(&mut self, mut other: StrBuilder) {
-        self.seal();
-        other.seal();
-        self.parts.append(&mut other.parts);
-        self.len += other.len;
+    /// One column of the chunks' strings (their buffers are shared, not copied).
+    fn concat(parts: Vec<StrBuilder>) -> StrBuilder {
+        let mut out = StrBuilder::default();
+        for mut p in parts {
+            p.seal();
+            out.parts.append(&mut p.parts);
+            out.len += p.len;
+        }
+        out
     }
 
     fn into_series(mut self, name: &str) -> Result<pl::Series> {
@@ -309,17 +348,39 @@ impl ColBuilder {
     }
 }
 
+impl ColBuilder {
+    /// One column from the same column of several chunks, in order.
+    fn concat(kind: ColumnKind, parts: Vec<ColBuilder>) -> ColBuilder {
+        macro_rules! gather {
+            ($variant:ident) => {
+                parts
+                    .into_iter()
+                    .filter_map(|p| match p {
+                        ColBuilder::$variant(b) => Some(b),
+                        _ => None,
+                    })
+                    .collect()
+            };
+        }
+        match kind {
+            ColumnKind::Timestamp => ColBuilder::Time(NumBuilder::concat(gather!(Time))),
+            ColumnKind::Int64 => ColBuilder::I64(NumBuilder::concat(gather!(I64))),
+            ColumnKind::Int32 => ColBuilder::I32(NumBuilder::concat(gather!(I32))),
+            ColumnKind::Categorical => ColBuilder::Dict(DictBuilder::concat(gather!(Dict))),
+            ColumnKind::String => ColBuilder::Str(StrBuilder::concat(gather!(Str))),
+        }
+    }
+}
+
 /// The columns of one chunk of rows, in projection order.
-pub(crate) struct Columns {
-    projection: Projection,
+struct Chunk {
     cols: Vec<(Column, ColBuilder)>,
     rows: usize,
 }
 
-impl Columns {
-    pub fn new(projection: Projection) -> Columns {
-        Columns {
-            projection,
+impl Chunk {
+    fn new(projection: Projection) -> Chunk {
+        Chunk {
             cols: projection
                 .columns()
                 .map(|c| (c, ColBuilder::new(c.kind())))
@@ -327,27 +388,56 @@ impl Columns {
             rows: 0,
         }
     }
+}
+
+/// The rows of a frame under construction: chunks built separately (one per parse task, in
+/// parallel) and kept as they are when appended, in input order. [`Columns::finish`] joins
+/// them once, each column on its own thread, so no reader ever merges chunks serially.
+pub(crate) struct Columns {
+    projection: Projection,
+    /// Never empty; rows are pushed into the last chunk.
+    chunks: Vec<Chunk>,
+}
+
+impl Columns {
+    pub fn new(projection: Projection) -> Columns {
+        Columns {
+            projection,
+            chunks: vec![Chunk::new(projection)],
+        }
+    }
 
     pub fn rows(&self) -> usize {
-        self.rows
+        self.chunks.iter().map(|c| c.rows).sum()
+    }
+
+    /// The chunk rows are pushed into.
+    #[inline]
+    fn current(&mut self) -> &mut Chunk {
+        if self.chunks.is_empty() {
+            self.chunks.push(Chunk::new(self.projection));
+        }
+        let last = self.chunks.len() - 1;
+        &mut self.chunks[last]
     }
 
     /// The column builders, for appending whole columns; [`Columns::add_rows`] must follow
     /// with the number of rows every builder received.
     #[cfg(feature = "arrow")]
     pub(crate) fn builders_mut(&mut self) -> &mut [(Column, ColBuilder)] {
-        &mut self.cols
+        &mut self.current().cols
     }
 
     #[cfg(feature = "arrow")]
     pub(crate) fn add_rows(&mut self, n: usize) {
-        self.rows += n;
+        self.current().rows += n;
     }
 
     /// Appends one event as a row.
     pub fn push(&mut self, f: &EventFields<'_>, shape: Shape) {
-        self.rows += 1;
-        for (col, b) in &mut self.cols {
+        let chunk = self.current();
+        chunk.rows += 1;
+        for (col, b) in &mut chunk.cols {
             match b {
                 ColBuilder::Time(b) => b.push(match col {
                     Column::TimeGenerated => f.time_generated,
@@ -385,32 +475,37 @@ impl Columns {
         }
     }
 
-    /// Appends another chunk's rows after this chunk's.
+    /// Appends another chunk's rows after this chunk's (in O(chunks): nothing is copied).
     pub fn append(&mut self, other: Columns) {
-        if self.rows == 0 && self.projection == other.projection {
-            // Nothing to merge into: take the other chunk's columns as they are.
-            *self = other;
-            return;
-        }
-        self.rows += other.rows;
-        for ((_, a), (_, b)) in self.cols.iter_mut().zip(other.cols) {
-            match (a, b) {
-                (ColBuilder::Time(a), ColBuilder::Time(b))
-                | (ColBuilder::I64(a), ColBuilder::I64(b)) => a.append(b),
-                (ColBuilder::I32(a), ColBuilder::I32(b)) => a.append(b),
-                (ColBuilder::Dict(a), ColBuilder::Dict(b)) => a.append(b),
-                (ColBuilder::Str(a), ColBuilder::Str(b)) => a.append(b),
-                // Same projection on both sides, so the kinds always line up.
-                _ => {}
+        self.chunks.retain(|c| c.rows > 0);
+        self.chunks
+            .extend(other.chunks.into_iter().filter(|c| c.rows > 0));
+    }
+
+    /// Joins the chunks column by column (in parallel), in order.
+    fn join(self) -> (usize, Vec<(Column, ColBuilder)>) {
+        let height = self.rows();
+        let columns: Vec<Column> = self.projection.columns().collect();
+        let mut per_column: Vec<Vec<ColBuilder>> = columns.iter().map(|_| Vec::new()).collect();
+        for chunk in self.chunks {
+            for ((_, b), parts) in chunk.cols.into_iter().zip(per_column.iter_mut()) {
+                parts.push(b);
             }
         }
+        let joined = per_column
+            .into_par_iter()
+            .zip(columns.into_par_iter())
+            .map(|(parts, col)| (col, ColBuilder::concat(col.kind(), parts)))
+            .collect();
+        (height, joined)
     }
 
     /// Builds the frame.
     pub fn finish(self) -> Result<AuditFrame> {
-        let height = self.rows;
-        let mut out = Vec::with_capacity(self.cols.len());
-        for (col, b) in self.cols {
+        let projection = self.projection;
+        let (height, cols) = self.join();
+        let mut out = Vec::with_capacity(cols.len());
+        for (col, b) in cols {
             let name = PlSmallStr::from_static(col.name());
             let s = match b {
                 ColBuilder::Time(b) => {
@@ -433,6 +528,6 @@ impl Columns {
             out.push(pl::Column::from(s));
         }
         let df = pl::DataFrame::new(height, out)?;
-        AuditFrame::from_parts(df, self.projection)
+        AuditFrame::from_parts(df, projection)
     }
 }
