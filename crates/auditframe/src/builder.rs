@@ -106,16 +106,43 @@ pub(crate) struct DictBuilder {
     codes: Vec<u32>,
     valid: Vec<bool>,
     nulls: usize,
-    /// The previous row's code: consecutive rows often repeat a value (stage, verb, agent).
-    last: Option<u32>,
+    /// A direct-mapped cache in front of `index`: code + 1 (0: empty) per slot of
+    /// [`quick_slot`]. A column has few distinct values, so most rows are found here with one
+    /// cheap hash and one comparison instead of a full hash and a probe.
+    recent: Vec<u32>,
+}
+
+/// Slots of [`DictBuilder::recent`].
+const RECENT_SLOTS: usize = 1024;
+
+/// A slot for `s` from its length and its first, middle and last eight bytes.
+#[inline]
+fn quick_slot(s: &[u8]) -> usize {
+    let n = s.len();
+    let word = |at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map_or(0, u64::from_le_bytes)
+    };
+    let h = if n >= 8 {
+        word(0) ^ word(n / 2 - 4 * usize::from(n >= 16)).rotate_left(21) ^ word(n - 8).rotate_left(42)
+    } else {
+        s.iter().fold(0u64, |h, &c| (h << 8) | u64::from(c))
+    };
+    let h = (h ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 54) as usize % RECENT_SLOTS
 }
 
 impl DictBuilder {
     #[inline]
     fn code_of(&mut self, s: &str) -> u32 {
-        if let Some(last) = self.last {
-            if self.values.get(last as usize).is_some_and(|v| &**v == s) {
-                return last;
+        if self.recent.is_empty() {
+            self.recent = vec![0; RECENT_SLOTS];
+        }
+        let slot = quick_slot(s.as_bytes());
+        if let Some(&c) = self.recent.get(slot) {
+            if c != 0 && self.values.get(c as usize - 1).is_some_and(|v| &**v == s) {
+                return c - 1;
             }
         }
         let code = match self.index.get(s) {
@@ -127,7 +154,9 @@ impl DictBuilder {
                 c
             }
         };
-        self.last = Some(code);
+        if let Some(r) = self.recent.get_mut(slot) {
+            *r = code + 1;
+        }
         code
     }
 
@@ -136,15 +165,35 @@ impl DictBuilder {
         match v {
             Some(s) => {
                 let c = self.code_of(s);
-                self.codes.push(c);
-                self.valid.push(true);
+                self.push_code(c);
             }
-            None => {
-                self.codes.push(0);
-                self.valid.push(false);
-                self.nulls += 1;
-            }
+            None => self.push_null(),
         }
+    }
+
+    #[inline]
+    fn push_code(&mut self, c: u32) {
+        self.codes.push(c);
+        if self.nulls > 0 {
+            self.valid.push(true);
+        }
+    }
+
+    /// A null row (code 0). Validity is kept only from the first null on, like
+    /// [`NumBuilder`]'s.
+    fn push_null(&mut self) {
+        if self.nulls == 0 {
+            self.valid.resize(self.codes.len(), true);
+        }
+        self.codes.push(0);
+        self.valid.push(false);
+        self.nulls += 1;
+    }
+
+    /// Whether row `i` is valid.
+    #[inline]
+    fn is_valid(&self, i: usize) -> bool {
+        self.nulls == 0 || self.valid.get(i).copied().unwrap_or(false)
     }
 
     /// Appends rows given as keys into a dictionary of `values` (an Arrow dictionary array):
@@ -161,7 +210,6 @@ impl DictBuilder {
         const NULL: u32 = u32::MAX - 1;
         let mut remap = vec![UNSEEN; dictionary_len];
         self.codes.reserve(keys.len());
-        self.valid.reserve(keys.len());
         for (i, &k) in keys.iter().enumerate() {
             let row_valid = valid.is_none_or(|v| v.get(i).copied().unwrap_or(false));
             let code = match remap.get_mut(k) {
@@ -174,12 +222,9 @@ impl DictBuilder {
                 _ => NULL,
             };
             if code == NULL {
-                self.codes.push(0);
-                self.valid.push(false);
-                self.nulls += 1;
+                self.push_null();
             } else {
-                self.codes.push(code);
-                self.valid.push(true);
+                self.push_code(code);
             }
         }
     }
@@ -194,15 +239,22 @@ impl DictBuilder {
         for other in parts {
             let remap: Vec<u32> = other.values.iter().map(|v| out.code_of(v)).collect();
             out.codes.reserve(other.codes.len());
-            for (&c, &ok) in other.codes.iter().zip(&other.valid) {
-                out.codes.push(if ok {
-                    remap.get(c as usize).copied().unwrap_or(0)
-                } else {
-                    0
-                });
+            if other.nulls == 0 && out.nulls == 0 {
+                out.codes.extend(
+                    other
+                        .codes
+                        .iter()
+                        .map(|&c| remap.get(c as usize).copied().unwrap_or(0)),
+                );
+                continue;
             }
-            out.valid.extend_from_slice(&other.valid);
-            out.nulls += other.nulls;
+            for (i, &c) in other.codes.iter().enumerate() {
+                if other.is_valid(i) {
+                    out.push_code(remap.get(c as usize).copied().unwrap_or(0));
+                } else {
+                    out.push_null();
+                }
+            }
         }
         out
     }
@@ -226,8 +278,8 @@ impl DictBuilder {
         let in_range = self
             .codes
             .iter()
-            .zip(&self.valid)
-            .all(|(&c, &ok)| !ok || (c as usize) < n);
+            .enumerate()
+            .all(|(i, &c)| (c as usize) < n || !self.is_valid(i));
         let codes =
             pl::UInt32Chunked::from_vec_validity(PlSmallStr::from(name), self.codes, validity);
         let dtype = pl::DataType::from_categories(cats);

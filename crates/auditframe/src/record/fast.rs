@@ -115,8 +115,9 @@ pub(crate) fn nested_native_event<'a>(
 ) -> Option<()> {
     INDEXES.with(|ix| {
         let mut ix = ix.try_borrow_mut().ok()?;
-        let index = &mut ix.1;
-        index.build_nested(raw)?;
+        let (outer, index) = &mut *ix;
+        // The record around `raw` was usually just indexed (the envelope): reuse its classes.
+        index.build_nested_in(outer, raw)?;
         let mut c = index.cursor(raw)?;
         event(&mut c, need, out)?;
         c.at_end().then_some(())

@@ -207,10 +207,7 @@ pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut d
 fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_line: bool) {
     let nested = !own_line;
     match shape {
-        Shape::Native => match native_event(bytes, need, nested, None, None) {
-            Ok(f) => sink.event(&f, shape),
-            Err(e) => sink.error(e),
-        },
+        Shape::Native => native_event(bytes, need, nested, None, None, sink, shape),
         Shape::AksAudit => {
             if let Err(e) = aks_row(bytes, need, nested, sink) {
                 sink.error(e);
@@ -230,10 +227,15 @@ fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_l
         }
         Shape::EventList => {
             for item in wrapper_items(bytes, "items", sink, nested) {
-                match native_event(item.as_raw_str().as_bytes(), need, true, None, None) {
-                    Ok(f) => sink.event(&f, shape),
-                    Err(e) => sink.error(e),
-                }
+                native_event(
+                    item.as_raw_str().as_bytes(),
+                    need,
+                    true,
+                    None,
+                    None,
+                    sink,
+                    shape,
+                );
             }
         }
     }
@@ -264,14 +266,19 @@ fn native_event_serde<'a>(
     Ok(f)
 }
 
-/// Parses a native event; `time` and `category` come from an enclosing row when there is one.
+/// Parses a native event and hands it to `sink`; `time` and `category` come from an
+/// enclosing row when there is one.
 fn native_event<'a>(
     bytes: &'a [u8],
     need: &Need,
     nested: bool,
     time: Option<i64>,
     category: Option<&'a str>,
-) -> Result<EventFields<'a>, RecErr> {
+    sink: &mut dyn Sink,
+    shape: Shape,
+) {
+    // Filled in place and lent to the sink: the fields are a few hundred bytes, which
+    // returning them by value would copy per record.
     let mut f = EventFields {
         time_generated: time,
         ..EventFields::default()
@@ -279,13 +286,18 @@ fn native_event<'a>(
     if fast::native_event(bytes, need, &mut f).is_none() {
         // Whatever the fast scanner does not accept is decided by the serde path.
         if let Some(msg) = crate::framing::too_deep(bytes) {
-            return Err(RecErr::new(SkipReason::Json, msg));
+            return sink.error(RecErr::new(SkipReason::Json, msg));
         }
-        f = native_event_serde(bytes, need, nested, time)?;
+        match native_event_serde(bytes, need, nested, time) {
+            Ok(serde) => f = serde,
+            Err(e) => return sink.error(e),
+        }
     }
-    finish_native(&mut f).map_err(|m| RecErr::new(SkipReason::NotAnEvent, m))?;
+    if let Err(m) = finish_native(&mut f) {
+        return sink.error(RecErr::new(SkipReason::NotAnEvent, m));
+    }
     f.category = category.map(std::borrow::Cow::Borrowed);
-    Ok(f)
+    sink.event(&f, shape);
 }
 
 fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Result<(), RecErr> {
@@ -583,16 +595,15 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
             "the event text is null",
         ));
     };
-    match native_event(
+    native_event(
         payload.as_bytes(),
         need,
         true,
         env.time,
         env.category.as_deref(),
-    ) {
-        Ok(f) => sink.event(&f, shape),
-        Err(e) => sink.error(e),
-    }
+        sink,
+        shape,
+    );
 }
 
 /// The raw elements of a wrapper's array member (`records` or `items`).

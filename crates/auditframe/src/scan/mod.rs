@@ -185,7 +185,10 @@ impl Index {
             str_carry = spread_top(in_str);
             bad |= m.ctrl & (in_str | !m.ws);
             high |= m.high;
-            if esc != 0 && !valid_escapes(b, k, esc, &mut expect_low) {
+            // `\"` and `\\` are valid wherever they are (JSON text inside a string is full of
+            // them): only the other escapes are looked at one by one.
+            let other = esc & !(m.quote | m.backslash);
+            if other != 0 && !valid_escapes(b, k, other, &mut expect_low) {
                 return None;
             }
             let scalar = !(in_str | quote | m.ws | m.structural);
@@ -219,10 +222,36 @@ impl Index {
     /// its quotes, already validated as part of its record by [`build`](Index::build).
     /// `None`: the text uses escapes this level does not handle, or is not valid JSON at the
     /// byte level.
+    #[cfg(test)]
     pub(crate) fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
         self.indexed = None;
         u32::try_from(raw.len()).ok()?;
         classify(raw, &mut self.masks);
+        self.nested_passes(raw)
+    }
+
+    /// [`build_nested`](Index::build_nested) for text inside the record that `outer` has
+    /// indexed: the text's classes are shifted out of the record's instead of classified
+    /// again. Falls back to classifying when `raw` does not lie inside that record.
+    pub(crate) fn build_nested_in(&mut self, outer: &Index, raw: &[u8]) -> Option<()> {
+        self.indexed = None;
+        u32::try_from(raw.len()).ok()?;
+        match outer.offset_of(raw) {
+            Some(start) => shifted_masks(&outer.masks, start, raw.len(), &mut self.masks),
+            None => classify(raw, &mut self.masks),
+        }
+        self.nested_passes(raw)
+    }
+
+    /// Where `part` starts in the bytes last indexed at level 0, if it lies inside them.
+    fn offset_of(&self, part: &[u8]) -> Option<usize> {
+        let (at, len, level) = self.indexed?;
+        let start = (part.as_ptr() as usize).checked_sub(at)?;
+        (level == 0 && start.checked_add(part.len())? <= len).then_some(start)
+    }
+
+    /// The passes of [`build_nested`](Index::build_nested) after classification.
+    fn nested_passes(&mut self, raw: &[u8]) -> Option<()> {
         #[cfg(target_arch = "x86_64")]
         if let Some(done) = classify::x86::nested_tokens(self, raw) {
             return done;
@@ -327,6 +356,47 @@ impl Index {
         }
         self.indexed = Some((raw.as_ptr() as usize, raw.len(), 1));
         Some(())
+    }
+}
+
+/// The classes of `len` bytes starting at byte `start` of classified input, as
+/// [`classify`] would give them for those bytes alone (the last block padded with spaces).
+fn shifted_masks(masks: &[Masks], start: usize, len: usize, out: &mut Vec<Masks>) {
+    const PAD: Masks = Masks {
+        quote: 0,
+        backslash: 0,
+        structural: 0,
+        ws: !0,
+        ctrl: 0,
+        high: 0,
+    };
+    out.clear();
+    let (q, r) = (start / 64, start % 64);
+    let blocks = len.div_ceil(64);
+    out.reserve(blocks);
+    let join = |lo: u64, hi: u64| if r == 0 { lo } else { (lo >> r) | (hi << (64 - r)) };
+    for k in 0..blocks {
+        let lo = masks.get(q + k).copied().unwrap_or(PAD);
+        let hi = masks.get(q + k + 1).copied().unwrap_or(PAD);
+        let mut m = Masks {
+            quote: join(lo.quote, hi.quote),
+            backslash: join(lo.backslash, hi.backslash),
+            structural: join(lo.structural, hi.structural),
+            ws: join(lo.ws, hi.ws),
+            ctrl: join(lo.ctrl, hi.ctrl),
+            high: join(lo.high, hi.high),
+        };
+        let tail = len - k * 64;
+        if tail < 64 {
+            let keep = (1u64 << tail) - 1;
+            m.quote &= keep;
+            m.backslash &= keep;
+            m.structural &= keep;
+            m.ws = (m.ws & keep) | !keep;
+            m.ctrl &= keep;
+            m.high &= keep;
+        }
+        out.push(m);
     }
 }
 

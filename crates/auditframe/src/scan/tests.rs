@@ -303,3 +303,30 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    /// JSON text indexed with the classes shifted out of its record's is indexed exactly as
+    /// when classified on its own, at any offset in the record.
+    #[test]
+    fn nested_index_from_the_records_classes(v in json_value(), pad in 0usize..200) {
+        let text = serde_json::to_string(&v).unwrap_or_default();
+        let record = serde_json::json!({ "pad": "p".repeat(pad), "log": text, "after": 1 });
+        let record = serde_json::to_string(&record).unwrap_or_default();
+        let escaped = serde_json::to_string(&text).unwrap_or_default();
+        let content = &escaped[1..escaped.len() - 1];
+        let at = record.find(content).unwrap_or_default();
+        let b = record.as_bytes();
+        let raw = &b[at..at + content.len()];
+        let mut outer = Index::default();
+        prop_assert!(outer.build(b).is_some());
+        let mut fresh = Index::default();
+        let want = fresh.build_nested(raw);
+        let mut shifted = Index::default();
+        let got = shifted.build_nested_in(&outer, raw);
+        prop_assert_eq!(got, want);
+        prop_assert_eq!(shifted.toks(), fresh.toks());
+        prop_assert_eq!(&shifted.masks, &fresh.masks);
+    }
+}
