@@ -447,47 +447,40 @@ impl Chunk {
 /// them once, each column on its own thread, so no reader ever merges chunks serially.
 pub(crate) struct Columns {
     projection: Projection,
-    /// Never empty; rows are pushed into the last chunk.
-    chunks: Vec<Chunk>,
+    /// Earlier chunks, in order.
+    done: Vec<Chunk>,
+    /// The chunk rows are pushed into (after `done`).
+    current: Chunk,
 }
 
 impl Columns {
     pub fn new(projection: Projection) -> Columns {
         Columns {
             projection,
-            chunks: vec![Chunk::new(projection)],
+            done: Vec::new(),
+            current: Chunk::new(projection),
         }
     }
 
     pub fn rows(&self) -> usize {
-        self.chunks.iter().map(|c| c.rows).sum()
-    }
-
-    /// The chunk rows are pushed into.
-    #[inline]
-    fn current(&mut self) -> &mut Chunk {
-        if self.chunks.is_empty() {
-            self.chunks.push(Chunk::new(self.projection));
-        }
-        let last = self.chunks.len() - 1;
-        &mut self.chunks[last]
+        self.done.iter().map(|c| c.rows).sum::<usize>() + self.current.rows
     }
 
     /// The column builders, for appending whole columns; [`Columns::add_rows`] must follow
     /// with the number of rows every builder received.
     #[cfg(feature = "arrow")]
     pub(crate) fn builders_mut(&mut self) -> &mut [(Column, ColBuilder)] {
-        &mut self.current().cols
+        &mut self.current.cols
     }
 
     #[cfg(feature = "arrow")]
     pub(crate) fn add_rows(&mut self, n: usize) {
-        self.current().rows += n;
+        self.current.rows += n;
     }
 
     /// Appends one event as a row.
     pub fn push(&mut self, f: &EventFields<'_>, shape: Shape) {
-        let chunk = self.current();
+        let chunk = &mut self.current;
         chunk.rows += 1;
         for (col, b) in &mut chunk.cols {
             match b {
@@ -529,9 +522,13 @@ impl Columns {
 
     /// Appends another chunk's rows after this chunk's (in O(chunks): nothing is copied).
     pub fn append(&mut self, other: Columns) {
-        self.chunks.retain(|c| c.rows > 0);
-        self.chunks
-            .extend(other.chunks.into_iter().filter(|c| c.rows > 0));
+        let current = std::mem::replace(&mut self.current, Chunk::new(self.projection));
+        self.done.extend(
+            std::iter::once(current)
+                .chain(other.done)
+                .chain(std::iter::once(other.current))
+                .filter(|c| c.rows > 0),
+        );
     }
 
     /// Joins the chunks column by column (in parallel), in order.
@@ -539,7 +536,7 @@ impl Columns {
         let height = self.rows();
         let columns: Vec<Column> = self.projection.columns().collect();
         let mut per_column: Vec<Vec<ColBuilder>> = columns.iter().map(|_| Vec::new()).collect();
-        for chunk in self.chunks {
+        for chunk in self.done.into_iter().chain(std::iter::once(self.current)) {
             for ((_, b), parts) in chunk.cols.into_iter().zip(per_column.iter_mut()) {
                 parts.push(b);
             }
