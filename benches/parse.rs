@@ -2,7 +2,7 @@
 //! plain serde_json `Value` parse of the same bytes (the in-process baseline), and on one
 //! thread vs all threads.
 
-use auditframe::{Projection, Shape};
+use auditframe::{partial, AnalysisOptions, Partial, Projection, Shape};
 use auditframe_benches::{generate, rows};
 use auditframe_ndjson::ReaderBuilder;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -38,7 +38,57 @@ fn bench(c: &mut Criterion) {
                 .read_slice(&native, "b")
         })
     });
+    g.bench_function("auditframe/default_analyze_projection", |b| {
+        let projection = AnalysisOptions::default().projection();
+        b.iter(|| {
+            ReaderBuilder::new()
+                .projection(projection)
+                .read_slice(&native, "b")
+        })
+    });
+    g.bench_function("auditframe/diagnostics_projection", |b| {
+        b.iter(|| {
+            ReaderBuilder::new()
+                .projection(Projection::diagnostics())
+                .read_slice(&native, "b")
+        })
+    });
     g.finish();
+
+    // A file on disk (memory-mapped), read into one frame or streamed as a frame per 16 MiB
+    // block folded into partial analyses (`analyze --stream`), against serde_json `Value`s.
+    let path =
+        std::env::temp_dir().join(format!("auditframe-bench-parse-{}.log", std::process::id()));
+    std::fs::write(&path, &native).unwrap_or_else(|e| panic!("{e}"));
+    let mut g = c.benchmark_group("parse_file");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(native.len() as u64));
+    g.bench_function("serde_json_value/parallel", |b| {
+        b.iter(|| serde_value_parse(&native))
+    });
+    g.bench_function("auditframe/read_path", |b| {
+        b.iter(|| {
+            ReaderBuilder::new()
+                .projection(Projection::analyses())
+                .read_path(&path)
+        })
+    });
+    g.bench_function("auditframe/stream_partial_analyses", |b| {
+        let opts = AnalysisOptions::default();
+        b.iter(|| {
+            let mut acc = Partial::default();
+            ReaderBuilder::new()
+                .projection(opts.projection())
+                .block_bytes(16 << 20)
+                .for_each_frame(std::slice::from_ref(&path), |frame, _| {
+                    acc.merge(partial(&frame, &opts)?);
+                    Ok(())
+                })
+                .and_then(|_| acc.finish(&opts).map_err(Into::into))
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_file(&path);
 
     let mut g = c.benchmark_group("parse_threads");
     g.sample_size(10);

@@ -125,7 +125,9 @@ fn quick_slot(s: &[u8]) -> usize {
             .map_or(0, u64::from_le_bytes)
     };
     let h = if n >= 8 {
-        word(0) ^ word(n / 2 - 4 * usize::from(n >= 16)).rotate_left(21) ^ word(n - 8).rotate_left(42)
+        word(0)
+            ^ word(n / 2 - 4 * usize::from(n >= 16)).rotate_left(21)
+            ^ word(n - 8).rotate_left(42)
     } else {
         s.iter().fold(0u64, |h, &c| (h << 8) | u64::from(c))
     };

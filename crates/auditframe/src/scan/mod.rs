@@ -374,7 +374,13 @@ fn shifted_masks(masks: &[Masks], start: usize, len: usize, out: &mut Vec<Masks>
     let (q, r) = (start / 64, start % 64);
     let blocks = len.div_ceil(64);
     out.reserve(blocks);
-    let join = |lo: u64, hi: u64| if r == 0 { lo } else { (lo >> r) | (hi << (64 - r)) };
+    let join = |lo: u64, hi: u64| {
+        if r == 0 {
+            lo
+        } else {
+            (lo >> r) | (hi << (64 - r))
+        }
+    };
     for k in 0..blocks {
         let lo = masks.get(q + k).copied().unwrap_or(PAD);
         let hi = masks.get(q + k + 1).copied().unwrap_or(PAD);
