@@ -556,18 +556,22 @@ impl ReaderBuilder {
         shape: Option<Shape>,
         source: &Arc<str>,
     ) -> Vec<FrameBuilder> {
-        let chunks = split_on_lines(block, self.chunk_bytes);
+        // Each task finds its own lines (those starting in its stretch of `chunk_bytes`), so
+        // that no thread scans the block for newlines first — nor takes, alone, the page
+        // faults (and, for a file not in the page cache, the reads) at every chunk's start.
         // One builder per run of consecutive chunks a thread takes (rayon's splits), not one
         // per chunk: fewer chunk dictionaries to merge when the builders are appended, in
         // order (`collect` keeps the splits' order).
-        chunks
-            .par_iter()
+        let size = self.chunk_bytes.max(1);
+        (0..block.len().div_ceil(size))
+            .into_par_iter()
             .fold(
                 || self.new_builder(shape, source),
-                |mut b, c| {
+                |mut b, i| {
+                    let lines = lines_starting_in(block, i * size, (i + 1) * size);
                     // Errors are kept inside the builder (strict mode stops it); `append`
                     // surfaces them.
-                    let _ = b.push_lines(c);
+                    let _ = b.push_lines(lines);
                     b
                 },
             )
@@ -667,6 +671,25 @@ fn split_on_lines_once(buf: &[u8], target: usize) -> &[u8] {
     buf.get(..end).unwrap_or(buf)
 }
 
+/// The first line start at or after `at`: 0, or just after a newline.
+fn line_start_at(buf: &[u8], at: usize) -> usize {
+    if at == 0 {
+        return 0;
+    }
+    match buf.get(at - 1..).and_then(|tail| memchr::memchr(b'\n', tail)) {
+        Some(n) => at + n,
+        None => buf.len(),
+    }
+}
+
+/// The lines of `buf` that start in `from..to`, as one slice (ending at a newline, or where
+/// `buf` ends). Consecutive ranges give consecutive, disjoint slices that cover `buf`.
+fn lines_starting_in(buf: &[u8], from: usize, to: usize) -> &[u8] {
+    let start = line_start_at(buf, from.min(buf.len()));
+    let end = line_start_at(buf, to.min(buf.len())).max(start);
+    buf.get(start..end).unwrap_or_default()
+}
+
 /// Splits `buf` into pieces of about `target` bytes, each ending at a newline (the last
 /// piece ends where `buf` ends).
 pub fn split_on_lines(buf: &[u8], target: usize) -> Vec<&[u8]> {
@@ -683,6 +706,28 @@ pub fn split_on_lines(buf: &[u8], target: usize) -> Vec<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_starting_in_ranges_cover_the_buffer_in_order() {
+        let buf = b"aaaa\nbb\ncccccc\nd\n\neee";
+        for size in 1..30 {
+            let parts: Vec<&[u8]> = (0..buf.len().div_ceil(size))
+                .map(|i| lines_starting_in(buf, i * size, (i + 1) * size))
+                .collect();
+            assert_eq!(parts.concat(), buf.to_vec(), "size {size}");
+            // Every non-empty part but the last ends at a newline and starts a line.
+            let mut at = 0;
+            for p in parts.iter().filter(|p| !p.is_empty()) {
+                assert!(at == 0 || buf[at - 1] == b'\n', "size {size}");
+                at += p.len();
+                if at < buf.len() {
+                    assert_eq!(p.last(), Some(&b'\n'), "size {size}");
+                }
+            }
+        }
+        assert!(lines_starting_in(b"", 0, 10).is_empty());
+        assert_eq!(lines_starting_in(b"ab\ncd\n", 1, 4), b"cd\n");
+    }
 
     #[test]
     fn split_keeps_every_byte_and_ends_on_newlines() {
