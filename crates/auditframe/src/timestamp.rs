@@ -5,6 +5,7 @@
 //! integer arithmetic so that no precision is lost: a float round trip would turn
 //! `.3059890` into `.305988999…` and move events across millisecond and bin boundaries.
 
+use std::cell::Cell;
 use std::fmt;
 
 /// Nanoseconds in one second.
@@ -93,6 +94,15 @@ fn days_in_month(year: i64, month: i64) -> i64 {
     }
 }
 
+/// No date remembered yet (no valid date has this day count).
+const NO_DATE: i64 = i64::MIN;
+
+thread_local! {
+    /// The date bytes (`YYYY-MM-DD`) of the last valid timestamp parsed on this thread, and
+    /// its day count.
+    static LAST_DATE: Cell<([u8; 10], i64)> = const { Cell::new(([0; 10], NO_DATE)) };
+}
+
 /// Parses an RFC 3339 timestamp into nanoseconds since the Unix epoch, UTC.
 ///
 /// Accepts `T`, `t` or a space between date and time, 0–9 fractional digits (more than 9
@@ -110,11 +120,24 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimestampError> {
 
 /// [`parse_timestamp`] on bytes.
 pub fn parse_timestamp_bytes(b: &[u8]) -> Result<i64, TimestampError> {
-    let year = digits::<4>(b, 0)?;
-    expect(b, 4, b'-')?;
-    let month = digits::<2>(b, 5)?;
-    expect(b, 7, b'-')?;
-    let day = digits::<2>(b, 8)?;
+    // The events of an export share a handful of dates: the last valid date this thread
+    // parsed is remembered, and a timestamp on it skips the date's digits and calendar
+    // arithmetic (the rest is checked as always, so errors are the same).
+    let date = b.get(..10).and_then(|d| <[u8; 10]>::try_from(d).ok());
+    let cached = date.and_then(|d| {
+        let (last, days) = LAST_DATE.with(Cell::get);
+        (d == last && days != NO_DATE).then_some(days)
+    });
+    let (year, month, day) = match cached {
+        Some(_) => (0, 1, 1),
+        None => {
+            let year = digits::<4>(b, 0)?;
+            expect(b, 4, b'-')?;
+            let month = digits::<2>(b, 5)?;
+            expect(b, 7, b'-')?;
+            (year, month, digits::<2>(b, 8)?)
+        }
+    };
     match b.get(10) {
         Some(b'T' | b't' | b' ') => {}
         _ => return Err(TimestampError::Syntax),
@@ -172,16 +195,23 @@ pub fn parse_timestamp_bytes(b: &[u8]) -> Result<i64, TimestampError> {
         return Err(TimestampError::Syntax);
     }
     // Leap seconds (:60) are not representable in UTC nanoseconds; reject like chrono does.
-    if !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
+    if (cached.is_none()
+        && (!(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month)))
         || hour > 23
         || minute > 59
         || second > 59
     {
         return Err(TimestampError::OutOfRange);
     }
-    let days = days_from_civil(year, month, day);
+    let days = match (cached, date) {
+        (Some(days), _) => days,
+        (None, Some(d)) => {
+            let days = days_from_civil(year, month, day);
+            LAST_DATE.with(|c| c.set((d, days)));
+            days
+        }
+        (None, None) => days_from_civil(year, month, day),
+    };
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
     secs.checked_mul(NANOS_PER_SECOND)
         .and_then(|ns| ns.checked_add(frac))
@@ -252,6 +282,36 @@ mod tests {
         assert_eq!(parse_timestamp("2026-11-20 10:55:55.5z"), Ok(z));
         assert_eq!(parse_timestamp("2026-11-20t10:55:55.5Z"), Ok(z));
         assert_eq!(parse_timestamp("2026-11-20 10:55:55.5"), Ok(z));
+    }
+
+    #[test]
+    fn the_remembered_date_changes_no_answer() {
+        let forget = || LAST_DATE.with(|c| c.set(([0; 10], NO_DATE)));
+        let dates = ["2026-11-20", "2026-11-21", "2024-02-29", "2026-02-29", "2026-13-01"];
+        let times = [
+            "T10:55:55Z",
+            "T10:55:55.123Z",
+            "T24:00:00Z",
+            "T10:55:55+01:00",
+            "t10:55:55",
+            "T10:55:55Zx",
+            "X10:55:55Z",
+            "",
+        ];
+        // Every pair, each after every other (so each is parsed with every date remembered).
+        let all: Vec<String> = dates
+            .iter()
+            .flat_map(|d| times.iter().map(move |t| format!("{d}{t}")))
+            .collect();
+        for before in &all {
+            for s in &all {
+                forget();
+                let cold = parse_timestamp(s);
+                forget();
+                let _ = parse_timestamp(before);
+                assert_eq!(parse_timestamp(s), cold, "{s:?} after {before:?}");
+            }
+        }
     }
 
     #[test]
