@@ -149,12 +149,6 @@ pub(crate) fn aks_row<'a>(
         let mut row = FastAks::default();
         let mut category_seen = false;
         c.object(&mut |c, key| {
-            if matches!(
-                key,
-                b"AuditId" | b"Verb" | b"RequestUri" | b"Stage" | b"StageReceivedTime"
-            ) {
-                out.looks_like_event = true;
-            }
             match key {
                 b"TimeGenerated" if need.time_generated => out.time_generated = timestamp(c)?,
                 b"TimeGenerated" => {
@@ -168,12 +162,32 @@ pub(crate) fn aks_row<'a>(
                 b"RequestReceivedTime" if need.request_received => {
                     out.request_received = timestamp(c)?
                 }
-                b"StageReceivedTime" if need.stage_timestamp => out.stage_timestamp = timestamp(c)?,
-                b"AuditId" if need.audit_id => out.audit_id = c.opt_str()?,
-                b"Stage" if need.stage => out.stage = c.opt_str()?,
+                // These five mark a row as an event (whether projected or not).
+                b"StageReceivedTime" => {
+                    out.looks_like_event = true;
+                    if need.stage_timestamp {
+                        out.stage_timestamp = timestamp(c)?;
+                    } else {
+                        c.skip_value()?;
+                    }
+                }
+                b"AuditId" => {
+                    out.looks_like_event = true;
+                    str_if(c, need.audit_id, &mut out.audit_id)?;
+                }
+                b"Stage" => {
+                    out.looks_like_event = true;
+                    str_if(c, need.stage, &mut out.stage)?;
+                }
+                b"Verb" => {
+                    out.looks_like_event = true;
+                    str_if(c, need.verb, &mut out.verb)?;
+                }
+                b"RequestUri" => {
+                    out.looks_like_event = true;
+                    str_if(c, need.request_uri, &mut out.request_uri)?;
+                }
                 b"Level" if need.level => out.level = c.opt_str()?,
-                b"Verb" if need.verb => out.verb = c.opt_str()?,
-                b"RequestUri" if need.request_uri => out.request_uri = c.opt_str()?,
                 b"UserAgent" if need.user_agent => out.user_agent = c.opt_str()?,
                 b"User" if need.username => user(c, out)?,
                 b"SourceIps" if need.source_ip => out.source_ip = c.first_str_of_array()?,
