@@ -25,13 +25,23 @@ thread_local! {
 
 /// Scans one native event object. `None`: fall back to the serde path.
 pub(crate) fn native_event<'a>(b: &'a [u8], need: &Need, out: &mut EventFields<'a>) -> Option<()> {
+    walk_record(b, |c| event(c, need, out))
+}
+
+/// Indexes the record `b` with this thread's record index and hands a cursor at its first
+/// token to `walk`. `None` when the index or the walk gives up, or the walk leaves tokens
+/// unread (trailing content).
+fn walk_record<'a, R>(
+    b: &'a [u8],
+    walk: impl for<'t> FnOnce(&mut Cursor<'a, 't>) -> Option<R>,
+) -> Option<R> {
     INDEXES.with(|ix| {
         let mut ix = ix.try_borrow_mut().ok()?;
         let index = &mut ix.0;
         index.build(b)?;
         let mut c = index.cursor(b)?;
-        event(&mut c, need, out)?;
-        c.at_end().then_some(())
+        let r = walk(&mut c)?;
+        c.at_end().then_some(r)
     })
 }
 
@@ -54,11 +64,7 @@ pub(crate) fn envelope<'a>(
     archive: bool,
     need_time: bool,
 ) -> Option<FastEnvelope<'a>> {
-    INDEXES.with(|ix| {
-        let mut ix = ix.try_borrow_mut().ok()?;
-        let index = &mut ix.0;
-        index.build(b)?;
-        let mut c = index.cursor(b)?;
+    walk_record(b, |c| {
         let mut env = FastEnvelope::default();
         c.object(&mut |c, k| {
             match (k, archive) {
@@ -93,7 +99,7 @@ pub(crate) fn envelope<'a>(
             }
             Some(())
         })?;
-        c.at_end().then_some(env)
+        Some(env)
     })
 }
 
@@ -141,11 +147,7 @@ pub(crate) fn aks_row<'a>(
     need: &Need,
     out: &mut EventFields<'a>,
 ) -> Option<FastAks<'a>> {
-    INDEXES.with(|ix| {
-        let mut ix = ix.try_borrow_mut().ok()?;
-        let index = &mut ix.0;
-        index.build(b)?;
-        let mut c = index.cursor(b)?;
+    walk_record(b, |c| {
         let mut row = FastAks::default();
         let mut category_seen = false;
         c.object(&mut |c, key| {
@@ -213,7 +215,7 @@ pub(crate) fn aks_row<'a>(
             }
             Some(())
         })?;
-        c.at_end().then_some(row)
+        Some(row)
     })
 }
 
