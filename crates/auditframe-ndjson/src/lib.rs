@@ -310,27 +310,17 @@ impl ReaderBuilder {
         name: &str,
         mut rows: Rows<'_>,
     ) -> Result<(FrameBuilder, InputReport)> {
-        let source: Arc<str> = Arc::from(name);
         let bytes = auditframe::strip_bom(bytes);
-        let mut builder = FrameBuilder::new(&self.opts, Some(source.clone()));
-        let mut input = InputReport {
-            name: name.to_owned(),
-            shape: None,
-            bytes: 0,
-            rows: 0,
-            truncated: None,
-        };
         let first = bytes
             .get(..bytes.len().min(self.block_bytes))
             .unwrap_or(bytes);
-        let framing = auditframe::Framing::detect(first);
-        let shape = self
-            .opts
-            .get_shape()
-            .or_else(|| auditframe::sniff_input_shape(first, auditframe::SNIFF_RECORDS));
-        if let Some(s) = shape {
-            builder.set_shape(s);
-        }
+        let Start {
+            source,
+            mut builder,
+            mut input,
+            framing,
+            shape,
+        } = self.start(name, first);
         if framing == auditframe::Framing::Lines {
             let mut rest = bytes;
             while !rest.is_empty() {
@@ -361,30 +351,19 @@ impl ReaderBuilder {
         name: &str,
         mut rows: Rows<'_>,
     ) -> Result<(FrameBuilder, InputReport)> {
-        let source: Arc<str> = Arc::from(name);
         let mut blocks = input::Blocks::new(
             reader,
             name,
             self.block_bytes,
             self.opts.get_max_record_bytes(),
         )?;
-        let mut builder = FrameBuilder::new(&self.opts, Some(source.clone()));
-        let mut input = InputReport {
-            name: name.to_owned(),
-            shape: None,
-            bytes: 0,
-            rows: 0,
-            truncated: None,
-        };
-        let first = blocks.first_block();
-        let framing = auditframe::Framing::detect(first);
-        let shape = self
-            .opts
-            .get_shape()
-            .or_else(|| auditframe::sniff_input_shape(first, auditframe::SNIFF_RECORDS));
-        if let Some(s) = shape {
-            builder.set_shape(s);
-        }
+        let Start {
+            source,
+            mut builder,
+            mut input,
+            framing,
+            shape,
+        } = self.start(name, blocks.first_block());
         if framing == auditframe::Framing::Lines {
             // A reader thread fetches (and decompresses) the next block while this one is
             // parsed on the pool: reading costs as much CPU as a tenth of the parse.
@@ -433,6 +412,32 @@ impl ReaderBuilder {
         input.truncated = blocks.truncated().map(str::to_owned);
         input.shape = input.shape.or(builder.shape());
         Ok((builder, input))
+    }
+
+    /// What every read of an input starts from: its framing and shape, detected on its first
+    /// block (the shape forced by the options wins), and an empty builder and report.
+    fn start(&self, name: &str, first: &[u8]) -> Start {
+        let source: Arc<str> = Arc::from(name);
+        let framing = auditframe::Framing::detect(first);
+        let shape = self
+            .opts
+            .get_shape()
+            .or_else(|| auditframe::sniff_input_shape(first, auditframe::SNIFF_RECORDS));
+        let builder = self.new_builder(shape, &source);
+        let input = InputReport {
+            name: name.to_owned(),
+            shape: None,
+            bytes: 0,
+            rows: 0,
+            truncated: None,
+        };
+        Start {
+            source,
+            builder,
+            input,
+            framing,
+            shape,
+        }
     }
 
     /// Puts one block's chunk builders where the read wants its rows: appended to the
@@ -611,6 +616,15 @@ impl ReaderBuilder {
         }
         parts
     }
+}
+
+/// The start of one input's read (see [`ReaderBuilder::start`]).
+struct Start {
+    source: Arc<str>,
+    builder: FrameBuilder,
+    input: InputReport,
+    framing: auditframe::Framing,
+    shape: Option<Shape>,
 }
 
 /// Where a read puts each block's rows.
