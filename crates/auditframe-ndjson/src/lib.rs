@@ -690,7 +690,10 @@ fn line_start_at(buf: &[u8], at: usize) -> usize {
     if at == 0 {
         return 0;
     }
-    match buf.get(at - 1..).and_then(|tail| memchr::memchr(b'\n', tail)) {
+    match buf
+        .get(at - 1..)
+        .and_then(|tail| memchr::memchr(b'\n', tail))
+    {
         Some(n) => at + n,
         None => buf.len(),
     }

@@ -287,7 +287,13 @@ mod tests {
     #[test]
     fn the_remembered_date_changes_no_answer() {
         let forget = || LAST_DATE.with(|c| c.set(([0; 10], NO_DATE)));
-        let dates = ["2026-11-20", "2026-11-21", "2024-02-29", "2026-02-29", "2026-13-01"];
+        let dates = [
+            "2026-11-20",
+            "2026-11-21",
+            "2024-02-29",
+            "2026-02-29",
+            "2026-13-01",
+        ];
         let times = [
             "T10:55:55Z",
             "T10:55:55.123Z",

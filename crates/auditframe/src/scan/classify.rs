@@ -257,6 +257,25 @@ pub(crate) mod x86 {
         });
     }
 
+    /// Per low nibble, the whitespace byte with that nibble (other entries have another low
+    /// nibble, so they match no byte).
+    const WS_TABLE: [u8; 16] = [
+        b' ', 100, 100, 100, 17, 100, 113, 2, 100, b'\t', b'\n', 112, 100, b'\r', 100, 100,
+    ];
+
+    /// Per low nibble, the structural byte with that nibble once 0x20 is set (`[` → `{`,
+    /// `]` → `}`); 0 where there is none.
+    const OP_TABLE: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b':', b'{', b',', b'}', 0, 0];
+
+    /// A 16-entry table in both 128-bit lanes, for `vpshufb`.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn nibble_table(t: &[u8; 16]) -> __m256i {
+        // SAFETY: `t` is 16 readable bytes; `loadu` has no alignment requirement.
+        let lane = unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
+        _mm256_broadcastsi128_si256(lane)
+    }
+
     /// # Safety
     /// `p` must point to 32 readable bytes and the CPU must support AVX2.
     #[target_feature(enable = "avx2")]
@@ -271,44 +290,8 @@ pub(crate) mod x86 {
         // it equals the table entry for its low nibble, and structural iff the byte with
         // 0x20 set does (`[`/`]` become `{`/`}`). Entries that are not the class's bytes
         // have another low nibble, so they never match.
-        let ws_table = _mm256_setr_epi8(
-            b' ' as i8,
-            100,
-            100,
-            100,
-            17,
-            100,
-            113,
-            2,
-            100,
-            b'\t' as i8,
-            b'\n' as i8,
-            112,
-            100,
-            b'\r' as i8,
-            100,
-            100,
-            b' ' as i8,
-            100,
-            100,
-            100,
-            17,
-            100,
-            113,
-            2,
-            100,
-            b'\t' as i8,
-            b'\n' as i8,
-            112,
-            100,
-            b'\r' as i8,
-            100,
-            100,
-        );
-        let op_table = _mm256_setr_epi8(
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, b':' as i8, b'{' as i8, b',' as i8, b'}' as i8, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0, 0, b':' as i8, b'{' as i8, b',' as i8, b'}' as i8, 0, 0,
-        );
+        let ws_table = nibble_table(&WS_TABLE);
+        let op_table = nibble_table(&OP_TABLE);
         let ws = _mm256_cmpeq_epi8(v, _mm256_shuffle_epi8(ws_table, v));
         let curlified = _mm256_or_si256(v, _mm256_set1_epi8(0x20));
         let ctrl = _mm256_cmpeq_epi8(
