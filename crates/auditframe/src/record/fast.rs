@@ -45,6 +45,33 @@ fn walk_record<'a, R>(
     })
 }
 
+/// The byte ranges of the elements of the array under `member` in a wrapper object (`records`
+/// of an Event Hubs capture row, `items` of an `EventList`), the whole record validated on
+/// the way. `None`: fall back (the serde path reports what is wrong, including a missing or
+/// null array). A repeated `member` key: the last one counts, as in the serde path.
+pub(crate) fn wrapper_spans(b: &[u8], member: &[u8]) -> Option<Vec<(usize, usize)>> {
+    walk_record(b, |c| {
+        let mut items = None;
+        c.object(&mut |c, k| {
+            if k != member {
+                return c.skip_value();
+            }
+            if c.is_null() {
+                items = None;
+                return Some(());
+            }
+            let mut spans = Vec::new();
+            c.array(|c| {
+                spans.push(c.value_span()?);
+                Some(())
+            })?;
+            items = Some(spans);
+            Some(())
+        })?;
+        items
+    })
+}
+
 /// The fields of an `AzureDiagnostics` row or archive record read by the fast path, with the
 /// event still as escaped JSON text.
 #[derive(Debug, Default)]

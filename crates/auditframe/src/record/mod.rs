@@ -214,30 +214,12 @@ fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_l
             }
         }
         Shape::AzureDiagnostics | Shape::Archive => envelope(bytes, shape, need, sink, nested),
-        Shape::EventHub => {
-            for item in wrapper_items(bytes, "records", sink, nested) {
-                envelope(
-                    item.as_raw_str().as_bytes(),
-                    Shape::EventHub,
-                    need,
-                    sink,
-                    true,
-                );
-            }
-        }
-        Shape::EventList => {
-            for item in wrapper_items(bytes, "items", sink, nested) {
-                native_event(
-                    item.as_raw_str().as_bytes(),
-                    need,
-                    true,
-                    None,
-                    None,
-                    sink,
-                    shape,
-                );
-            }
-        }
+        Shape::EventHub => for_each_wrapper_item(bytes, "records", sink, nested, |item, sink| {
+            envelope(item, Shape::EventHub, need, sink, true)
+        }),
+        Shape::EventList => for_each_wrapper_item(bytes, "items", sink, nested, |item, sink| {
+            native_event(item, need, true, None, None, sink, shape)
+        }),
     }
 }
 
@@ -604,6 +586,30 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
         sink,
         shape,
     );
+}
+
+/// Hands each raw element of a wrapper's array member (`records` or `items`) to `f`:
+/// delimited by the structural scanner, or by the serde path when it gives up (which reports
+/// any error).
+fn for_each_wrapper_item(
+    bytes: &[u8],
+    member: &'static str,
+    sink: &mut dyn Sink,
+    nested: bool,
+    mut f: impl FnMut(&[u8], &mut dyn Sink),
+) {
+    match fast::wrapper_spans(bytes, member.as_bytes()) {
+        Some(spans) => {
+            for item in spans.into_iter().filter_map(|(s, e)| bytes.get(s..e)) {
+                f(item, sink);
+            }
+        }
+        None => {
+            for item in wrapper_items(bytes, member, sink, nested) {
+                f(item.as_raw_str().as_bytes(), sink);
+            }
+        }
+    }
 }
 
 /// The raw elements of a wrapper's array member (`records` or `items`).
@@ -1089,6 +1095,39 @@ mod tests {
             let need = Need::from_projection(projections()[p]);
             let (fast, serde) = both_aks_routes(&m, &need);
             prop_assert_eq!(fast, serde, "{}", String::from_utf8_lossy(&m));
+        }
+
+        /// Mutated wrapper rows (Event Hubs `records`, `EventList` `items`): whenever the
+        /// scanner delimits the elements, the serde split accepts the row too and yields the
+        /// same element bytes.
+        #[test]
+        fn wrapper_spans_equal_the_serde_split(list in any::<bool>(), at in 0usize..6000, how in any::<u8>(), twice in any::<bool>(), mutated in any::<bool>()) {
+            let (shape, member) = if list { (Shape::EventList, "items") } else { (Shape::EventHub, "records") };
+            let mut g = Generator::new(GeneratorOptions { events: 3, seed: 5, ..GeneratorOptions::default() });
+            let mut base = Vec::new();
+            g.write(shape, &mut base);
+            let base = base.split(|&c| c == b'\n').find(|l| !l.is_empty()).unwrap_or_default().to_vec();
+            let mut m = base.clone();
+            if mutated {
+                m = mutate(&m, at, how);
+                if twice {
+                    m = mutate(&m, at / 3 + 11, how.wrapping_mul(17));
+                }
+            }
+            let fast = fast::wrapper_spans(&m, member.as_bytes());
+            if !mutated {
+                prop_assert!(fast.as_ref().is_some_and(|s| s.len() == 3), "generated rows take the fast path");
+            }
+            if let Some(spans) = fast {
+                let mut errors = Collect::default();
+                let serde: Vec<Vec<u8>> = wrapper_items(&m, member, &mut errors, false)
+                    .iter()
+                    .map(|v| v.as_raw_str().as_bytes().to_vec())
+                    .collect();
+                prop_assert_eq!(errors, Collect::default());
+                let spans: Vec<Vec<u8>> = spans.iter().map(|&(a, b)| m[a..b].to_vec()).collect();
+                prop_assert_eq!(spans, serde, "{}", String::from_utf8_lossy(&m));
+            }
         }
 
         /// Mutated envelopes: the fast route (with its in-place walk of the event text)

@@ -234,6 +234,42 @@ impl<'a, 't> Cursor<'a, 't> {
         }
     }
 
+    /// An array; each element is handed to `item`, which must consume it.
+    pub(crate) fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.try_eat(b']') {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            if self.try_eat(b',') {
+                continue;
+            }
+            return self.eat(b']');
+        }
+    }
+
+    /// Skips one value (checked like [`skip_value`](Cursor::skip_value)) and returns its
+    /// byte range, from its first byte to just after its last. Level 0 only.
+    pub(crate) fn value_span(&mut self) -> Option<(usize, usize)> {
+        if self.level != 0 {
+            return None;
+        }
+        let start = self.pos()?;
+        match self.peek()? {
+            b'{' | b'[' | b'"' => {
+                self.skip_value()?;
+                // The value's last token is its closing bracket or quote.
+                let last = *self.toks.get(self.t.checked_sub(1)?)? as usize;
+                Some((start, last + 1))
+            }
+            _ => {
+                let (s, _) = self.scalar()?;
+                Some((start, start + s.len()))
+            }
+        }
+    }
+
     /// An array's first element (a string or null), the rest skipped; or null.
     pub(crate) fn first_str_of_array(&mut self) -> Option<Option<Cow<'a, str>>> {
         if self.is_null() {
