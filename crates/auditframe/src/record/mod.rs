@@ -169,24 +169,14 @@ fn first_non_ws(bytes: &[u8]) -> Option<u8> {
 /// Parses one record of `shape` and hands its events to `sink`.
 pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink) {
     let first = first_non_ws(bytes);
-    // Native events and envelopes take the fast scanner first, which needs no nesting guard;
-    // everything that reaches the recursive serde parser is checked first.
-    let fast = matches!(
-        shape,
-        Shape::Native | Shape::AksAudit | Shape::AzureDiagnostics | Shape::Archive
-    ) && first == Some(b'{');
+    // Objects of every shape take the fast scanner first, which needs no nesting guard (it
+    // gives up on deep records); whatever reaches the recursive serde parser is checked
+    // first — here, or where a fast path falls back.
+    let fast = first == Some(b'{');
     if !fast {
-        if let Some(msg) = crate::framing::too_deep(bytes) {
-            return sink.error(RecErr::new(SkipReason::Json, msg));
-        }
-    }
-    // sonic-rs's `LazyValue` (array elements, wrapper items) assumes valid UTF-8 (a debug
-    // assertion, unchecked in release): check it first (found by fuzzing).
-    if shape == Shape::EventList || shape == Shape::EventHub || first == Some(b'[') {
-        if let Err(e) = std::str::from_utf8(bytes) {
-            let mut err = RecErr::new(SkipReason::Utf8, "invalid UTF-8");
-            err.column = Some(e.valid_up_to() as u64 + 1);
-            return sink.error(err);
+        let lazy = shape == Shape::EventList || shape == Shape::EventHub || first == Some(b'[');
+        if let Some(e) = serde_guard(bytes, lazy) {
+            return sink.error(e);
         }
     }
     if first == Some(b'[') {
@@ -588,6 +578,24 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
     );
 }
 
+/// What must hold before the serde path may see `bytes`: nesting within
+/// [`MAX_NESTING`](crate::MAX_NESTING) (the parser recurses), and valid UTF-8 when sonic-rs
+/// `LazyValue`s will split it (`lazy`: array elements, wrapper items; they assume UTF-8, a
+/// debug assertion unchecked in release — found by fuzzing).
+fn serde_guard(bytes: &[u8], lazy: bool) -> Option<RecErr> {
+    if let Some(msg) = crate::framing::too_deep(bytes) {
+        return Some(RecErr::new(SkipReason::Json, msg));
+    }
+    if lazy {
+        if let Err(e) = std::str::from_utf8(bytes) {
+            let mut err = RecErr::new(SkipReason::Utf8, "invalid UTF-8");
+            err.column = Some(e.valid_up_to() as u64 + 1);
+            return Some(err);
+        }
+    }
+    None
+}
+
 /// Hands each raw element of a wrapper's array member (`records` or `items`) to `f`:
 /// delimited by the structural scanner, or by the serde path when it gives up (which reports
 /// any error).
@@ -605,6 +613,9 @@ fn for_each_wrapper_item(
             }
         }
         None => {
+            if let Some(e) = serde_guard(bytes, true) {
+                return sink.error(e);
+            }
             for item in wrapper_items(bytes, member, sink, nested) {
                 f(item.as_raw_str().as_bytes(), sink);
             }
@@ -1022,6 +1033,38 @@ mod tests {
         let need = Need::from_projection(Projection::all());
         assert!(fast::aks_row(&rows[0], &need, &mut f).is_some());
         assert!(f.verb.is_some());
+    }
+
+    #[test]
+    fn fast_paths_count_nesting_like_the_serde_guard() {
+        let need = Need::from_projection(Projection::all());
+        // The event object is level 1; `x` (skipped) holds `k` nested arrays.
+        let native = |k: usize| {
+            format!(
+                r#"{{"kind":"Event","verb":"get","x":{}{}}}"#,
+                "[".repeat(k),
+                "]".repeat(k)
+            )
+        };
+        for (k, ok) in [(63, true), (64, false)] {
+            let rec = native(k);
+            let mut f = EventFields::default();
+            let fast = fast::native_event(rec.as_bytes(), &need, &mut f).is_some();
+            assert_eq!(fast, ok, "{} levels", k + 1);
+            assert_eq!(crate::framing::too_deep(rec.as_bytes()).is_none(), ok);
+        }
+        // A wrapper: the row (1), `records` (2), then the element's own levels.
+        let hub = |k: usize| format!(r#"{{"records":[{}{}]}}"#, "[".repeat(k), "]".repeat(k));
+        for (k, ok) in [(62, true), (63, false)] {
+            let row = hub(k);
+            assert_eq!(
+                fast::wrapper_spans(row.as_bytes(), b"records").is_some(),
+                ok,
+                "{} levels",
+                k + 2
+            );
+            assert_eq!(crate::framing::too_deep(row.as_bytes()).is_none(), ok);
+        }
     }
 
     #[test]

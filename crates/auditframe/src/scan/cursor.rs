@@ -4,9 +4,10 @@ use std::borrow::Cow;
 
 use super::{unescape, Masks};
 
-/// Containers nested deeper than this inside a skipped value give up (the serde path
-/// enforces the crate's nesting limit and reports it).
-const MAX_DEPTH: u32 = 64;
+/// Containers nested deeper than this, counted from the outermost one (as the serde path's
+/// guard counts them, [`MAX_NESTING`](crate::MAX_NESTING)), give up: the serde path then
+/// reports the nesting error.
+const MAX_DEPTH: u32 = crate::decode::MAX_NESTING as u32;
 
 /// A position in one record's token list ([`Index`](super::Index)). Every method returns
 /// `None` where the JSON is invalid or unusual; the caller then falls back to the serde path.
@@ -21,6 +22,8 @@ pub(crate) struct Cursor<'a, 't> {
     /// 0 for a record; 1 for JSON text inside a string, where each string's closing
     /// delimiter is preceded by the `\` of its escape.
     level: usize,
+    /// Containers open around the current token.
+    depth: u32,
 }
 
 impl<'a, 't> Cursor<'a, 't> {
@@ -38,6 +41,7 @@ impl<'a, 't> Cursor<'a, 't> {
             masks,
             t: 0,
             level,
+            depth: 0,
         }
     }
 
@@ -219,9 +223,9 @@ impl<'a, 't> Cursor<'a, 't> {
         &mut self,
         field: &mut impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
     ) -> Option<()> {
-        self.eat(b'{')?;
+        self.open(b'{')?;
         if self.try_eat(b'}') {
-            return Some(());
+            return self.close();
         }
         loop {
             let k = self.key()?;
@@ -230,22 +234,42 @@ impl<'a, 't> Cursor<'a, 't> {
             if self.try_eat(b',') {
                 continue;
             }
-            return self.eat(b'}');
+            self.eat(b'}')?;
+            return self.close();
         }
+    }
+
+    /// Enters the container opened by the current token `c`, within the depth limit.
+    #[inline]
+    fn open(&mut self, c: u8) -> Option<()> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.eat(c)?;
+        self.depth += 1;
+        Some(())
+    }
+
+    /// Leaves a container entered with [`open`](Cursor::open).
+    #[inline]
+    fn close(&mut self) -> Option<()> {
+        self.depth = self.depth.checked_sub(1)?;
+        Some(())
     }
 
     /// An array; each element is handed to `item`, which must consume it.
     pub(crate) fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
-        self.eat(b'[')?;
+        self.open(b'[')?;
         if self.try_eat(b']') {
-            return Some(());
+            return self.close();
         }
         loop {
             item(self)?;
             if self.try_eat(b',') {
                 continue;
             }
-            return self.eat(b']');
+            self.eat(b']')?;
+            return self.close();
         }
     }
 
@@ -275,8 +299,9 @@ impl<'a, 't> Cursor<'a, 't> {
         if self.is_null() {
             return Some(None);
         }
-        self.eat(b'[')?;
+        self.open(b'[')?;
         if self.try_eat(b']') {
+            self.close()?;
             return Some(None);
         }
         let first = self.opt_str()?;
@@ -286,6 +311,7 @@ impl<'a, 't> Cursor<'a, 't> {
                 continue;
             }
             self.eat(b']')?;
+            self.close()?;
             return Some(first);
         }
     }
@@ -300,7 +326,7 @@ impl<'a, 't> Cursor<'a, 't> {
                     self.t += 2;
                 }
                 open @ (b'{' | b'[') => {
-                    if depth >= MAX_DEPTH {
+                    if self.depth + depth >= MAX_DEPTH {
                         return None;
                     }
                     self.t += 1;
