@@ -605,12 +605,11 @@ impl ReaderBuilder {
             .collect();
         // Positions are absolute here; tell the last builder how much input there was so that
         // builders appended after this input shift correctly.
-        let lines = memchr::memchr_iter(b'\n', all).count() as u64;
         match parts.last_mut() {
-            Some(last) => last.advance(lines, all.len() as u64),
+            Some(last) => last.advance_over(all),
             None => {
                 let mut b = self.new_builder(shape, source);
-                b.advance(lines, all.len() as u64);
+                b.advance_over(all);
                 parts.push(b);
             }
         }

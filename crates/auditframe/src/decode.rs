@@ -267,6 +267,14 @@ impl FrameBuilder {
         self.bytes += bytes;
     }
 
+    /// Records that this builder has consumed all of `input` (its newlines and bytes) beyond
+    /// what [`push_lines`](FrameBuilder::push_lines) counted — after pushing the
+    /// [`values`](crate::values) of a document-framed input, whose positions are absolute.
+    pub fn advance_over(&mut self, input: &[u8]) {
+        let lines = memchr::memchr_iter(b'\n', input).count() as u64;
+        self.advance(lines, input.len() as u64);
+    }
+
     /// Pushes one item of [`values`](crate::values) over `input`: a record at its absolute
     /// position, or the framing error that ends the input.
     pub fn push_value(
@@ -492,10 +500,7 @@ impl AuditFrame {
                 for item in framing::values(input, framing) {
                     b.push_value(&item, input)?;
                 }
-                b.advance(
-                    memchr::memchr_iter(b'\n', input).count() as u64,
-                    input.len() as u64,
-                );
+                b.advance_over(input);
             }
         }
         b.finish()
