@@ -237,27 +237,13 @@ impl ReaderBuilder {
         name: &str,
     ) -> Result<(AuditFrame, ReadReport)> {
         let (b, input) = self.read_input(reader, name, Rows::Collect)?;
-        let (frame, parse) = b.finish().map_err(Error::Parse)?;
-        Ok((
-            frame,
-            ReadReport {
-                parse,
-                inputs: vec![input],
-            },
-        ))
+        finish_one(b, input)
     }
 
     /// Parses an in-memory input in parallel, in place (gzip data is decompressed first).
     pub fn read_slice(&self, bytes: &[u8], name: &str) -> Result<(AuditFrame, ReadReport)> {
         let (b, input) = self.read_source(Source::Slice(bytes, name.to_owned()), Rows::Collect)?;
-        let (frame, parse) = b.finish().map_err(Error::Parse)?;
-        Ok((
-            frame,
-            ReadReport {
-                parse,
-                inputs: vec![input],
-            },
-        ))
+        finish_one(b, input)
     }
 
     /// Opens one of the inputs `expand` lists: a regular file is mapped (unless turned off
@@ -615,6 +601,18 @@ impl ReaderBuilder {
         }
         parts
     }
+}
+
+/// The frame and report of a read of one input.
+fn finish_one(b: FrameBuilder, input: InputReport) -> Result<(AuditFrame, ReadReport)> {
+    let (frame, parse) = b.finish().map_err(Error::Parse)?;
+    Ok((
+        frame,
+        ReadReport {
+            parse,
+            inputs: vec![input],
+        },
+    ))
 }
 
 /// The start of one input's read (see [`ReaderBuilder::start`]).

@@ -23,6 +23,21 @@ pub(crate) struct Masks {
     pub high: u64,
 }
 
+impl Masks {
+    /// Adds one SIMD lane's classes (quote, backslash, structural, whitespace, control,
+    /// high, in that order) for the bytes starting at bit `shift`.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn add_lane(&mut self, l: [u64; 6], shift: usize) {
+        self.quote |= l[0] << shift;
+        self.backslash |= l[1] << shift;
+        self.structural |= l[2] << shift;
+        self.ws |= l[3] << shift;
+        self.ctrl |= l[4] << shift;
+        self.high |= l[5] << shift;
+    }
+}
+
 /// Classifies `bytes` into `out`, one [`Masks`] per 64-byte block (the last block padded
 /// with spaces).
 pub(crate) fn classify(bytes: &[u8], out: &mut Vec<Masks>) {
@@ -189,13 +204,7 @@ pub(crate) mod x86 {
                 // SAFETY: `block` is 64 bytes, so each 16-byte lane read at 16 * lane is in
                 // bounds; `loadu` has no alignment requirement. SSE2 is part of x86-64.
                 let l = unsafe { lane16(block.as_ptr().add(16 * lane)) };
-                let shift = 16 * lane;
-                m.quote |= l[0] << shift;
-                m.backslash |= l[1] << shift;
-                m.structural |= l[2] << shift;
-                m.ws |= l[3] << shift;
-                m.ctrl |= l[4] << shift;
-                m.high |= l[5] << shift;
+                m.add_lane(l, 16 * lane);
             }
             out.push(m);
         });
@@ -245,13 +254,7 @@ pub(crate) mod x86 {
                 // SAFETY: each 32-byte lane at 32 * lane lies inside the 64-byte block;
                 // `loadu` has no alignment requirement; AVX2 is enabled for this function.
                 let l = unsafe { lane32(block.as_ptr().add(32 * lane)) };
-                let shift = 32 * lane;
-                m.quote |= l[0] << shift;
-                m.backslash |= l[1] << shift;
-                m.structural |= l[2] << shift;
-                m.ws |= l[3] << shift;
-                m.ctrl |= l[4] << shift;
-                m.high |= l[5] << shift;
+                m.add_lane(l, 32 * lane);
             }
             out.push(m);
         });
