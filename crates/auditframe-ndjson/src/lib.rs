@@ -674,12 +674,9 @@ fn is_gzip(file: &mut std::fs::File) -> std::io::Result<bool> {
 
 /// The first piece of `buf` of about `target` bytes that ends at a newline (or all of `buf`).
 fn split_on_lines_once(buf: &[u8], target: usize) -> &[u8] {
+    // Through the first newline at or after byte `target`.
     let want = target.max(1).min(buf.len());
-    let end = match buf.get(want..).and_then(|tail| memchr::memchr(b'\n', tail)) {
-        Some(n) => want + n + 1,
-        None => buf.len(),
-    };
-    buf.get(..end).unwrap_or(buf)
+    buf.get(..line_start_at(buf, want + 1)).unwrap_or(buf)
 }
 
 /// The first line start at or after `at`: 0, or just after a newline.
@@ -704,17 +701,15 @@ fn lines_starting_in(buf: &[u8], from: usize, to: usize) -> &[u8] {
     buf.get(start..end).unwrap_or_default()
 }
 
-/// Splits `buf` into pieces of about `target` bytes, each ending at a newline (the last
-/// piece ends where `buf` ends).
+/// Splits `buf` into the pieces the reader parses in parallel: for each stretch of `target`
+/// bytes, the lines that start in it (empty pieces left out). Every piece but the last ends
+/// at a newline; together they are `buf`.
 pub fn split_on_lines(buf: &[u8], target: usize) -> Vec<&[u8]> {
-    let mut out = Vec::with_capacity(buf.len() / target.max(1) + 1);
-    let mut rest = buf;
-    while !rest.is_empty() {
-        let piece = split_on_lines_once(rest, target);
-        rest = rest.get(piece.len()..).unwrap_or_default();
-        out.push(piece);
-    }
-    out
+    let size = target.max(1);
+    (0..buf.len().div_ceil(size))
+        .map(|i| lines_starting_in(buf, i * size, (i + 1) * size))
+        .filter(|piece| !piece.is_empty())
+        .collect()
 }
 
 #[cfg(test)]

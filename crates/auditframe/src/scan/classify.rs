@@ -138,33 +138,23 @@ pub(crate) mod x86 {
         }
     }
 
-    /// [`Index::tokens`] compiled for CPUs with `pclmulqdq` and `popcnt`; `None` when the
-    /// CPU lacks them (use the portable pass).
+    /// [`Index::tokens`] (or, `nested`, [`Index::nested_tokens`]) compiled for CPUs with
+    /// `pclmulqdq` and `popcnt`; `None` when the CPU lacks them (use the portable pass).
     #[inline]
-    pub(crate) fn tokens(index: &mut Index, b: &[u8]) -> Option<Option<()>> {
+    pub(crate) fn tokens(index: &mut Index, b: &[u8], nested: bool) -> Option<Option<()>> {
         if !has_clmul() {
             return None;
         }
         #[target_feature(enable = "pclmulqdq,popcnt")]
-        unsafe fn run(index: &mut Index, b: &[u8]) -> Option<()> {
-            index.tokens::<Clmul>(b)
+        unsafe fn run(index: &mut Index, b: &[u8], nested: bool) -> Option<()> {
+            if nested {
+                index.nested_tokens::<Clmul>(b)
+            } else {
+                index.tokens::<Clmul>(b)
+            }
         }
         // SAFETY: the CPU has both features (checked above).
-        Some(unsafe { run(index, b) })
-    }
-
-    /// [`Index::nested_tokens`], likewise.
-    #[inline]
-    pub(crate) fn nested_tokens(index: &mut Index, raw: &[u8]) -> Option<Option<()>> {
-        if !has_clmul() {
-            return None;
-        }
-        #[target_feature(enable = "pclmulqdq,popcnt")]
-        unsafe fn run(index: &mut Index, raw: &[u8]) -> Option<()> {
-            index.nested_tokens::<Clmul>(raw)
-        }
-        // SAFETY: the CPU has both features (checked above).
-        Some(unsafe { run(index, raw) })
+        Some(unsafe { run(index, b, nested) })
     }
 
     /// AVX2 when the CPU has it (detection is cached by std), else SSE2.

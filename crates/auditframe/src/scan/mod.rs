@@ -166,7 +166,7 @@ impl Index {
         classify(b, &mut self.masks);
         self.toks.reset(b.len());
         #[cfg(target_arch = "x86_64")]
-        if let Some(done) = classify::x86::tokens(self, b) {
+        if let Some(done) = classify::x86::tokens(self, b, false) {
             return done;
         }
         self.tokens::<Portable>(b)
@@ -253,7 +253,7 @@ impl Index {
     /// The passes of [`build_nested`](Index::build_nested) after classification.
     fn nested_passes(&mut self, raw: &[u8]) -> Option<()> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(done) = classify::x86::nested_tokens(self, raw) {
+        if let Some(done) = classify::x86::tokens(self, raw, true) {
             return done;
         }
         self.nested_tokens::<Portable>(raw)
