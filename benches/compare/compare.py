@@ -11,7 +11,7 @@ then prints wall time (median of N runs, each a fresh process), ratios and peak 
 FILE may also be canonical Parquet written by auditframe's `convert`: then every engine reads
 the Parquet file (DuckDB `read_parquet`, polars `scan_parquet`) and uses its `latency_ms`.
 
-Usage: compare.py ANALYZE_BINARY FILE [--runs N]
+Usage: compare.py AUDITFRAME_BINARY FILE [--runs N]
        compare.py --engine duckdb|polars FILE     (one run, JSON answer on stdout)
 """
 import json
@@ -191,11 +191,11 @@ def main():
         ans = duckdb_answer(path) if engine == "duckdb" else polars_answer(path)
         print(json.dumps(sort_keys(ans)))
         return
-    analyze, path = sys.argv[1], sys.argv[2]
+    auditframe, path = sys.argv[1], sys.argv[2]
     runs = int(sys.argv[sys.argv.index("--runs") + 1]) if "--runs" in sys.argv else 5
     size = os.path.getsize(path)
     engines = {
-        "auditframe analyze": [analyze, "--format", "json", path],
+        "auditframe analyze": [auditframe, "analyze", "--format", "json", path],
         "duckdb (needed columns)": [sys.executable, __file__, "--engine", "duckdb", path],
     }
     if shape_of(path) in ("native", "parquet"):

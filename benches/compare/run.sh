@@ -15,8 +15,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auditframe-target}"
 work="${COMPARE_DIR:-${TMPDIR:-/tmp}/auditframe-compare}"
 mkdir -p "$work"
 
-cargo build --release --example analyze --example generate --example convert
-bin="$CARGO_TARGET_DIR/release/examples"
+cargo build --release -p auditframe-cli
+auditframe="$CARGO_TARGET_DIR/release/auditframe"
 
 venv="$work/venv"
 if [ ! -x "$venv/bin/python" ]; then
@@ -26,12 +26,12 @@ fi
 "$venv/bin/python" -c 'import duckdb, polars; print("duckdb", duckdb.__version__, "| polars", polars.__version__)'
 for shape in $shapes; do
   file="$work/$shape-$events.log"
-  [ -s "$file" ] || "$bin/generate" --events "$events" --seed 42 --shape "$shape" -o "$file"
-  "$venv/bin/python" benches/compare/compare.py "$bin/analyze" "$file" --runs "$runs"
+  [ -s "$file" ] || "$auditframe" generate --events "$events" --seed 42 --shape "$shape" -o "$file"
+  "$venv/bin/python" benches/compare/compare.py "$auditframe" "$file" --runs "$runs"
 done
 file="$work/native-$events.log"
-[ -s "$file" ] || "$bin/generate" --events "$events" --seed 42 -o "$file"
+[ -s "$file" ] || "$auditframe" generate --events "$events" --seed 42 -o "$file"
 
 parquet="$work/native-$events.parquet"
-[ -s "$parquet" ] || "$bin/convert" "$file" -o "$parquet"
-"$venv/bin/python" benches/compare/compare.py "$bin/analyze" "$parquet" --runs "$runs"
+[ -s "$parquet" ] || "$auditframe" convert "$file" -o "$parquet"
+"$venv/bin/python" benches/compare/compare.py "$auditframe" "$parquet" --runs "$runs"

@@ -291,10 +291,22 @@ fn top_level_json_arrays_of_every_row_shape() {
 
 #[test]
 fn every_shape_gives_the_same_frame() {
+    every_shape_same_frame(false);
+}
+
+/// With the incident story, Azure shapes interleave kube-apiserver log rows with the events
+/// (a JSON array writer once put the separator after them and broke the array).
+#[test]
+fn every_shape_gives_the_same_frame_with_the_story() {
+    every_shape_same_frame(true);
+}
+
+fn every_shape_same_frame(story: bool) {
     use auditframe::generate::{Generator, GeneratorOptions};
     let opts = GeneratorOptions {
         events: 300,
         seed: 9,
+        story,
         ..Default::default()
     };
     let read_shape = |write: &dyn Fn(&mut Generator, &mut Vec<u8>)| {
@@ -307,6 +319,12 @@ fn every_shape_gives_the_same_frame() {
     };
     let native = read_shape(&|g, b| g.write(Shape::Native, b));
     assert_eq!(native.height(), 300);
+    if story {
+        let mut buf = Vec::new();
+        Generator::new(opts.clone()).write_array(Shape::AksAudit, &mut buf);
+        let (_, r) = AuditFrame::from_slice(&buf, &ParseOptions::new().strict(true)).unwrap();
+        assert!(r.log_lines > 0, "the story writes log lines");
+    }
     let others = [
         read_shape(&|g, b| g.write(Shape::EventList, b)),
         read_shape(&|g, b| g.write(Shape::AksAudit, b)),

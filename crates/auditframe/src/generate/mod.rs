@@ -551,7 +551,7 @@ impl Generator {
                 while let Some(e) = self.next_event() {
                     write_event(shape, &e, out, false);
                     out.push(b'\n');
-                    self.write_logs(with_logs.then_some(shape), out, b"\n");
+                    self.write_logs(with_logs.then_some(shape), out, b"", b"\n");
                 }
             }
         }
@@ -566,7 +566,7 @@ impl Generator {
             first = false;
             write_event(shape, &e, out, false);
             if shape != Shape::Native {
-                self.write_logs(Some(shape), out, b",\n");
+                self.write_logs(Some(shape), out, b",\n", b"");
             }
         }
         out.extend_from_slice(b"\n]\n");
@@ -577,7 +577,7 @@ impl Generator {
         while let Some(e) = self.next_event() {
             write_event(Shape::AksAudit, &e, out, true);
             out.push(b'\n');
-            self.write_logs(Some(Shape::AksAudit), out, b"\n");
+            self.write_logs(Some(Shape::AksAudit), out, b"", b"\n");
         }
     }
 }

@@ -239,11 +239,20 @@ impl Generator {
 
     /// Writes the pending kube-apiserver log lines as records of `shape` (dropped for
     /// shapes that cannot carry them), each followed by `sep`.
-    pub(super) fn write_logs(&mut self, shape: Option<Shape>, out: &mut Vec<u8>, sep: &[u8]) {
+    /// Writes the pending log lines, each between `before` and `after` (`b"", b"\n"` for
+    /// NDJSON, `b",\n", b""` inside a JSON array after an element).
+    pub(super) fn write_logs(
+        &mut self,
+        shape: Option<Shape>,
+        out: &mut Vec<u8>,
+        before: &[u8],
+        after: &[u8],
+    ) {
         for (t, line) in std::mem::take(&mut self.logs) {
             if let Some(shape) = shape {
+                out.extend_from_slice(before);
                 write_log(shape, t, &line, out);
-                out.extend_from_slice(sep);
+                out.extend_from_slice(after);
             }
         }
     }

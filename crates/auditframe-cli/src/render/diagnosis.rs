@@ -1,4 +1,4 @@
-//! `analyze --diagnose`: the guide's causes as tables, JSON or CSV.
+//! `diagnose`'s report: the guide's causes as tables, the JSON contract, CSV.
 
 use std::io::Write;
 
@@ -6,10 +6,24 @@ use auditframe::{DiagnoseOptions, Diagnosis};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::output::{humanize, show_key, Context};
-use crate::Table;
+use super::Context;
+use super::{humanize, problems, read_fields, run_part, show_key, skipped_part, window_part};
+use crate::args::DiagnosisTable as Table;
+use crate::Res;
 
-type Res = Result<(), Box<dyn std::error::Error>>;
+/// What was read: rows, skips, log lines, window, shape, time.
+fn read_line(ctx: &Context<'_>) -> String {
+    let r = &ctx.summary.report.parse;
+    let mut s = format!("{} rows read", r.rows);
+    s.push_str(&skipped_part(r));
+    s.push_str(&format!(", {} kube-apiserver log lines", r.log_lines));
+    if ctx.window.is_some() {
+        s.push_str("; window ");
+        s.push_str(&window_part(ctx));
+    }
+    s.push_str(&run_part(ctx));
+    s
+}
 
 fn secs(ms: i128) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
@@ -25,7 +39,8 @@ pub(crate) fn table(
     d: &Diagnosis,
     o: &DiagnoseOptions,
 ) -> Res {
-    writeln!(out, "{}", crate::output::read_line(ctx))?;
+    writeln!(out, "{}", read_line(ctx))?;
+    problems(out, ctx)?;
     let key_name = match o.key {
         auditframe::GroupKey::UserAgent => "user agent",
         auditframe::GroupKey::User => "user",
@@ -254,8 +269,13 @@ pub(crate) fn table(
 }
 
 pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, d: &Diagnosis) -> Res {
+    let mut input = read_fields(ctx);
+    input.insert(
+        "log_lines".into(),
+        ctx.summary.report.parse.log_lines.into(),
+    );
     let doc = json!({
-        "input": crate::output::input_json(ctx),
+        "input": input,
         "diagnosis": d,
     });
     serde_json::to_writer(&mut *out, &doc)?;
@@ -275,15 +295,13 @@ fn cell(v: &Value) -> String {
 }
 
 fn rows<T: Serialize>(out: &mut impl Write, items: &[T], cols: &[&str]) -> Res {
-    writeln!(out, "{}", cols.join(","))?;
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(cols)?;
     for it in items {
         let v = serde_json::to_value(it)?;
-        let line: Vec<String> = cols
-            .iter()
-            .map(|c| crate::output::csv_field(&cell(&v[*c])))
-            .collect();
-        writeln!(out, "{}", line.join(","))?;
+        w.write_record(cols.iter().map(|c| cell(&v[*c])))?;
     }
+    w.flush()?;
     Ok(())
 }
 
@@ -382,8 +400,5 @@ pub(crate) fn csv(out: &mut impl Write, d: &Diagnosis, table: Table) -> Res {
                 "top_slow_keys",
             ],
         ),
-        Table::Top | Table::Latency | Table::P99 => {
-            Err(format!("--table {table:?} is not a --diagnose table").into())
-        }
     }
 }

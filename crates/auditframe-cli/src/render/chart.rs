@@ -61,7 +61,7 @@ pub(crate) fn write_svg(
     let title = format!(
         "Average latency per {} ({} bins)",
         a.group_by,
-        crate::output::humanize(a.bin_ns)
+        super::humanize(a.bin_ns)
     );
     let mut builder = ChartBuilder::on(&root);
     builder

@@ -1,71 +1,19 @@
-//! `convert`: any export auditframe reads (NDJSON / JSON shapes, `.gz`, directories) into
-//! canonical Parquet, a frame at a time (bounded memory), with a progress line.
-//!
-//! ```text
-//! cargo run --release --example convert -- export/ -o audit.parquet
-//! cargo run --release --example analyze -- audit.parquet
-//! ```
+//! `auditframe convert`: any export auditframe reads (NDJSON / JSON shapes, `.gz`,
+//! directories) into canonical Parquet, a frame at a time (bounded memory), with a progress
+//! line.
 
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use auditframe::{Projection, Shape};
+use auditframe::Projection;
 use auditframe_parquet::WriterBuilder;
-use clap::{Parser, ValueEnum};
 
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-enum Columns {
-    /// Every canonical column.
-    All,
-    /// Only what the guide's three queries read (smallest, fastest file).
-    Analyses,
-    /// What the analyses and `--diagnose` read.
-    Diagnostics,
-}
+use crate::args::{Columns, ConvertArgs};
+use crate::Res;
 
-/// Convert Kubernetes audit exports to canonical Parquet.
-#[derive(Parser, Debug)]
-#[command(version, about, long_about = None)]
-struct Args {
-    /// Inputs: files (.gz too), directories (read recursively), `-` for stdin.
-    #[arg(required = true)]
-    paths: Vec<PathBuf>,
-    /// The Parquet file to write.
-    #[arg(short, long)]
-    output: PathBuf,
-    /// Which columns to keep.
-    #[arg(long, value_enum, default_value = "all")]
-    columns: Columns,
-    /// Rows per row group.
-    #[arg(long, default_value_t = auditframe_parquet::DEFAULT_ROW_GROUP_ROWS)]
-    row_group_rows: usize,
-    /// zstd level (1–22).
-    #[arg(long, default_value_t = auditframe_parquet::DEFAULT_ZSTD_LEVEL)]
-    zstd_level: i32,
-    /// Fail on the first bad record instead of skipping and counting it.
-    #[arg(long)]
-    strict: bool,
-    /// Force the input shape instead of sniffing it.
-    #[arg(long, value_parser = |s: &str| Shape::from_name(s).ok_or_else(|| format!("unknown shape `{s}`")))]
-    shape: Option<Shape>,
-}
-
-fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("convert: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn run(args: &ConvertArgs) -> Res {
     let projection = match args.columns {
         Columns::All => Projection::all(),
         Columns::Analyses => Projection::analyses(),

@@ -10,7 +10,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// The embedded default sample: 6000 AKSAudit rows over one hour (see testdata/README.md).
 pub(crate) const DEFAULT_SAMPLE: &[u8] =
-    include_bytes!("../../testdata/default-sample.aks.json.gz");
+    include_bytes!("../../../testdata/default-sample.aks.json.gz");
 pub(crate) const DEFAULT_SAMPLE_NAME: &str = "testdata/default-sample.aks.json.gz (embedded)";
 
 /// A configured reader for the run's inputs.

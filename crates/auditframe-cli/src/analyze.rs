@@ -1,0 +1,59 @@
+//! `auditframe analyze`: the guide's three queries.
+
+use auditframe::{Partial, TimeWindow};
+
+use crate::args::{AnalyzeArgs, Format};
+use crate::render::{self, Context};
+use crate::run::Run;
+use crate::{options, Res};
+
+pub(crate) fn run(args: &AnalyzeArgs) -> Res {
+    let opts = options::analysis(args)?;
+    // Only the columns these analyses read are parsed.
+    let run = Run::new(&args.input, opts.projection(), opts.window)?;
+    let (analysis, summary, window) = if run.stream {
+        let window = run.resolve_last(opts.window)?;
+        let o = opts.clone().window(window);
+        let mut acc = Partial::default();
+        let summary = run.stream(&mut |f| {
+            acc.merge(auditframe::partial(f, &o)?);
+            Ok(())
+        })?;
+        (acc.finish(&o)?, summary, window)
+    } else {
+        let (frame, summary) = run.read()?;
+        (auditframe::analyze(&frame, &opts)?, summary, opts.window)
+    };
+    let ctx = Context {
+        top: args.group.top,
+        agent: args.agent.as_deref(),
+        summary: &summary,
+        window: resolved(window, summary.time_range),
+        stream: run.stream,
+        format: run.format(),
+        percentile_sketch: opts.percentile_sketch,
+        total_time: run.elapsed(),
+    };
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        Format::Table => render::analysis::table(&mut out, &ctx, &analysis)?,
+        Format::Json => render::analysis::json(&mut out, &ctx, &analysis)?,
+        Format::Csv => render::analysis::csv(&mut out, &analysis, args.table)?,
+    }
+    if let Some(path) = &args.chart {
+        render::chart::write_svg(path, &analysis, args.group.top)?;
+        if args.format == Format::Table {
+            eprintln!("chart written to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The window actually applied, as (start, end) ns.
+pub(crate) fn resolved(window: TimeWindow, read: Option<(i64, i64)>) -> Option<(i64, i64)> {
+    match window {
+        TimeWindow::All => read,
+        TimeWindow::Last(ns) => read.map(|(_, b)| (b.saturating_sub(ns), b)),
+        TimeWindow::Between { start, end } => Some((start, end)),
+    }
+}

@@ -1,0 +1,86 @@
+//! Flags → the library's option values. Bad values are usage errors (exit status 2).
+
+use auditframe::{
+    parse_duration, parse_timestamp, AnalysisOptions, DiagnoseOptions, GroupKey, SloThresholds,
+    TimeWindow, NANOS_PER_MILLI,
+};
+
+use crate::args::{AnalyzeArgs, By, DiagnoseArgs, GroupArgs, StageArg};
+use crate::{Res, UsageError};
+
+fn usage<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> Box<dyn std::error::Error> + '_ {
+    move |e| Box::new(UsageError(format!("{what}: {e}")))
+}
+
+fn duration(flag: &str, s: &str) -> Res<i64> {
+    parse_duration(s).map_err(usage(&format!("{flag} {s:?}")))
+}
+
+fn window(g: &GroupArgs) -> Res<TimeWindow> {
+    Ok(match (&g.last, &g.since, &g.until) {
+        (Some(d), _, _) => TimeWindow::Last(duration("--last", d)?),
+        (None, None, None) => TimeWindow::All,
+        (None, s, u) => {
+            let ts = |flag: &str, v: &Option<String>, dflt: i64| -> Res<i64> {
+                match v {
+                    Some(v) => parse_timestamp(v).map_err(usage(&format!("{flag} {v:?}"))),
+                    None => Ok(dflt),
+                }
+            };
+            TimeWindow::Between {
+                start: ts("--since", s, i64::MIN)?,
+                end: ts("--until", u, i64::MAX)?,
+            }
+        }
+    })
+}
+
+fn key(by: By) -> GroupKey {
+    match by {
+        By::UserAgent => GroupKey::UserAgent,
+        By::User => GroupKey::User,
+    }
+}
+
+/// The analyses' options.
+pub(crate) fn analysis(a: &AnalyzeArgs) -> Res<AnalysisOptions> {
+    let mut percentiles = a.percentiles.clone();
+    if !percentiles.contains(&99.0) {
+        percentiles.push(99.0);
+    }
+    let opts = AnalysisOptions::default()
+        .key(key(a.group.by))
+        .top(a.group.top)
+        .bin(duration("--bin", &a.group.bin)?)
+        .percentiles(percentiles)
+        .only_key(a.agent.clone())
+        .window(window(&a.group)?)
+        .stage((a.stage == StageArg::Complete).then(|| "ResponseComplete".to_owned()))
+        .exclude_long_running(a.exclude_long_running)
+        .percentile_sketch(a.approx_percentiles);
+    opts.validate().map_err(usage("options"))?;
+    Ok(opts)
+}
+
+/// The diagnoses' options.
+pub(crate) fn diagnosis(a: &DiagnoseArgs) -> Res<DiagnoseOptions> {
+    let ms = |flag: &str, s: &str| -> Res<i64> { Ok(duration(flag, s)? / NANOS_PER_MILLI) };
+    let d = DiagnoseOptions {
+        key: key(a.group.by),
+        window: window(&a.group)?,
+        top: a.group.top,
+        bin_ns: duration("--bin", &a.group.bin)?,
+        list_rules: a.list_rules,
+        growth_threshold: a.growth_threshold,
+        growth_horizon_ns: duration("--growth-horizon", &a.growth_horizon)?,
+        slo: SloThresholds {
+            mutating_ms: ms("--slo-mutating", &a.slo_mutating)?,
+            read_object_ms: ms("--slo-read-object", &a.slo_read_object)?,
+            read_namespace_ms: ms("--slo-read-namespace", &a.slo_read_namespace)?,
+            read_cluster_ms: ms("--slo-read-cluster", &a.slo_read_cluster)?,
+        },
+        ..DiagnoseOptions::default()
+    };
+    d.validate().map_err(usage("options"))?;
+    Ok(d)
+}

@@ -1,0 +1,153 @@
+//! Output: tables for a person, the JSON contract, CSV. One renderer per report.
+
+pub(crate) mod analysis;
+pub(crate) mod chart;
+pub(crate) mod diagnosis;
+
+use std::time::Duration;
+
+use auditframe::{format_timestamp_secs, ParseReport};
+use serde_json::{json, Map, Value};
+
+use crate::run::Summary;
+
+/// What a renderer needs to know about the run besides its results.
+pub(crate) struct Context<'a> {
+    /// `--top`.
+    pub top: usize,
+    /// `--agent`.
+    pub agent: Option<&'a str>,
+    pub summary: &'a Summary,
+    /// The window applied, (start, end) ns.
+    pub window: Option<(i64, i64)>,
+    /// Streamed (a frame per block, partial aggregates merged) or one frame in memory.
+    pub stream: bool,
+    /// What was read: `json` (NDJSON / JSON shapes) or `parquet`.
+    pub format: &'static str,
+    /// `--approx-percentiles`.
+    pub percentile_sketch: Option<f64>,
+    pub total_time: Duration,
+}
+
+impl Context<'_> {
+    fn mode(&self) -> &'static str {
+        if self.stream {
+            "stream"
+        } else {
+            "memory"
+        }
+    }
+}
+
+pub(crate) fn fmt_time(t: i64) -> String {
+    if t == i64::MIN || t == i64::MAX {
+        "…".to_owned()
+    } else {
+        format_timestamp_secs(t)
+    }
+}
+
+/// Keys are printed as JSON strings when they need it, so that `""` and quotes are visible.
+pub(crate) fn show_key(k: &str) -> String {
+    if k.is_empty() || k.contains(['"', '\\']) || k.chars().any(char::is_control) {
+        serde_json::to_string(k).unwrap_or_default()
+    } else {
+        k.to_owned()
+    }
+}
+
+/// A duration in its largest whole unit: `5m`, `1h`, `250ms`.
+pub(crate) fn humanize(ns: i64) -> String {
+    const UNITS: &[(i64, &str)] = &[
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+    ];
+    for (n, u) in UNITS {
+        if ns % n == 0 {
+            return format!("{}{u}", ns / n);
+        }
+    }
+    format!("{ns}ns")
+}
+
+/// `, N skipped (reason: n, …)`.
+fn skipped_part(r: &ParseReport) -> String {
+    let mut s = format!(", {} skipped", r.skipped_total());
+    if !r.skipped.is_empty() {
+        let parts: Vec<String> = r.skipped.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        s.push_str(&format!(" ({})", parts.join(", ")));
+    }
+    if r.other_category > 0 {
+        s.push_str(&format!(", {} rows of other categories", r.other_category));
+    }
+    s
+}
+
+/// `; shape X; streamed in N frames; M MB in S s`.
+fn run_part(ctx: &Context<'_>) -> String {
+    let mut s = String::new();
+    if ctx.format == "parquet" {
+        s.push_str("; parquet");
+    }
+    if let Some(shape) = ctx.summary.report.parse.shape {
+        s.push_str(&format!("; shape {shape}"));
+    }
+    if ctx.stream {
+        s.push_str(&format!("; streamed in {} frames", ctx.summary.frames));
+    }
+    s.push_str(&format!(
+        "; {:.1} MB in {:.2}s",
+        ctx.summary.report.bytes() as f64 / 1e6,
+        ctx.total_time.as_secs_f64()
+    ));
+    s
+}
+
+fn window_part(ctx: &Context<'_>) -> String {
+    ctx.window
+        .map(|(x, y)| format!("[{} .. {}]", fmt_time(x), fmt_time(y)))
+        .unwrap_or_default()
+}
+
+/// `skipped: …` lines for the first bad records and truncated inputs.
+fn problems(out: &mut impl std::io::Write, ctx: &Context<'_>) -> std::io::Result<()> {
+    for e in ctx.summary.report.parse.errors.iter().take(3) {
+        writeln!(out, "  skipped: {e}")?;
+    }
+    for i in &ctx.summary.report.inputs {
+        if let Some(t) = &i.truncated {
+            writeln!(out, "  {}: {t}", i.name)?;
+        }
+    }
+    Ok(())
+}
+
+/// The JSON fields that describe the read (shared by both reports).
+fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
+    let r = &ctx.summary.report.parse;
+    let skipped: Map<String, Value> = r
+        .skipped
+        .iter()
+        .map(|(k, v)| (k.name().to_owned(), (*v).into()))
+        .collect();
+    let v = json!({
+        "rows_read": r.rows,
+        "skipped": r.skipped_total(),
+        "skipped_by_reason": skipped,
+        "other_category_rows": r.other_category,
+        "shape": r.shape.map(|s| s.name()),
+        "window": ctx.window.map(|(x, y)| json!({"start": fmt_time(x), "end": fmt_time(y)})),
+        "errors": r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
+        "seconds": {"read": ctx.summary.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
+        "mode": ctx.mode(),
+        "format": ctx.format,
+        "frames": ctx.summary.frames,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,184 @@
+//! What `analyze` and `diagnose` share: a reader for the inputs, the stream-or-not decision,
+//! `--last` over a stream, and the run's read summary.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use auditframe::{AuditFrame, Projection, TimeWindow};
+use auditframe_ndjson::ReadReport;
+
+use crate::args::InputArgs;
+use crate::inputs::{self, Inputs};
+use crate::{Res, UsageError};
+
+/// Inputs larger than this are streamed unless `--in-memory` is given.
+const STREAM_ABOVE_BYTES: u64 = 2 << 30;
+
+/// A configured read of the run's inputs.
+pub(crate) struct Run {
+    pub reader: Inputs,
+    pub paths: Vec<PathBuf>,
+    pub stream: bool,
+    tty: bool,
+    started: Instant,
+}
+
+/// What was read, for the renderers.
+pub(crate) struct Summary {
+    pub report: ReadReport,
+    /// Earliest and latest `time_generated` read.
+    pub time_range: Option<(i64, i64)>,
+    /// Frames analysed (1 in memory mode).
+    pub frames: usize,
+    /// Reading alone (in stream mode reading and analysing interleave: the whole run).
+    pub read_time: Duration,
+}
+
+impl Run {
+    /// A reader of `input` building `projection`; `window` lets Parquet skip row groups.
+    pub(crate) fn new(input: &InputArgs, projection: Projection, window: TimeWindow) -> Res<Run> {
+        let started = Instant::now();
+        let tty = std::io::stderr().is_terminal();
+        let reader = if inputs::paths_are_parquet(&input.paths)? {
+            let mut r = auditframe_parquet::ReaderBuilder::new()
+                .projection(projection)
+                .strict(input.strict);
+            // A fixed window lets the reader skip row groups by their statistics.
+            if let TimeWindow::Between { start, end } = window {
+                r = r.time_window(start, end);
+            }
+            if tty {
+                r = r.progress(Arc::new(|name, done, total| {
+                    eprint!("\r\x1b[Kreading {name}: row group {done} of {total}");
+                }));
+            }
+            Inputs::Parquet(r)
+        } else {
+            let mut r = auditframe_ndjson::ReaderBuilder::new()
+                .projection(projection)
+                .strict(input.strict)
+                .shape(input.shape);
+            if tty {
+                r = r.progress(Arc::new(move |name, bytes, rows| {
+                    let secs = started.elapsed().as_secs_f64().max(1e-9);
+                    eprint!(
+                        "\r\x1b[Kreading {name}: {:.0} MB, {rows} rows, {:.0} MB/s",
+                        bytes as f64 / 1e6,
+                        bytes as f64 / 1e6 / secs
+                    );
+                }));
+            }
+            Inputs::Json(r)
+        };
+        Ok(Run {
+            stream: should_stream(input, &window),
+            reader,
+            paths: input.paths.clone(),
+            tty,
+            started,
+        })
+    }
+
+    /// Time since the run started.
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// `json` (NDJSON / JSON shapes) or `parquet`.
+    pub(crate) fn format(&self) -> &'static str {
+        match self.reader {
+            Inputs::Json(_) => "json",
+            Inputs::Parquet(_) => "parquet",
+        }
+    }
+
+    /// Reads everything into one frame.
+    pub(crate) fn read(&self) -> Res<(AuditFrame, Summary)> {
+        let (frame, report) = self.reader.read(&self.paths)?;
+        self.clear_progress();
+        let summary = Summary {
+            report,
+            time_range: frame.time_range(),
+            frames: 1,
+            read_time: self.elapsed(),
+        };
+        Ok((frame, summary))
+    }
+
+    /// Streams the inputs: each block's frame goes to `each` (which folds it into a partial
+    /// aggregate) and is dropped.
+    pub(crate) fn stream(
+        &self,
+        each: &mut dyn FnMut(&AuditFrame) -> auditframe::Result<()>,
+    ) -> Res<Summary> {
+        let mut range: Option<(i64, i64)> = None;
+        let mut frames = 0;
+        let report = self.reader.for_each_frame(&self.paths, &mut |frame, _| {
+            frames += 1;
+            if let Some((a, b)) = frame.time_range() {
+                range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+            }
+            each(&frame)
+        })?;
+        self.clear_progress();
+        Ok(Summary {
+            report,
+            time_range: range,
+            frames,
+            read_time: self.elapsed(),
+        })
+    }
+
+    /// `--last` over a stream needs the newest time first: a pre-pass reads only
+    /// `time_generated`, and the window becomes a fixed one.
+    pub(crate) fn resolve_last(&self, window: TimeWindow) -> Res<TimeWindow> {
+        let TimeWindow::Last(_) = window else {
+            return Ok(window);
+        };
+        if self.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err(UsageError("--last cannot stream stdin (it needs the newest time first): use --since/--until or --in-memory".into()).into());
+        }
+        if self.paths.is_empty() {
+            return Err(UsageError(
+                "--last --stream needs paths (the embedded sample is small: drop --stream)".into(),
+            )
+            .into());
+        }
+        let mut newest: Option<i64> = None;
+        self.reader
+            .with_projection(Projection::of(&[auditframe::Column::TimeGenerated]))
+            .for_each_frame(&self.paths, &mut |f, _| {
+                newest = newest.max(f.time_range().map(|(_, b)| b));
+                Ok(())
+            })?;
+        let (start, end) = window.bounds(newest).unwrap_or((i64::MIN, i64::MIN));
+        Ok(TimeWindow::Between { start, end })
+    }
+
+    fn clear_progress(&self) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+/// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.
+fn should_stream(input: &InputArgs, window: &TimeWindow) -> bool {
+    if input.stream {
+        return true;
+    }
+    if input.in_memory || input.paths.is_empty() {
+        return false;
+    }
+    let mut total = 0u64;
+    for p in &input.paths {
+        if p.as_os_str() == "-" {
+            // stdin: unknown size; stream unless `--last` needs to see it all first.
+            return !matches!(window, TimeWindow::Last(_));
+        }
+        total = total.saturating_add(inputs::estimated_bytes(p));
+    }
+    total > STREAM_ABOVE_BYTES
+}

@@ -1,0 +1,297 @@
+//! The installed command as a user runs it: subcommands, the JSON contract, exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn auditframe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_auditframe"))
+        .args(args)
+        .output()
+        .expect("run auditframe")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = auditframe(args);
+    assert!(
+        out.status.success(),
+        "auditframe {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+/// A fresh directory under the target's temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("auditframe-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+    fn path(&self, file: &str) -> String {
+        self.0.join(file).display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The run's timings vary; everything else is the contract.
+fn without_seconds(mut v: Value) -> Value {
+    if let Some(m) = v.as_object_mut() {
+        m.remove("seconds");
+        if let Some(input) = m.get_mut("input").and_then(Value::as_object_mut) {
+            input.remove("seconds");
+        }
+    }
+    v
+}
+
+fn golden(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("golden file");
+    serde_json::from_str(&text).expect("golden JSON")
+}
+
+/// Asserts equal JSON, naming the first differing path instead of printing both documents.
+#[track_caller]
+fn assert_same(got: &Value, want: &Value, what: &str) {
+    fn first_difference(a: &Value, b: &Value, path: String) -> Option<String> {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                keys.into_iter().find_map(|k| match (x.get(k), y.get(k)) {
+                    (Some(p), Some(q)) => first_difference(p, q, format!("{path}.{k}")),
+                    _ => Some(format!("{path}.{k}: present on one side only")),
+                })
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+                .iter()
+                .zip(y)
+                .enumerate()
+                .find_map(|(i, (p, q))| first_difference(p, q, format!("{path}[{i}]"))),
+            _ if a == b => None,
+            _ => Some(format!(
+                "{path}: {:.200} vs {:.200}",
+                a.to_string(),
+                b.to_string()
+            )),
+        }
+    }
+    if let Some(d) = first_difference(got, want, String::new()) {
+        panic!("{what}: {d}");
+    }
+}
+
+fn json(args: &[&str]) -> Value {
+    without_seconds(serde_json::from_str(&ok(args)).expect("JSON output"))
+}
+
+#[test]
+fn analyze_json_contract_is_unchanged() {
+    // The golden files were written by the `analyze` example this command replaces.
+    assert_same(
+        &json(&["analyze", "--format", "json"]),
+        &golden("analyze-sample.json"),
+        "analyze",
+    );
+    assert_same(
+        &json(&[
+            "analyze",
+            "--format",
+            "json",
+            "--by",
+            "user",
+            "--since",
+            "2026-11-20T10:20:00Z",
+            "--until",
+            "2026-11-20T10:40:00Z",
+        ]),
+        &golden("analyze-sample-user-window.json"),
+        "analyze --by user --since --until",
+    );
+    assert_same(
+        &json(&["diagnose", "--format", "json"]),
+        &golden("diagnose-sample.json"),
+        "diagnose",
+    );
+}
+
+#[test]
+fn analyze_json_has_the_documented_values() {
+    let v = json(&["analyze", "--format", "json"]);
+    assert_eq!(v["rows"], 6000);
+    assert_eq!(v["group_by"], "user_agent");
+    assert_eq!(v["bin"], "5m");
+    assert_eq!(
+        v["top"][1]["key"],
+        "kubelet/v1.30.4 (linux/amd64) kubernetes/2c7c2b4"
+    );
+    assert_eq!(v["top"][1]["count"], 979);
+    assert_eq!(v["latency"][0]["bin_start"], "2026-11-20T10:00:00Z");
+    assert!(v["p99"][0]["p99_ms"].is_i64());
+}
+
+#[test]
+fn table_shows_watches_apart_from_slow_requests() {
+    let out = ok(&["analyze"]);
+    let (requests, watches) = out
+        .split_once("\nWatches (held connections")
+        .expect("a watch table");
+    let p99 = requests
+        .split_once("Exact nearest-rank latency percentiles")
+        .expect("the percentile table")
+        .1;
+    assert!(!p99
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some("watch")));
+    assert!(watches.lines().skip(2).all(|l| l.trim().is_empty()
+        || l.split_whitespace().nth(1) == Some("watch")
+        || l.trim_start().starts_with('…')));
+}
+
+#[test]
+fn csv_tables_quote_with_the_csv_rules() {
+    let out = ok(&["analyze", "--format", "csv", "--table", "p99"]);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("key,verb,resource,p99_ms,count"));
+    // User agents with commas or quotes are quoted; every row has five fields.
+    let mut r = csv::Reader::from_reader(out.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(|r| r.expect("csv row")).collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.len() == 5));
+    let diag = ok(&["diagnose", "--format", "csv", "--table", "list-offenders"]);
+    assert!(diag.starts_with("key,namespace,resource,read_type,count,latency_sum_ms,p99_ms\n"));
+}
+
+#[test]
+fn exit_codes_are_documented_ones() {
+    // Usage: unknown flag (clap), bad value found after parsing.
+    assert_eq!(
+        auditframe(&["analyze", "--no-such-flag"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        auditframe(&["analyze", "--bin", "five"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        auditframe(&["diagnose", "--since", "yesterday"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // Input: a file that does not exist, a bad record under --strict.
+    let dir = TempDir::new("exit");
+    assert_eq!(
+        auditframe(&["analyze", &dir.path("missing.log")])
+            .status
+            .code(),
+        Some(1)
+    );
+    let bad = dir.path("bad.log");
+    std::fs::write(&bad, b"{\"kind\":\"Event\",\"verb\":\"get\"}\n{not json\n").expect("write");
+    let strict = auditframe(&["analyze", "--strict", &bad]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("bad.log"));
+    let lenient = json(&["analyze", "--format", "json", &bad]);
+    assert_eq!(lenient["skipped"], 1);
+}
+
+#[test]
+fn every_shape_generates_inspects_analyses_and_diagnoses() {
+    let dir = TempDir::new("shapes");
+    let shapes = [
+        ("native", "native"),
+        ("event-list", "event_list"),
+        ("aks-audit", "aks_audit"),
+        ("aks-audit-strings", "aks_audit"),
+        ("azure-diagnostics", "azure_diagnostics"),
+        ("archive", "archive"),
+        ("event-hub", "event_hub"),
+        ("json-array", "aks_audit"),
+    ];
+    let mut rows = None;
+    for (arg, shape) in shapes {
+        let file = dir.path(&format!("{arg}.json"));
+        ok(&[
+            "generate", "--events", "1500", "--story", "--shape", arg, "-o", &file,
+        ]);
+        let inspect = json(&["inspect", "--format", "json", &file]);
+        assert_eq!(inspect["inputs"][0]["shape"], shape, "{arg}");
+        let analysis = json(&["analyze", "--format", "json", &file]);
+        // Every shape carries the same events, so the same answers.
+        let answers = (
+            analysis["rows"].clone(),
+            analysis["top"].clone(),
+            analysis["p99"].clone(),
+        );
+        match &rows {
+            None => rows = Some(answers),
+            Some(first) => assert!(&answers == first, "{arg}: other answers than native"),
+        }
+        let d = json(&["diagnose", "--format", "json", &file]);
+        assert_eq!(d["input"]["shape"], shape, "{arg}");
+        assert!(
+            d["diagnosis"]["list"]["total"].as_u64().unwrap_or(0) > 0,
+            "{arg}"
+        );
+    }
+}
+
+#[test]
+fn convert_to_parquet_gives_the_same_answers() {
+    let dir = TempDir::new("convert");
+    let src = dir.path("aks.json.gz");
+    ok(&[
+        "generate",
+        "--events",
+        "3000",
+        "--story",
+        "--shape",
+        "aks-audit",
+        "--gzip",
+        "-o",
+        &src,
+    ]);
+    let parquet = dir.path("aks.parquet");
+    ok(&["convert", &src, "-o", &parquet]);
+    for cmd in ["analyze", "diagnose"] {
+        let a = json(&[cmd, "--format", "json", &src]);
+        let b = json(&[cmd, "--format", "json", &parquet]);
+        let strip = |mut v: Value| {
+            // What was read differs by design (format, JSON shape); the answers must not.
+            if let Some(m) = v.as_object_mut() {
+                for k in ["format", "input", "shape"] {
+                    m.remove(k);
+                }
+            }
+            v
+        };
+        assert_same(&strip(a), &strip(b), cmd);
+    }
+    let inspect = json(&["inspect", "--format", "json", &parquet]);
+    assert_eq!(inspect["inputs"][0]["rows"], 3000);
+}
+
+#[test]
+fn completions_and_help_read_well() {
+    let bash = ok(&["completions", "bash"]);
+    assert!(bash.contains("auditframe") && bash.contains("analyze"));
+    let help = ok(&["analyze", "--help"]);
+    for heading in ["Input:", "Grouping and window:", "Analyses:", "Output:"] {
+        assert!(help.contains(heading), "{heading} in\n{help}");
+    }
+    let top = ok(&["--help"]);
+    assert!(top.contains("Exit status"));
+}
