@@ -1,7 +1,8 @@
 //! The three seed analyses on an in-memory frame, beside the same queries as polars lazy
 //! plans on the same frame, and on 1 thread vs all threads.
 
-use auditframe::{analyze, analyze_parts, partial_with_threads, AnalysisOptions, GroupKey, Parts};
+use auditframe::analysis::{analyze_parts, partial_with_threads, Parts};
+use auditframe::{analyze, AnalysisOptions, GroupKey};
 use auditframe_benches::{analysis_frame, polars_all, polars_p99, polars_series, polars_top, rows};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 

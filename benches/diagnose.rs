@@ -2,8 +2,11 @@
 //! same grouping as a polars lazy plan on the same frame (or, for the log-line scan, a plain
 //! substring filter).
 
+use auditframe::diagnose::{
+    run, GrowthDetector, ListDetector, SloVerdicts, ThrottleDetector, WebhookDetector,
+};
 use auditframe::polars::prelude::{ChunkAgg, DataFrame, DataType};
-use auditframe::{diagnose, DiagnoseOptions, Diagnoses};
+use auditframe::{diagnose, DiagnoseOptions};
 use auditframe_benches::{
     diagnosis_frame, naive_webhook_scan, polars_growth, polars_list, polars_slo, polars_throttling,
     rows,
@@ -22,10 +25,7 @@ fn bench(c: &mut Criterion) {
     let n = rows(1_000_000);
     let frame = diagnosis_frame(n);
     let df = frame.dataframe().clone();
-    let only = |parts: Diagnoses| DiagnoseOptions {
-        parts,
-        ..DiagnoseOptions::default()
-    };
+    let opts = DiagnoseOptions::default();
     // The answers agree before anything is timed.
     let d = diagnose(&frame, &DiagnoseOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let lists = polars_list(&df).unwrap_or_else(|e| panic!("{e}"));
@@ -49,29 +49,29 @@ fn bench(c: &mut Criterion) {
         b.iter(|| diagnose(&frame, &DiagnoseOptions::default()))
     });
     g.bench_function("auditframe/list", |b| {
-        b.iter(|| diagnose(&frame, &only(Diagnoses::LIST)))
+        b.iter(|| run::<ListDetector>(&frame, &opts))
     });
     g.bench_function("polars_lazy/list_without_read_types", |b| {
         b.iter(|| polars_list(&df))
     });
     g.bench_function("auditframe/throttling", |b| {
-        b.iter(|| diagnose(&frame, &only(Diagnoses::THROTTLING)))
+        b.iter(|| run::<ThrottleDetector>(&frame, &opts))
     });
     g.bench_function("polars_lazy/throttling", |b| {
         b.iter(|| polars_throttling(&df))
     });
     g.bench_function("auditframe/growth", |b| {
-        b.iter(|| diagnose(&frame, &only(Diagnoses::GROWTH)))
+        b.iter(|| run::<GrowthDetector>(&frame, &opts))
     });
     g.bench_function("polars_lazy/growth", |b| b.iter(|| polars_growth(&df)));
     g.bench_function("auditframe/webhooks", |b| {
-        b.iter(|| diagnose(&frame, &only(Diagnoses::WEBHOOKS)))
+        b.iter(|| run::<WebhookDetector>(&frame, &opts))
     });
     g.bench_function("naive/webhook_substring_scan", |b| {
         b.iter(|| naive_webhook_scan(&frame))
     });
     g.bench_function("auditframe/slo", |b| {
-        b.iter(|| diagnose(&frame, &only(Diagnoses::SLO)))
+        b.iter(|| run::<SloVerdicts>(&frame, &opts))
     });
     g.bench_function("polars_lazy/slo", |b| b.iter(|| polars_slo(&df)));
     g.finish();

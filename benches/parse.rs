@@ -2,7 +2,8 @@
 //! plain serde_json `Value` parse of the same bytes (the in-process baseline), and on one
 //! thread vs all threads.
 
-use auditframe::{partial, AnalysisOptions, Partial, Projection, Shape};
+use auditframe::analysis::partial;
+use auditframe::{AnalysisOptions, Partial, Projection, Shape};
 use auditframe_benches::{generate, rows};
 use auditframe_ndjson::ReaderBuilder;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

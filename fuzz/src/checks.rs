@@ -4,11 +4,10 @@
 //!
 //! Every check must hold for *any* input bytes: a failure is a bug in auditframe.
 
+use auditframe::decoder::{sniff_input_shape, strip_bom, FrameBuilder, Framing};
 use auditframe::polars::prelude::{DataFrame, DataType};
-use auditframe::{
-    format_timestamp, parse_timestamp, parse_timestamp_bytes, sniff_input_shape, strip_bom,
-    AuditFrame, FrameBuilder, Framing, ParseOptions, ParseReport, Shape,
-};
+use auditframe::time::{format_timestamp, parse_timestamp, parse_timestamp_bytes};
+use auditframe::{AuditFrame, ParseOptions, ParseReport, Shape};
 
 /// Reads `data` as `shape`, leniently and strictly:
 /// - a lenient read never fails;

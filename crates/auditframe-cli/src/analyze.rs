@@ -16,7 +16,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> Res {
         let o = opts.clone().window(window);
         let mut acc = Partial::default();
         let summary = run.stream(&mut |f| {
-            acc.merge(auditframe::partial(f, &o)?);
+            acc.merge(auditframe::analysis::partial(f, &o)?);
             Ok(())
         })?;
         (acc.finish(&o)?, summary, window)

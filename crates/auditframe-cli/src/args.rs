@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-use auditframe::{ListReadRules, Shape};
+use auditframe::diagnose::ListReadRules;
+use auditframe::Shape;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Kubernetes API-server audit-log analytics, offline and exact: the AKS troubleshooting

@@ -19,7 +19,7 @@ pub(crate) fn run(args: &DiagnoseArgs) -> Res {
         opts.window = run.resolve_last(opts.window)?;
         let mut acc = DiagnosisPartial::default();
         let summary = run.stream(&mut |f| {
-            acc.merge(auditframe::diagnose_partial(f, &opts)?);
+            acc.merge(auditframe::diagnose::diagnose_partial(f, &opts)?);
             Ok(())
         })?;
         (acc.finish(&opts)?, summary)

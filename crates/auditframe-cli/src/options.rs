@@ -1,9 +1,9 @@
 //! Flags → the library's option values. Bad values are usage errors (exit status 2).
 
-use auditframe::{
-    parse_duration, parse_timestamp, AnalysisOptions, DiagnoseOptions, GroupKey, SloThresholds,
-    TimeWindow, NANOS_PER_MILLI,
-};
+use auditframe::analysis::parse_duration;
+use auditframe::diagnose::SloThresholds;
+use auditframe::time::{parse_timestamp, NANOS_PER_MILLI};
+use auditframe::{AnalysisOptions, DiagnoseOptions, GroupKey, TimeWindow};
 
 use crate::args::{AnalyzeArgs, By, DiagnoseArgs, GroupArgs, StageArg};
 use crate::{Res, UsageError};

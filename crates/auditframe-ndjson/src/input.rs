@@ -97,7 +97,7 @@ impl<'r> Blocks<'r> {
 
     /// The start of the input (up to one block), BOM stripped, for sniffing.
     pub fn first_block(&self) -> &[u8] {
-        auditframe::strip_bom(&self.buf)
+        auditframe::decoder::strip_bom(&self.buf)
     }
 
     /// A read problem that ended the input early, in lenient mode.
@@ -158,7 +158,7 @@ impl<'r> Blocks<'r> {
         if self.buf.is_empty() {
             return Ok(None);
         }
-        let mut end = match auditframe::last_newline_before(&self.buf, self.buf.len()) {
+        let mut end = match auditframe::decoder::last_newline_before(&self.buf, self.buf.len()) {
             Some(nl) if !self.eof => nl + 1,
             _ if self.eof => self.buf.len(),
             _ => 0,

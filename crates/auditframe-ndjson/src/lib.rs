@@ -48,7 +48,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use auditframe::{AuditFrame, FrameBuilder, ParseOptions, ParseReport, Projection, Shape};
+use auditframe::decoder::FrameBuilder;
+use auditframe::{AuditFrame, ParseOptions, ParseReport, Projection, Shape};
 use rayon::prelude::*;
 
 pub use error::{Error, Result};
@@ -296,7 +297,7 @@ impl ReaderBuilder {
         name: &str,
         mut rows: Rows<'_>,
     ) -> Result<(FrameBuilder, InputReport)> {
-        let bytes = auditframe::strip_bom(bytes);
+        let bytes = auditframe::decoder::strip_bom(bytes);
         let first = bytes
             .get(..bytes.len().min(self.block_bytes))
             .unwrap_or(bytes);
@@ -307,7 +308,7 @@ impl ReaderBuilder {
             framing,
             shape,
         } = self.start(name, first);
-        if framing == auditframe::Framing::Lines {
+        if framing == auditframe::decoder::Framing::Lines {
             let mut rest = bytes;
             while !rest.is_empty() {
                 let window = split_on_lines_once(rest, self.block_bytes);
@@ -350,7 +351,7 @@ impl ReaderBuilder {
             framing,
             shape,
         } = self.start(name, blocks.first_block());
-        if framing == auditframe::Framing::Lines {
+        if framing == auditframe::decoder::Framing::Lines {
             // A reader thread fetches (and decompresses) the next block while this one is
             // parsed on the pool: reading costs as much CPU as a tenth of the parse.
             let strict = self.opts.is_strict();
@@ -404,11 +405,10 @@ impl ReaderBuilder {
     /// block (the shape forced by the options wins), and an empty builder and report.
     fn start(&self, name: &str, first: &[u8]) -> Start {
         let source: Arc<str> = Arc::from(name);
-        let framing = auditframe::Framing::detect(first);
-        let shape = self
-            .opts
-            .get_shape()
-            .or_else(|| auditframe::sniff_input_shape(first, auditframe::SNIFF_RECORDS));
+        let framing = auditframe::decoder::Framing::detect(first);
+        let shape = self.opts.get_shape().or_else(|| {
+            auditframe::decoder::sniff_input_shape(first, auditframe::decoder::SNIFF_RECORDS)
+        });
         let builder = self.new_builder(shape, &source);
         let input = InputReport {
             name: name.to_owned(),
@@ -489,7 +489,7 @@ impl ReaderBuilder {
     /// is one block) becomes a frame of its own, handed to `f` in input order and dropped
     /// after it. Memory stays bounded by the block size whatever the input size, which is
     /// what analysing a bigger-than-memory export needs (merge each frame's
-    /// [`auditframe::partial`]). Error positions are relative to each input, as in
+    /// [`auditframe::analysis::partial`]). Error positions are relative to each input, as in
     /// [`read_paths`](ReaderBuilder::read_paths).
     ///
     /// ```
@@ -500,7 +500,8 @@ impl ReaderBuilder {
     /// # auditframe::generate::Generator::new(auditframe::generate::GeneratorOptions { events: 3000, ..Default::default() })
     /// #     .write(auditframe::Shape::Native, &mut data);
     /// # std::fs::write(&path, &data)?;
-    /// use auditframe::{partial, AnalysisOptions, Partial};
+    /// use auditframe::{AnalysisOptions, Partial};
+    /// use auditframe::analysis::partial;
     /// let opts = AnalysisOptions::default();
     /// let mut acc = Partial::default();
     /// let report = auditframe_ndjson::ReaderBuilder::new()
@@ -572,11 +573,11 @@ impl ReaderBuilder {
     fn parse_values_parallel(
         &self,
         all: &[u8],
-        framing: auditframe::Framing,
+        framing: auditframe::decoder::Framing,
         shape: Option<Shape>,
         source: &Arc<str>,
     ) -> Vec<FrameBuilder> {
-        let items: Vec<_> = auditframe::values(all, framing).collect();
+        let items: Vec<_> = auditframe::decoder::values(all, framing).collect();
         let per = (items.len() / (rayon::current_num_threads() * 4)).max(64);
         let mut parts: Vec<FrameBuilder> = items
             .par_chunks(per)
@@ -620,7 +621,7 @@ struct Start {
     source: Arc<str>,
     builder: FrameBuilder,
     input: InputReport,
-    framing: auditframe::Framing,
+    framing: auditframe::decoder::Framing,
     shape: Option<Shape>,
 }
 

@@ -125,7 +125,7 @@ fn default_sample_golden_values() {
     let p = a
         .latency
         .iter()
-        .find(|p| p.key == bad && p.bin_start == "2026-11-20T10:00:00Z")
+        .find(|p| p.key == bad && p.bin_start.to_string() == "2026-11-20T10:00:00Z")
         .unwrap();
     assert_eq!(p.count, 41);
     assert!((p.avg_ms - 2_587.0 / 41.0).abs() < 1e-9, "{}", p.avg_ms);
@@ -152,7 +152,8 @@ fn default_sample_golden_values() {
 /// counts marked (py) were checked by an independent Python reading of the file.
 #[test]
 fn default_sample_diagnosis_tells_the_story() {
-    use auditframe::{diagnose, DiagnoseOptions, ReadType, SloClass};
+    use auditframe::diagnose::{ReadType, SloClass};
+    use auditframe::{diagnose, DiagnoseOptions};
     let (frame, _) = ReaderBuilder::new()
         .projection(auditframe::Projection::diagnostics())
         .read_path(testdata("default-sample.aks.json.gz"))
@@ -182,7 +183,10 @@ fn default_sample_diagnosis_tells_the_story() {
     );
     let peak = d.list.peak_by_latency.as_ref().unwrap();
     assert_eq!(
-        (peak.start.as_str(), peak.end.as_str()),
+        (
+            peak.start.to_string().as_str(),
+            peak.end.to_string().as_str()
+        ),
         ("2026-11-20T10:12:00Z", "2026-11-20T10:42:00Z")
     );
     assert_eq!(peak.top[0].key, bad);
@@ -206,12 +210,13 @@ fn default_sample_diagnosis_tells_the_story() {
     );
     assert!(d.throttling.guard_events[0]
         .time
+        .to_string()
         .starts_with("2026-11-20T10:38:24"));
-    let bins: Vec<&str> = d
+    let bins: Vec<String> = d
         .throttling
         .series
         .iter()
-        .map(|b| b.bin_start.as_str())
+        .map(|b| b.bin_start.to_string())
         .collect();
     assert!(
         bins.iter()
@@ -241,23 +246,25 @@ fn default_sample_diagnosis_tells_the_story() {
     );
     assert!(w
         .first_seen
+        .map(|t| t.to_string())
         .as_deref()
         .unwrap()
         .starts_with("2026-11-20T10:20"));
     assert!(w
         .last_seen
+        .map(|t| t.to_string())
         .as_deref()
         .unwrap()
         .starts_with("2026-11-20T10:30"));
 
     // SLOs: pod creates stuck on the webhook, and the bad client's LISTs, break them.
     assert!(!d.slo.pass);
-    let creates: Vec<&str> = d
+    let creates: Vec<String> = d
         .slo
         .violations
         .iter()
         .filter(|v| v.class == SloClass::Mutating && v.verb == "create" && v.resource == "pods")
-        .map(|v| v.window_start.as_str())
+        .map(|v| v.window_start.to_string())
         .collect();
     assert_eq!(
         creates,
@@ -278,7 +285,8 @@ fn default_sample_diagnosis_tells_the_story() {
 /// the whole sample (log lines and annotations included).
 #[test]
 fn default_sample_diagnosis_streamed_equals_in_memory() {
-    use auditframe::{diagnose, diagnose_partial, DiagnoseOptions, DiagnosisPartial};
+    use auditframe::diagnose::diagnose_partial;
+    use auditframe::{diagnose, DiagnoseOptions, DiagnosisPartial};
     let reader = ReaderBuilder::new()
         .projection(auditframe::Projection::diagnostics())
         .block_bytes(256 << 10);

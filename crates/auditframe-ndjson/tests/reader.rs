@@ -232,7 +232,8 @@ fn json_array_and_every_shape_through_the_reader() {
 
 #[test]
 fn streaming_frames_give_the_same_analysis_and_positions_as_one_frame() {
-    use auditframe::{analyze, partial, AnalysisOptions, GroupKey, Partial, TimeWindow};
+    use auditframe::analysis::partial;
+    use auditframe::{analyze, AnalysisOptions, GroupKey, Partial, TimeWindow};
     let d = tmpdir("stream");
     let mut data = generated(Shape::Native, 6000);
     data.extend_from_slice(b"{broken\n");

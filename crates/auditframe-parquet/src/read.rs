@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use auditframe::arrow::{ArrowTable, TableLayout};
-use auditframe::{AuditFrame, FrameBuilder, LogLine, ParseOptions, ParseReport, Projection};
+use auditframe::decoder::FrameBuilder;
+use auditframe::{AuditFrame, LogLine, ParseOptions, ParseReport, Projection};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,

@@ -84,8 +84,8 @@ fn time_window_skips_row_groups_by_statistics_and_filters_rows_exactly() {
         .row_group_rows(500)
         .write_path(&frame, &path)
         .unwrap();
-    let start = auditframe::parse_timestamp("2026-11-20T10:20:00Z").unwrap();
-    let end = auditframe::parse_timestamp("2026-11-20T10:29:59.999Z").unwrap();
+    let start = auditframe::time::parse_timestamp("2026-11-20T10:20:00Z").unwrap();
+    let end = auditframe::time::parse_timestamp("2026-11-20T10:29:59.999Z").unwrap();
     let (back, report) = ReaderBuilder::new()
         .time_window(start, end)
         .read_path(&path)
@@ -227,7 +227,7 @@ fn for_each_frame_streams_row_groups_and_merges_to_the_in_memory_answer() {
             logs += f.control_plane_logs().len();
             assert_eq!(parse.rows, f.height() as u64);
             assert!(f.height() <= 2000);
-            acc.merge(auditframe::partial(&f, &o)?);
+            acc.merge(auditframe::analysis::partial(&f, &o)?);
             Ok(())
         })
         .unwrap();

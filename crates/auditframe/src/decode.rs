@@ -157,7 +157,8 @@ impl ParseReport {
 /// appended, so a chunk need not know where in the input it starts.
 ///
 /// ```
-/// use auditframe::{FrameBuilder, ParseOptions};
+/// use auditframe::{ParseOptions};
+/// use auditframe::decoder::FrameBuilder;
 /// let mut b = FrameBuilder::new(&ParseOptions::new(), None);
 /// b.push_lines(br#"{"kind":"Event","verb":"get","stage":"ResponseComplete","userAgent":"kubectl"}
 /// not json

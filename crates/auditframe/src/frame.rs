@@ -150,7 +150,8 @@ impl AuditFrame {
     /// without a time are dropped. Control-plane log lines are filtered the same way.
     ///
     /// ```
-    /// use auditframe::{AuditFrame, ParseOptions, parse_timestamp};
+    /// use auditframe::{AuditFrame, ParseOptions};
+    /// use auditframe::time::parse_timestamp;
     /// let log = br#"{"kind":"Event","verb":"get","stageTimestamp":"2026-11-20T10:00:00Z"}
     /// {"kind":"Event","verb":"get","stageTimestamp":"2026-11-20T11:00:00Z"}
     /// "#;

@@ -24,7 +24,7 @@ impl Framing {
     /// [`Lines`](Framing::Lines).
     ///
     /// ```
-    /// use auditframe::Framing;
+    /// use auditframe::decoder::Framing;
     /// assert_eq!(Framing::detect(b"{\"a\":1}\n{\"a\":2}\n"), Framing::Lines);
     /// assert_eq!(Framing::detect(b"  [\n{\"a\":1}\n]"), Framing::Array);
     /// assert_eq!(Framing::detect(b"{\n  \"a\": 1\n}\n"), Framing::Values);

@@ -67,12 +67,13 @@
     )
 )]
 
-mod analysis;
+pub mod analysis;
 #[cfg(feature = "arrow")]
 pub mod arrow;
 mod builder;
 mod decode;
-mod diagnose;
+pub mod decoder;
+pub mod diagnose;
 mod error;
 mod frame;
 mod framing;
@@ -80,34 +81,17 @@ pub mod generate;
 mod record;
 mod scan;
 mod schema;
+pub mod time;
 mod timestamp;
 
-pub use analysis::{
-    analyze, analyze_parts, bin_start, parse_duration, partial, partial_with_threads,
-    percentile_field, percentile_rank, Analysis, AnalysisOptions, GroupKey, LatencyPoint,
-    LatencySketch, Partial, Parts, PercentileRow, SumCount, TimeWindow, TopEntry,
-};
-pub use decode::{
-    sniff_input_shape, FrameBuilder, ParseOptions, ParseReport, DEFAULT_MAX_RECORD_BYTES,
-    MAX_NESTING, REPORT_ERRORS_KEPT, SNIFF_RECORDS,
-};
-pub use diagnose::{
-    classify_list, diagnose, diagnose_partial, webhook_failure, Creator, DiagnoseOptions,
-    Diagnoses, Diagnosis, DiagnosisPartial, GrowthBin, GrowthReport, GrowthType, GuardEvent,
-    ListClassRow, ListOffender, ListReadRules, ListReport, NamespaceGrowth, PeakOffender,
-    PeakWindow, ReadType, SloClass, SloClassSummary, SloReport, SloThresholds, SloViolation,
-    SlowKey, ThrottledBin, ThrottledKey, ThrottlingReport, WebhookBin, WebhookReport, WebhookRow,
-    AKS_GUARD_NAME,
-};
+pub use analysis::{analyze, Analysis, AnalysisOptions, GroupKey, Partial, TimeWindow};
+pub use decode::{ParseOptions, ParseReport};
+pub use diagnose::{diagnose, DiagnoseOptions, DiagnosisPartial, DiagnosisReport};
 pub use error::{Error, ErrorKind, Position, Result, SkipReason};
 pub use frame::{AuditFrame, LogLine};
-pub use framing::{last_newline_before, lines, strip_bom, values, Framing, FramingError, Value};
-pub use record::{sniff_shape, Shape};
+pub use record::Shape;
 pub use schema::{Column, ColumnKind, Projection};
-pub use timestamp::{
-    datetime_diff_millis, format_timestamp, format_timestamp_secs, parse_timestamp,
-    parse_timestamp_bytes, TimestampError, NANOS_PER_MILLI, NANOS_PER_SECOND,
-};
+pub use time::{TimeSpan, Timestamp};
 
 /// The polars version this crate is built against, re-exported so that users can name the
 /// frame's types without a version mismatch.

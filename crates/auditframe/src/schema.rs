@@ -186,6 +186,17 @@ impl Projection {
         Projection(self.0 | column.bit())
     }
 
+    /// The columns of this projection and of `other`.
+    #[must_use]
+    pub const fn union(self, other: Projection) -> Projection {
+        Projection(self.0 | other.0)
+    }
+
+    /// Whether every column of `other` is in this projection.
+    pub const fn contains_all(self, other: Projection) -> bool {
+        self.0 & other.0 == other.0
+    }
+
     /// Whether `column` is projected.
     #[inline]
     pub const fn contains(self, column: Column) -> bool {

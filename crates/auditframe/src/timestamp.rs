@@ -110,7 +110,7 @@ thread_local! {
 /// without any offset (as some log pipelines normalise them) is taken as UTC.
 ///
 /// ```
-/// use auditframe::parse_timestamp;
+/// use auditframe::time::parse_timestamp;
 /// assert_eq!(parse_timestamp("1970-01-01T00:00:01.5Z"), Ok(1_500_000_000));
 /// assert_eq!(parse_timestamp("2026-11-20T10:55:55.3059890Z"), parse_timestamp("2026-11-20T11:55:55.305989+01:00"));
 /// ```

@@ -3,11 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use auditframe::analysis::{bin_start, parse_duration, partial};
 use auditframe::generate::push_timestamp;
-use auditframe::{
-    analyze, bin_start, parse_duration, parse_timestamp, partial, AnalysisOptions, AuditFrame,
-    GroupKey, ParseOptions, TimeWindow,
-};
+use auditframe::time::parse_timestamp;
+use auditframe::{analyze, AnalysisOptions, AuditFrame, GroupKey, ParseOptions, TimeWindow};
 use proptest::prelude::*;
 
 /// One synthetic row.
@@ -194,19 +193,19 @@ fn golden_by_user_agent() {
         top,
         vec![("bad-client", 4), ("kubelet", 3), ("", 1), ("probe", 1)]
     );
-    let lat: Vec<(&str, &str, f64, u64)> = a
+    let lat: Vec<(&str, String, f64, u64)> = a
         .latency
         .iter()
-        .map(|p| (p.key.as_str(), p.bin_start.as_str(), p.avg_ms, p.count))
+        .map(|p| (p.key.as_str(), p.bin_start.to_string(), p.avg_ms, p.count))
         .collect();
     assert_eq!(
         lat,
         vec![
-            ("", "2026-11-20T10:05:00Z", 7.0, 1),
-            ("bad-client", "2026-11-20T10:00:00Z", 4000.0, 2),
-            ("bad-client", "2026-11-20T10:05:00Z", 505.0, 2),
-            ("kubelet", "2026-11-20T10:00:00Z", 4.0, 1),
-            ("kubelet", "2026-11-20T10:05:00Z", 5.0, 2),
+            ("", "2026-11-20T10:05:00Z".to_owned(), 7.0, 1),
+            ("bad-client", "2026-11-20T10:00:00Z".to_owned(), 4000.0, 2),
+            ("bad-client", "2026-11-20T10:05:00Z".to_owned(), 505.0, 2),
+            ("kubelet", "2026-11-20T10:00:00Z".to_owned(), 4.0, 1),
+            ("kubelet", "2026-11-20T10:05:00Z".to_owned(), 5.0, 2),
         ]
     );
     let p: Vec<(&str, &str, &str, Option<i64>, u64)> = a
@@ -231,10 +230,10 @@ fn golden_by_user_agent() {
             ("kubelet", "update", "nodes", Some(8), 1),
         ]
     );
-    // JSON field names are a contract.
+    // Results serialise as typed data (the CLI's JSON contract is pinned in its own tests).
     let json = serde_json::to_value(&a).unwrap();
     assert_eq!(json["group_by"], "user_agent");
-    assert_eq!(json["percentiles"][1]["p99_ms"], 5000);
+    assert_eq!(json["percentile_rows"][1]["values"][0][1], 5000);
     assert_eq!(json["latency"][1]["bin_start"], "2026-11-20T10:00:00Z");
 }
 
@@ -550,7 +549,7 @@ fn assert_matches_reference(rows: &[Row], o: &AnalysisOptions, a: &auditframe::A
     let series: Vec<(String, i64, f64, u64)> = a
         .latency
         .iter()
-        .map(|p| (p.key.clone(), p.bin_start_ns, p.avg_ms, p.count))
+        .map(|p| (p.key.clone(), p.bin_start.nanos(), p.avg_ms, p.count))
         .collect();
     assert_eq!(series.len(), r.series.len());
     for (x, y) in series.iter().zip(&r.series) {
@@ -622,7 +621,7 @@ fn big_generated_frame_matches_reference_in_parallel() {
     ] {
         let a = analyze(&f, &o).unwrap();
         assert_matches_reference(&rows, &o, &a);
-        let one = auditframe::partial_with_threads(&f, &o, 1)
+        let one = auditframe::analysis::partial_with_threads(&f, &o, 1)
             .unwrap()
             .finish(&o)
             .unwrap();
@@ -632,7 +631,7 @@ fn big_generated_frame_matches_reference_in_parallel() {
 
 #[test]
 fn each_part_alone_equals_its_part_of_the_whole() {
-    use auditframe::{analyze_parts, Parts};
+    use auditframe::analysis::{analyze_parts, Parts};
     let mut rows = golden_rows();
     rows.push(exec_row());
     let f = frame_of(&rows);

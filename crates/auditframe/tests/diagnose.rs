@@ -1,8 +1,9 @@
 //! Each diagnosis on hand-made events: cases that trigger it and cases that must not.
 
+use auditframe::analysis::parse_duration;
+use auditframe::diagnose::{diagnose_partial, ListReadRules, ReadType, SloClass};
 use auditframe::{
-    diagnose, diagnose_partial, parse_duration, AuditFrame, DiagnoseOptions, Diagnosis,
-    ListReadRules, LogLine, ParseOptions, ReadType, SloClass, TimeWindow,
+    diagnose, AuditFrame, DiagnoseOptions, DiagnosisReport, LogLine, ParseOptions, TimeWindow,
 };
 
 /// One native event. `t` is seconds after 10:00:00, `ms` the latency.
@@ -49,7 +50,7 @@ fn frame(lines: &[String]) -> AuditFrame {
         .0
 }
 
-fn run(lines: &[String]) -> Diagnosis {
+fn run(lines: &[String]) -> DiagnosisReport {
     diagnose(&frame(lines), &DiagnoseOptions::default()).unwrap()
 }
 
@@ -149,7 +150,7 @@ fn list_read_types_follow_the_rule_sets() {
     let f = frame(&lines);
     let since = diagnose(&f, &DiagnoseOptions::default()).unwrap().list;
     assert_eq!(since.total, 5);
-    let class = |r: &auditframe::ListReport, t: ReadType, scope: &str| {
+    let class = |r: &auditframe::diagnose::ListReport, t: ReadType, scope: &str| {
         r.classes
             .iter()
             .find(|c| c.read_type == t && c.scope == scope)
@@ -227,15 +228,15 @@ fn list_peak_windows_by_count_and_by_latency() {
     let d = run(&lines).list;
     let by_count = d.peak_by_count.unwrap();
     assert_eq!(
-        (by_count.start.as_str(), by_count.count),
+        (by_count.start.to_string().as_str(), by_count.count),
         ("2026-11-20T10:00:00Z", 40)
     );
     assert_eq!(by_count.top[0].key, "fast");
     let by_latency = d.peak_by_latency.unwrap();
     assert_eq!(
         (
-            by_latency.start.as_str(),
-            by_latency.end.as_str(),
+            by_latency.start.to_string().as_str(),
+            by_latency.end.to_string().as_str(),
             by_latency.count,
             by_latency.latency_sum_ms
         ),
@@ -343,14 +344,19 @@ fn throttling_shares_series_and_guard_events() {
     assert!((d.by_key[0].share - 0.7).abs() < 1e-12);
     assert_eq!(d.series.len(), 1);
     assert_eq!(
-        (d.series[0].bin_start.as_str(), d.series[0].throttled),
+        (
+            d.series[0].bin_start.to_string().as_str(),
+            d.series[0].throttled
+        ),
         ("2026-11-20T10:00:00Z", 7)
     );
-    let guard: Vec<(&str, &str, &str)> = d
+    let guard: Vec<(String, &str, &str)> = d
         .guard_events
         .iter()
-        .map(|g| (g.time.as_str(), g.verb.as_str(), g.resource.as_str()))
+        .map(|g| (g.time.to_string(), g.verb.as_str(), g.resource.as_str()))
         .collect();
+    let guard: Vec<(&str, &str, &str)> =
+        guard.iter().map(|(t, v, r)| (t.as_str(), *v, *r)).collect();
     assert_eq!(
         guard,
         [
@@ -508,7 +514,7 @@ fn webhook_failures_from_log_lines_and_annotations() {
         0.0,
         5,
     )]);
-    let t = |s: &str| Some(auditframe::parse_timestamp(s).unwrap());
+    let t = |s: &str| Some(auditframe::time::parse_timestamp(s).unwrap());
     let line = |ts: &str, m: &str| LogLine {
         time_generated: t(ts),
         category: "kube-apiserver".into(),
@@ -529,8 +535,8 @@ fn webhook_failures_from_log_lines_and_annotations() {
             w.source,
             w.kind.as_str(),
             w.count,
-            w.first_seen.as_deref(),
-            w.last_seen.as_deref()
+            w.first_seen.map(|t| t.to_string()).as_deref(),
+            w.last_seen.map(|t| t.to_string()).as_deref()
         ),
         (
             "mutate.kyverno.svc-fail",
@@ -555,9 +561,9 @@ fn webhook_failures_from_log_lines_and_annotations() {
         ..DiagnoseOptions::default()
     };
     assert_eq!(diagnose(&f, &opts).unwrap().webhooks.failures, 0);
-    assert!(auditframe::webhook_failure("I1120 all good").is_none());
+    assert!(auditframe::diagnose::webhook_failure("I1120 all good").is_none());
     assert_eq!(
-        auditframe::webhook_failure(
+        auditframe::diagnose::webhook_failure(
             r#"Internal error occurred: failed calling webhook "mutate.kyverno.svc-fail": failed to call webhook"#
         ),
         Some(("mutate.kyverno.svc-fail", "error"))
@@ -706,18 +712,22 @@ fn slo_violations_per_class_and_window() {
     ));
     let d = run(&lines).slo;
     assert!(!d.pass);
-    let v: Vec<(&str, SloClass, &str, u64, i64)> = d
+    let v: Vec<(String, SloClass, &str, u64, i64)> = d
         .violations
         .iter()
         .map(|v| {
             (
-                v.window_start.as_str(),
+                v.window_start.to_string(),
                 v.class,
                 v.verb.as_str(),
                 v.calls,
                 v.p99_ms,
             )
         })
+        .collect();
+    let v: Vec<(&str, SloClass, &str, u64, i64)> = v
+        .iter()
+        .map(|(t, c, vb, n, p)| (t.as_str(), *c, *vb, *n, *p))
         .collect();
     assert_eq!(
         v,
@@ -750,7 +760,7 @@ fn slo_violations_per_class_and_window() {
     assert_eq!(d.calls, 100 + 2 + 1);
     // One slow get in 100 is within the SLO (P99 is the 99th value); raising the threshold passes.
     let opts = DiagnoseOptions {
-        slo: auditframe::SloThresholds {
+        slo: auditframe::diagnose::SloThresholds {
             read_object_ms: 2_000,
             mutating_ms: 2_000,
             read_cluster_ms: 60_000,
@@ -788,7 +798,7 @@ fn partials_of_any_split_merge_to_the_whole() {
     };
     let expected = diagnose(&whole, &opts).unwrap();
     for parts in [2usize, 3, 7] {
-        let pieces = auditframe::lines(&out).collect::<Vec<_>>();
+        let pieces = auditframe::decoder::lines(&out).collect::<Vec<_>>();
         let per = pieces.len().div_ceil(parts);
         let mut merged = auditframe::DiagnosisPartial::default();
         for chunk in pieces.chunks(per) {
@@ -940,9 +950,9 @@ mod reference {
                     (p > limit).then(|| (w, verb.to_owned(), resource.to_owned(), p))
                 })
                 .collect();
-            let start = auditframe::parse_timestamp("2026-11-20T10:00:00Z").unwrap();
+            let start = auditframe::time::parse_timestamp("2026-11-20T10:00:00Z").unwrap();
             let got: BTreeSet<(i64, String, String, i64)> = d.slo.violations.iter()
-                .map(|v| ((auditframe::parse_timestamp(&v.window_start).unwrap() - start) / 300_000_000_000, v.verb.clone(), v.resource.clone(), v.p99_ms))
+                .map(|v| ((v.window_start.nanos() - start) / 300_000_000_000, v.verb.clone(), v.resource.clone(), v.p99_ms))
                 .collect();
             prop_assert_eq!(got, want);
         }

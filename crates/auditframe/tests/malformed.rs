@@ -235,8 +235,8 @@ fn deep_nesting_inside_json_text_is_an_error_not_a_crash() {
 #[test]
 fn nesting_just_under_the_limit_fits_a_small_stack() {
     let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
-    let d = deep(auditframe::MAX_NESTING - 2);
-    let text = serde_json::to_string(&deep(auditframe::MAX_NESTING - 2)).unwrap();
+    let d = deep(auditframe::decoder::MAX_NESTING - 2);
+    let text = serde_json::to_string(&deep(auditframe::decoder::MAX_NESTING - 2)).unwrap();
     let rows = [
         format!(r#"{{"kind":"Event","auditID":"a","verb":"get","x":{d}}}"#),
         format!(r#"{{"AuditId":"a","Verb":"get","X":{d}}}"#),

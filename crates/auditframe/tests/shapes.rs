@@ -1,9 +1,8 @@
 //! Every record shape, with exact column values.
 
 use auditframe::polars::prelude::*;
-use auditframe::{
-    parse_timestamp, AuditFrame, Column, ParseOptions, Projection, Shape, SkipReason,
-};
+use auditframe::time::parse_timestamp;
+use auditframe::{AuditFrame, Column, ParseOptions, Projection, Shape, SkipReason};
 
 fn read(input: &str) -> (AuditFrame, auditframe::ParseReport) {
     AuditFrame::from_slice(input.as_bytes(), &ParseOptions::new().strict(true)).expect("parses")
@@ -207,7 +206,7 @@ fn azure_diagnostics_rows() {
     );
     assert_eq!(
         logs[0].time_generated,
-        Some(auditframe::parse_timestamp("2026-11-20T10:55:59Z").unwrap())
+        Some(auditframe::time::parse_timestamp("2026-11-20T10:55:59Z").unwrap())
     );
     assert_common(&f);
     assert_eq!(

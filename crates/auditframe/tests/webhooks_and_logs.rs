@@ -1,7 +1,8 @@
 //! Admission webhook annotations (`admission_webhooks`) and control-plane log lines
 //! (`AKSControlPlane` rows, `kube-apiserver` diagnostics) in every shape that carries them.
 
-use auditframe::{parse_timestamp, AuditFrame, Column, ParseOptions, Shape};
+use auditframe::time::parse_timestamp;
+use auditframe::{AuditFrame, Column, ParseOptions, Shape};
 
 fn read(input: &str) -> (AuditFrame, auditframe::ParseReport) {
     AuditFrame::from_slice(input.as_bytes(), &ParseOptions::new().strict(true)).expect("parses")
@@ -119,9 +120,9 @@ fn log_lines_survive_chunked_appends_in_order() {
     };
     let input: String = (0..6).map(|i| line(i) + "\n").collect();
     let opts = ParseOptions::new();
-    let mut all = auditframe::FrameBuilder::new(&opts, None);
+    let mut all = auditframe::decoder::FrameBuilder::new(&opts, None);
     for part in input.split_inclusive('\n').collect::<Vec<_>>().chunks(4) {
-        let mut b = auditframe::FrameBuilder::new(&opts, None);
+        let mut b = auditframe::decoder::FrameBuilder::new(&opts, None);
         b.push_lines(part.concat().as_bytes()).unwrap();
         all.append(b);
     }

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use auditframe::{format_timestamp_secs, percentile_field, Analysis, GroupKey, PercentileRow};
+use auditframe::analysis::{percentile_field, PercentileRow};
+use auditframe::time::format_timestamp_secs;
+use auditframe::{Analysis, GroupKey};
 use serde_json::{json, Map, Value};
 
 use super::{humanize, problems, read_fields, run_part, show_key, skipped_part};
@@ -59,7 +61,7 @@ pub(crate) fn table(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Re
     for p in &a.latency {
         if let Some(col) = keys.iter().position(|k| *k == p.key) {
             if let Some(cell) = bins
-                .entry(p.bin_start_ns)
+                .entry(p.bin_start.nanos())
                 .or_insert_with(|| vec![None; keys.len()])
                 .get_mut(col)
             {
@@ -187,7 +189,7 @@ pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res
         "top": a.top.iter().map(|t| json!({"key": t.key, "count": t.count})).collect::<Vec<_>>(),
         "latency": a.latency.iter().map(|p| json!({
             "key": p.key,
-            "bin_start": format_timestamp_secs(p.bin_start_ns),
+            "bin_start": format_timestamp_secs(p.bin_start.nanos()),
             "avg_ms": p.avg_ms,
             "count": p.count,
         })).collect::<Vec<_>>(),
@@ -218,7 +220,7 @@ pub(crate) fn csv(out: &mut impl Write, a: &Analysis, table: AnalysisTable) -> R
             for p in &a.latency {
                 w.write_record([
                     p.key.clone(),
-                    format_timestamp_secs(p.bin_start_ns),
+                    format_timestamp_secs(p.bin_start.nanos()),
                     p.avg_ms.to_string(),
                     p.count.to_string(),
                 ])?;

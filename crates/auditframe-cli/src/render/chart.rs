@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use auditframe::{format_timestamp_secs, Analysis};
+use auditframe::time::format_timestamp_secs;
+use auditframe::Analysis;
 use plotters::prelude::*;
 
 const PALETTE: &[RGBColor] = &[
@@ -41,8 +42,8 @@ pub(crate) fn write_svg(
         .filter(|p| keys.contains(&p.key.as_str()))
         .collect();
     let (x0, x1) = match (
-        points.iter().map(|p| p.bin_start_ns).min(),
-        points.iter().map(|p| p.bin_start_ns).max(),
+        points.iter().map(|p| p.bin_start.nanos()).min(),
+        points.iter().map(|p| p.bin_start.nanos()).max(),
     ) {
         (Some(a), Some(b)) => (a, b.max(a + 1)),
         _ => return Err("no latency points to chart".into()),
@@ -98,7 +99,7 @@ pub(crate) fn write_svg(
                     .filter(|p| p.key == *key)
                     .map(|p| {
                         (
-                            to_min(p.bin_start_ns),
+                            to_min(p.bin_start.nanos()),
                             if log { p.avg_ms.max(ymin) } else { p.avg_ms },
                         )
                     })

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use auditframe::{DiagnoseOptions, Diagnosis};
+use auditframe::{DiagnoseOptions, DiagnosisReport};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -29,6 +29,12 @@ fn secs(ms: i128) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
+/// `HH:MM` of a time (the day is in the report's window line).
+fn hour_minute(t: auditframe::Timestamp) -> String {
+    let s = t.to_string();
+    s.get(11..16).map_or(s.clone(), str::to_owned)
+}
+
 fn opt_ms(ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
@@ -36,7 +42,7 @@ fn opt_ms(ms: Option<i64>) -> String {
 pub(crate) fn table(
     out: &mut impl Write,
     ctx: &Context<'_>,
-    d: &Diagnosis,
+    d: &DiagnosisReport,
     o: &DiagnoseOptions,
 ) -> Res {
     writeln!(out, "{}", read_line(ctx))?;
@@ -131,7 +137,7 @@ pub(crate) fn table(
         writeln!(
             out,
             "  {} : no create/update/patch/delete seen",
-            auditframe::AKS_GUARD_NAME
+            auditframe::diagnose::AKS_GUARD_NAME
         )?;
     }
     for g in &t.guard_events {
@@ -141,7 +147,7 @@ pub(crate) fn table(
             g.time,
             g.verb,
             g.resource,
-            auditframe::AKS_GUARD_NAME,
+            auditframe::diagnose::AKS_GUARD_NAME,
             g.username.as_deref().unwrap_or("?"),
             g.status_code
                 .map_or_else(|| "-".to_owned(), |c| c.to_string())
@@ -157,14 +163,14 @@ pub(crate) fn table(
             show_key(&k.key)
         )?;
     }
-    let mut bins: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut bins: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for b in &t.series {
-        *bins.entry(b.bin_start.as_str()).or_default() += b.throttled;
+        *bins.entry(b.bin_start.to_string()).or_default() += b.throttled;
     }
     if !bins.is_empty() {
         let s: Vec<String> = bins
             .iter()
-            .map(|(b, n)| format!("{} {n}", b.get(11..16).unwrap_or(b)))
+            .map(|(b, n)| format!("{} {n}", b.get(11..16).unwrap_or(b.as_str())))
             .collect();
         writeln!(
             out,
@@ -211,8 +217,10 @@ pub(crate) fn table(
             r.source,
             r.kind,
             r.webhook,
-            r.first_seen.as_deref().unwrap_or("?"),
-            r.last_seen.as_deref().unwrap_or("?")
+            r.first_seen
+                .map_or_else(|| "?".to_owned(), |t| t.to_string()),
+            r.last_seen
+                .map_or_else(|| "?".to_owned(), |t| t.to_string())
         )?;
     }
 
@@ -248,7 +256,7 @@ pub(crate) fn table(
         writeln!(
             out,
             "  {} {:<15} {:<7} {:<22} p99 {:>7} ms > {:>6} ({} calls)  {}",
-            v.window_start.get(11..16).unwrap_or(&v.window_start),
+            hour_minute(v.window_start),
             format!("{:?}", v.class),
             v.verb,
             v.resource,
@@ -268,7 +276,7 @@ pub(crate) fn table(
     Ok(())
 }
 
-pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, d: &Diagnosis) -> Res {
+pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, d: &DiagnosisReport) -> Res {
     let mut input = read_fields(ctx);
     input.insert(
         "log_lines".into(),
@@ -305,7 +313,7 @@ fn rows<T: Serialize>(out: &mut impl Write, items: &[T], cols: &[&str]) -> Res {
     Ok(())
 }
 
-pub(crate) fn csv(out: &mut impl Write, d: &Diagnosis, table: Table) -> Res {
+pub(crate) fn csv(out: &mut impl Write, d: &DiagnosisReport, table: Table) -> Res {
     match table {
         Table::ListClasses => rows(
             out,

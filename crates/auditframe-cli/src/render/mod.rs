@@ -6,7 +6,8 @@ pub(crate) mod diagnosis;
 
 use std::time::Duration;
 
-use auditframe::{format_timestamp_secs, ParseReport};
+use auditframe::time::format_timestamp_secs;
+use auditframe::ParseReport;
 use serde_json::{json, Map, Value};
 
 use crate::run::Summary;

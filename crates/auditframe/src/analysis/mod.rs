@@ -26,6 +26,7 @@ pub use options::{parse_duration, AnalysisOptions, GroupKey, TimeWindow};
 pub use partial::{Partial, SumCount};
 pub use sketch::LatencySketch;
 
+use crate::time::Timestamp;
 use crate::{AuditFrame, Result};
 
 /// Nanoseconds from 0001-01-01T00:00:00Z (Kusto's datetime origin) to the Unix epoch.
@@ -34,7 +35,8 @@ const KUSTO_ORIGIN_OFFSET_NS: i128 = 62_135_596_800 * 1_000_000_000;
 /// KQL `bin(t, width)`: `t` floored to a multiple of `width` counted from 0001-01-01.
 ///
 /// ```
-/// use auditframe::{bin_start, parse_timestamp, parse_duration};
+/// use auditframe::analysis::{bin_start, parse_duration};
+/// use auditframe::time::parse_timestamp;
 /// let t = parse_timestamp("2026-11-20T10:07:59.9Z")?;
 /// assert_eq!(bin_start(t, parse_duration("5m")?), parse_timestamp("2026-11-20T10:05:00Z")?);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -74,11 +76,8 @@ pub struct TopEntry {
 pub struct LatencyPoint {
     /// The key.
     pub key: String,
-    /// Bin start, ns since the epoch.
-    #[serde(skip)]
-    pub bin_start_ns: i64,
-    /// Bin start as `YYYY-MM-DDTHH:MM:SSZ`.
-    pub bin_start: String,
+    /// Bin start (KQL `bin(request_received, width)`).
+    pub bin_start: Timestamp,
     /// Mean latency, ms.
     pub avg_ms: f64,
     /// Latencies in the bin.
@@ -86,7 +85,7 @@ pub struct LatencyPoint {
 }
 
 /// Latency percentiles of one (key, verb, resource).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PercentileRow {
     /// The key.
     pub key: String,
@@ -117,21 +116,6 @@ fn format_percentile(p: f64) -> String {
     s.strip_suffix(".0").map(str::to_owned).unwrap_or(s)
 }
 
-impl Serialize for PercentileRow {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(4 + self.values.len()))?;
-        m.serialize_entry("key", &self.key)?;
-        m.serialize_entry("verb", &self.verb)?;
-        m.serialize_entry("resource", &self.resource)?;
-        for (p, v) in &self.values {
-            m.serialize_entry(&percentile_field(*p), v)?;
-        }
-        m.serialize_entry("count", &self.count)?;
-        m.end()
-    }
-}
-
 /// The results of the three analyses.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Analysis {
@@ -140,17 +124,14 @@ pub struct Analysis {
     /// The key grouped by.
     pub group_by: GroupKey,
     /// Bin width of the series, ns.
-    #[serde(skip)]
     pub bin_ns: i64,
     /// The percentiles computed, ascending.
-    #[serde(skip)]
     pub percentiles: Vec<f64>,
     /// Top N by request count.
     pub top: Vec<TopEntry>,
     /// Average latency per key and bin (every key, not only the top N).
     pub latency: Vec<LatencyPoint>,
     /// Percentiles per key, verb and resource.
-    #[serde(rename = "percentiles")]
     pub percentile_rows: Vec<PercentileRow>,
 }
 
@@ -179,7 +160,7 @@ impl Analysis {
         let l = &self.latency;
         let bins = pl::Int64Chunked::from_vec(
             PlSmallStr::from_static("bin_start"),
-            l.iter().map(|p| p.bin_start_ns).collect(),
+            l.iter().map(|p| p.bin_start.nanos()).collect(),
         )
         .into_datetime(pl::TimeUnit::Nanoseconds, Some(pl::TimeZone::UTC))
         .into_series();
@@ -307,7 +288,8 @@ impl Parts {
 /// Computes only some of the analyses (see [`Parts`]); the others are empty.
 ///
 /// ```
-/// use auditframe::{analyze_parts, AnalysisOptions, AuditFrame, Column, ParseOptions, Parts, Projection};
+/// use auditframe::{AnalysisOptions, AuditFrame, Column, ParseOptions, Projection};
+/// use auditframe::analysis::{analyze_parts, Parts};
 /// let log = br#"{"kind":"Event","verb":"get","userAgent":"a"}"#;
 /// // Top N needs only the key column.
 /// let opts = ParseOptions::new().projection(Projection::of(&[Column::UserAgent]));

@@ -81,9 +81,9 @@ impl TimeWindow {
 /// use auditframe::{AnalysisOptions, GroupKey, TimeWindow};
 /// let o = AnalysisOptions::default()
 ///     .key(GroupKey::User)
-///     .bin(auditframe::parse_duration("1m")?)
+///     .bin(auditframe::analysis::parse_duration("1m")?)
 ///     .percentiles(vec![50.0, 99.0, 99.9])
-///     .window(TimeWindow::Last(auditframe::parse_duration("1h")?));
+///     .window(TimeWindow::Last(auditframe::analysis::parse_duration("1h")?));
 /// assert_eq!(o.top, 10);
 /// # Ok::<(), auditframe::Error>(())
 /// ```
@@ -264,7 +264,7 @@ impl AnalysisOptions {
 /// (`5m`, `1.5h`, `250ms`), or several summed (`1h30m`).
 ///
 /// ```
-/// use auditframe::parse_duration;
+/// use auditframe::analysis::parse_duration;
 /// assert_eq!(parse_duration("5m")?, 300_000_000_000);
 /// assert_eq!(parse_duration("1h30m")?, 5_400_000_000_000);
 /// assert_eq!(parse_duration("1.5s")?, 1_500_000_000);

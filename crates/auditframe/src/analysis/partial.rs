@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use super::{percentile_rank, Analysis, LatencyPoint, LatencySketch, PercentileRow, TopEntry};
-use crate::timestamp::format_timestamp_secs;
+use crate::time::Timestamp;
 use crate::{AnalysisOptions, Result};
 
 /// Sum and count of latencies in one (key, bin) cell.
@@ -85,8 +85,7 @@ impl Partial {
             .filter(|(_, sc)| sc.count > 0)
             .map(|((key, bin), sc)| LatencyPoint {
                 key,
-                bin_start_ns: bin,
-                bin_start: format_timestamp_secs(bin),
+                bin_start: Timestamp::from_nanos(bin),
                 avg_ms: sc.sum as f64 / sc.count as f64,
                 count: sc.count,
             })
@@ -95,7 +94,7 @@ impl Partial {
             a.key
                 .as_bytes()
                 .cmp(b.key.as_bytes())
-                .then(a.bin_start_ns.cmp(&b.bin_start_ns))
+                .then(a.bin_start.cmp(&b.bin_start))
         });
 
         let mut ps: Vec<f64> = opts.percentiles.clone();

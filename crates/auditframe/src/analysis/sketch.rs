@@ -15,7 +15,7 @@ use super::percentile_rank;
 /// range, not with the count: about 900 buckets span 1 ms to 1 day at α = 1 %.
 ///
 /// ```
-/// use auditframe::LatencySketch;
+/// use auditframe::analysis::LatencySketch;
 /// let mut s = LatencySketch::new(0.01);
 /// for v in 1..=1000 {
 ///     s.add(v);

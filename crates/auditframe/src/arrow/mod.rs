@@ -55,7 +55,7 @@ use polars::prelude::CategoricalMapping;
 pub use table::{ArrowTable, TableLayout, CANONICAL_SCHEMA_KEY, CANONICAL_SCHEMA_VERSION};
 
 use crate::{
-    AuditFrame, Column, ColumnKind, Error, FrameBuilder, ParseOptions, Projection, Result,
+    decoder::FrameBuilder, AuditFrame, Column, ColumnKind, Error, ParseOptions, Projection, Result,
 };
 
 /// The Arrow type of a canonical column kind (see the [module docs](self)).

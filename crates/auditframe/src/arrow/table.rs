@@ -14,7 +14,7 @@ use crate::record::{
     is_kept_log_category, Dynamic, EventFields, Need,
 };
 use crate::{
-    Column, Error, ErrorKind, FrameBuilder, LogLine, Projection, Result, Shape, SkipReason,
+    decoder::FrameBuilder, Column, Error, ErrorKind, LogLine, Projection, Result, Shape, SkipReason,
 };
 
 /// Schema-level metadata key that marks a table written by auditframe.
@@ -61,7 +61,8 @@ impl fmt::Display for TableLayout {
 /// use arrow_array::{RecordBatch, StringArray, TimestampMicrosecondArray};
 /// use arrow_schema::{DataType, Field, Schema, TimeUnit};
 /// use auditframe::arrow::{ArrowTable, TableLayout};
-/// use auditframe::{FrameBuilder, ParseOptions, Projection};
+/// use auditframe::{ParseOptions, Projection};
+/// use auditframe::decoder::FrameBuilder;
 ///
 /// // AKSAudit rows as a data-lake export might hold them: dynamic columns as JSON text.
 /// let schema = Arc::new(Schema::new(vec![

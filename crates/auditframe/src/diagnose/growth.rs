@@ -15,9 +15,11 @@ use polars::prelude::PlHashMap;
 use serde::Serialize;
 
 use super::rows::{is_success, Cols};
-use super::{hours_minutes, DiagnoseOptions};
+use super::DiagnoseOptions;
 use crate::analysis::bin_start;
-use crate::timestamp::{format_timestamp, NANOS_PER_SECOND};
+use crate::schema::Column;
+use crate::time::{TimeSpan, Timestamp};
+use crate::timestamp::NANOS_PER_SECOND;
 
 /// Resources whose `create` is answered without storing anything.
 const NOT_STORED: &[&str] = &[
@@ -47,7 +49,7 @@ impl Counts {
 
 /// The mergeable state of the object-growth diagnosis.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct GrowthPartial {
+pub struct GrowthDetector {
     /// Per (resource, namespace or "").
     cells: HashMap<(String, String), Counts>,
     /// Net change per (resource, bin start).
@@ -65,8 +67,8 @@ enum Op {
     DeleteCollection,
 }
 
-impl GrowthPartial {
-    pub fn add_frame(&mut self, c: &Cols, opts: &DiagnoseOptions) {
+impl GrowthDetector {
+    fn add(&mut self, c: &Cols, opts: &DiagnoseOptions) {
         let verbs = [
             (c.verb.code_of("create"), Op::Create),
             (c.verb.code_of("delete"), Op::Delete),
@@ -155,7 +157,7 @@ impl GrowthPartial {
         }
     }
 
-    pub fn merge(&mut self, other: GrowthPartial) {
+    fn merge_from(&mut self, other: GrowthDetector) {
         for (k, n) in other.cells {
             let e = self.cells.entry(k).or_default();
             e.creates += n.creates;
@@ -176,7 +178,7 @@ impl GrowthPartial {
         };
     }
 
-    pub fn finish(self, opts: &DiagnoseOptions) -> GrowthReport {
+    fn report(self, opts: &DiagnoseOptions) -> GrowthReport {
         let span_ns = self.span.map_or(0, |(a, b)| b.saturating_sub(a));
         let mut per_type: HashMap<String, (Counts, Vec<(String, i64)>)> = HashMap::new();
         for ((resource, ns), n) in self.cells {
@@ -278,7 +280,7 @@ impl GrowthPartial {
                 let cum = running.entry(resource.clone()).or_default();
                 *cum += net;
                 GrowthBin {
-                    bin_start: format_timestamp(bin),
+                    bin_start: Timestamp::from_nanos(bin),
                     cumulative: *cum,
                     resource,
                     net,
@@ -288,8 +290,8 @@ impl GrowthPartial {
         types.truncate(opts.top.max(types.iter().filter(|t| t.flagged).count()));
         GrowthReport {
             threshold: opts.growth_threshold,
-            horizon: hours_minutes(opts.growth_horizon_ns),
-            observed: hours_minutes(span_ns),
+            horizon: TimeSpan::from_nanos(opts.growth_horizon_ns),
+            observed: TimeSpan::from_nanos(span_ns),
             types,
             series,
         }
@@ -347,7 +349,7 @@ pub struct GrowthBin {
     /// Resource.
     pub resource: String,
     /// Bin start (KQL `bin`).
-    pub bin_start: String,
+    pub bin_start: Timestamp,
     /// Creates minus deletes in the bin.
     pub net: i64,
     /// Running total since the first bin.
@@ -360,11 +362,40 @@ pub struct GrowthReport {
     /// Objects per type the guide calls too many (10 000 by default).
     pub threshold: i64,
     /// How far growth is extrapolated, e.g. `24h`.
-    pub horizon: String,
+    pub horizon: TimeSpan,
     /// The span the counted events cover, e.g. `2h`.
-    pub observed: String,
+    pub observed: TimeSpan,
     /// Types, flagged first, then by net growth.
     pub types: Vec<GrowthType>,
     /// Per bin, for the flagged types (or the three fastest growing).
     pub series: Vec<GrowthBin>,
+}
+
+impl super::Diagnosis for GrowthDetector {
+    const NAME: &'static str = "growth";
+    type Report = GrowthReport;
+
+    /// Object growth (Cause 3): creates and deletes per resource, projected counts, creators.
+    fn projection(opts: &DiagnoseOptions) -> crate::Projection {
+        super::base_projection(opts).union(crate::Projection::of(&[
+            Column::StatusCode,
+            Column::Verb,
+            Column::Resource,
+            Column::Subresource,
+            Column::Namespace,
+            Column::RequestUri,
+        ]))
+    }
+
+    fn add_frame(&mut self, f: &super::DiagnosisFrame<'_>, opts: &DiagnoseOptions) {
+        self.add(f.cols(), opts);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.merge_from(other);
+    }
+
+    fn finish(self, opts: &DiagnoseOptions) -> GrowthReport {
+        self.report(opts)
+    }
 }

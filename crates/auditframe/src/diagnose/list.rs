@@ -24,9 +24,11 @@ use polars::prelude::PlHashMap;
 use serde::Serialize;
 
 use super::rows::{is_success, Cols};
-use super::{hours_minutes, DiagnoseOptions};
+use super::DiagnoseOptions;
 use crate::analysis::percentile_rank;
-use crate::timestamp::{format_timestamp_secs, NANOS_PER_SECOND};
+use crate::schema::Column;
+use crate::time::{TimeSpan, Timestamp};
+use crate::timestamp::NANOS_PER_SECOND;
 
 /// Where the apiserver served a LIST from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -78,7 +80,7 @@ impl ListReadRules {
 /// Classifies a LIST by its request URI's query.
 ///
 /// ```
-/// use auditframe::{classify_list, ListReadRules, ReadType};
+/// use auditframe::diagnose::{classify_list, ListReadRules, ReadType};
 /// let r = ListReadRules::Since131;
 /// assert_eq!(classify_list("/api/v1/pods?resourceVersion=0", r), ReadType::Cache);
 /// assert_eq!(classify_list("/api/v1/pods?limit=500&continue=eyJ2Ijo", r), ReadType::Etcd);
@@ -170,7 +172,7 @@ type CellKey = (String, String, String, ReadType);
 
 /// The mergeable state of the LIST detector.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct ListPartial {
+pub struct ListDetector {
     cells: HashMap<CellKey, Cell>,
     /// Count and latency sum per (minute start, key), for the peak windows.
     minutes: HashMap<(i64, String), (u64, i128)>,
@@ -178,8 +180,8 @@ pub(crate) struct ListPartial {
 
 const MINUTE: i64 = 60 * NANOS_PER_SECOND;
 
-impl ListPartial {
-    pub fn add_frame(&mut self, c: &Cols, opts: &DiagnoseOptions) {
+impl ListDetector {
+    fn add(&mut self, c: &Cols, opts: &DiagnoseOptions) {
         let Some(list) = c.verb.code_of("list") else {
             return;
         };
@@ -218,7 +220,7 @@ impl ListPartial {
         }
     }
 
-    pub fn merge(&mut self, other: ListPartial) {
+    fn merge_from(&mut self, other: ListDetector) {
         for (k, cell) in other.cells {
             self.cells.entry(k).or_default().merge(cell);
         }
@@ -229,7 +231,7 @@ impl ListPartial {
         }
     }
 
-    pub fn finish(self, opts: &DiagnoseOptions) -> ListReport {
+    fn report(self, opts: &DiagnoseOptions) -> ListReport {
         let mut classes: HashMap<(ReadType, &'static str), Cell> = HashMap::new();
         let mut offenders = Vec::with_capacity(self.cells.len());
         let mut total = 0;
@@ -360,9 +362,9 @@ fn peaks(
         });
         top.truncate(opts.top);
         PeakWindow {
-            start: format_timestamp_secs(t0),
-            end: format_timestamp_secs(t1),
-            width: hours_minutes(width),
+            start: Timestamp::from_nanos(t0).floor_to_second(),
+            end: Timestamp::from_nanos(t1).floor_to_second(),
+            width: TimeSpan::from_nanos(width),
             count,
             latency_sum_ms,
             top,
@@ -423,11 +425,11 @@ pub struct PeakOffender {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PeakWindow {
     /// Start (inclusive), minute-aligned.
-    pub start: String,
+    pub start: Timestamp,
     /// End (exclusive).
-    pub end: String,
+    pub end: Timestamp,
     /// Width, e.g. `30m`.
-    pub width: String,
+    pub width: TimeSpan,
     /// Successful LISTs in the window.
     pub count: u64,
     /// Sum of their latencies, ms.
@@ -451,4 +453,33 @@ pub struct ListReport {
     pub peak_by_count: Option<PeakWindow>,
     /// The window with the largest LIST latency sum.
     pub peak_by_latency: Option<PeakWindow>,
+}
+
+impl super::Diagnosis for ListDetector {
+    const NAME: &'static str = "list";
+    type Report = ListReport;
+
+    /// The LIST detector (Cause 5): successful LISTs by read type (watch cache or etcd), offenders, peak windows.
+    fn projection(opts: &DiagnoseOptions) -> crate::Projection {
+        super::base_projection(opts).union(crate::Projection::of(&[
+            Column::LatencyMs,
+            Column::StatusCode,
+            Column::Verb,
+            Column::Resource,
+            Column::Namespace,
+            Column::RequestUri,
+        ]))
+    }
+
+    fn add_frame(&mut self, f: &super::DiagnosisFrame<'_>, opts: &DiagnoseOptions) {
+        self.add(f.cols(), opts);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.merge_from(other);
+    }
+
+    fn finish(self, opts: &DiagnoseOptions) -> ListReport {
+        self.report(opts)
+    }
 }

@@ -2,8 +2,9 @@
 //! (Cause 5), throttling and the AKS API server guard (Cause 4), object growth (Cause 3),
 //! admission webhook failures (Cause 2), and SLO verdicts.
 //!
-//! Like the seed analyses, each is a mergeable partial aggregate ([`DiagnosisPartial`]):
-//! chunks of a stream, files or machines combine exactly.
+//! Each implements [`Diagnosis`]: a mergeable partial aggregate that declares the columns it
+//! reads, so chunks of a stream, files or machines combine exactly. [`diagnose`] runs the
+//! selected ones ([`Diagnoses`]) over one column load; [`run`] runs one alone.
 
 mod growth;
 mod list;
@@ -12,24 +13,32 @@ mod slo;
 mod throttle;
 mod webhook;
 
-pub use growth::{Creator, GrowthBin, GrowthReport, GrowthType, NamespaceGrowth};
+pub use growth::{Creator, GrowthBin, GrowthDetector, GrowthReport, GrowthType, NamespaceGrowth};
 pub use list::{
-    classify_list, ListClassRow, ListOffender, ListReadRules, ListReport, PeakOffender, PeakWindow,
-    ReadType,
+    classify_list, ListClassRow, ListDetector, ListOffender, ListReadRules, ListReport,
+    PeakOffender, PeakWindow, ReadType,
 };
-pub use slo::{SloClass, SloClassSummary, SloReport, SloThresholds, SloViolation, SlowKey};
-pub use throttle::{GuardEvent, ThrottledBin, ThrottledKey, ThrottlingReport, AKS_GUARD_NAME};
-pub use webhook::{webhook_failure, WebhookBin, WebhookReport, WebhookRow};
+pub use slo::{
+    SloClass, SloClassSummary, SloReport, SloThresholds, SloVerdicts, SloViolation, SlowKey,
+};
+pub use throttle::{
+    GuardEvent, ThrottleDetector, ThrottledBin, ThrottledKey, ThrottlingReport, AKS_GUARD_NAME,
+};
+pub use webhook::{webhook_failure, WebhookBin, WebhookDetector, WebhookReport, WebhookRow};
+
+use std::fmt;
 
 use serde::Serialize;
 
+use crate::schema::{Column, Projection};
 use crate::timestamp::NANOS_PER_SECOND;
 use crate::{AuditFrame, Error, GroupKey, Result, TimeWindow};
 
 /// Options of [`diagnose`]. The defaults follow the guide and the upstream SLOs.
 ///
 /// ```
-/// use auditframe::{DiagnoseOptions, ListReadRules};
+/// use auditframe::{DiagnoseOptions};
+/// use auditframe::diagnose::ListReadRules;
 /// let o = DiagnoseOptions::default();
 /// assert_eq!(o.growth_threshold, 10_000);
 /// assert_eq!(o.list_rules, ListReadRules::Since131);
@@ -59,70 +68,6 @@ pub struct DiagnoseOptions {
     pub slo: SloThresholds,
     /// Which diagnoses to run (default: all); the others come back empty.
     pub parts: Diagnoses,
-}
-
-/// A selection of diagnoses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Diagnoses {
-    /// The LIST detector.
-    pub list: bool,
-    /// Throttling and the guard.
-    pub throttling: bool,
-    /// Object growth.
-    pub growth: bool,
-    /// Webhook failures.
-    pub webhooks: bool,
-    /// SLO verdicts.
-    pub slo: bool,
-}
-
-impl Diagnoses {
-    const NONE: Diagnoses = Diagnoses {
-        list: false,
-        throttling: false,
-        growth: false,
-        webhooks: false,
-        slo: false,
-    };
-    /// Every diagnosis.
-    pub const ALL: Diagnoses = Diagnoses {
-        list: true,
-        throttling: true,
-        growth: true,
-        webhooks: true,
-        slo: true,
-    };
-    /// Only the LIST detector.
-    pub const LIST: Diagnoses = Diagnoses {
-        list: true,
-        ..Diagnoses::NONE
-    };
-    /// Only throttling.
-    pub const THROTTLING: Diagnoses = Diagnoses {
-        throttling: true,
-        ..Diagnoses::NONE
-    };
-    /// Only object growth.
-    pub const GROWTH: Diagnoses = Diagnoses {
-        growth: true,
-        ..Diagnoses::NONE
-    };
-    /// Only webhook failures.
-    pub const WEBHOOKS: Diagnoses = Diagnoses {
-        webhooks: true,
-        ..Diagnoses::NONE
-    };
-    /// Only the SLO verdicts.
-    pub const SLO: Diagnoses = Diagnoses {
-        slo: true,
-        ..Diagnoses::NONE
-    };
-}
-
-impl Default for Diagnoses {
-    fn default() -> Self {
-        Diagnoses::ALL
-    }
 }
 
 impl Default for DiagnoseOptions {
@@ -161,37 +106,162 @@ impl DiagnoseOptions {
     }
 }
 
-/// Every diagnosis's mergeable state. Build one per frame with [`diagnose_partial`], merge
-/// in any order, then [`finish`](DiagnosisPartial::finish).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct DiagnosisPartial {
-    list: list::ListPartial,
-    throttling: throttle::ThrottlePartial,
-    growth: growth::GrowthPartial,
-    webhooks: webhook::WebhookPartial,
-    slo: slo::SloPartial,
+/// One diagnosis: a mergeable partial aggregate over frames (the implementing type is its
+/// state), finished into a typed report. Chunks of a stream, files or machines merge exactly,
+/// in any order.
+///
+/// A diagnosis is one file implementing this trait plus one line in the registry of
+/// `diagnose/mod.rs`, which gives it a field in [`Diagnoses`], [`DiagnosisPartial`] and
+/// [`DiagnosisReport`]. Run one alone with [`run`]:
+///
+/// ```
+/// use auditframe::diagnose::{run, Diagnosis, ListDetector, ReadType};
+/// use auditframe::{AuditFrame, DiagnoseOptions, ParseOptions};
+/// let log = br#"{"kind":"Event","stage":"ResponseComplete","verb":"list","requestURI":"/api/v1/pods?limit=500&continue=abc","userAgent":"bad-client","objectRef":{"resource":"pods"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-11-20T10:00:00Z","stageTimestamp":"2026-11-20T10:00:31Z"}
+/// "#;
+/// let opts = DiagnoseOptions::default();
+/// let parse = ParseOptions::new().projection(ListDetector::projection(&opts));
+/// let (frame, _) = AuditFrame::from_slice(log, &parse)?;
+/// let report = run::<ListDetector>(&frame, &opts)?;
+/// assert_eq!(report.offenders[0].read_type, ReadType::Etcd);
+/// # Ok::<(), auditframe::Error>(())
+/// ```
+pub trait Diagnosis: Default + Clone + fmt::Debug + Send {
+    /// Its name: the field of [`DiagnosisReport`] and of the JSON report.
+    const NAME: &'static str;
+    /// What it finds.
+    type Report: Serialize + Clone + fmt::Debug + PartialEq;
+    /// The columns it reads with these options (a frame may lack the optional ones).
+    fn projection(opts: &DiagnoseOptions) -> Projection;
+    /// Adds one frame's rows.
+    fn add_frame(&mut self, frame: &DiagnosisFrame<'_>, opts: &DiagnoseOptions);
+    /// Adds another partial's rows.
+    fn merge(&mut self, other: Self);
+    /// The report.
+    fn finish(self, opts: &DiagnoseOptions) -> Self::Report;
 }
 
-impl DiagnosisPartial {
-    /// Adds another partial's rows.
-    pub fn merge(&mut self, other: DiagnosisPartial) {
-        self.list.merge(other.list);
-        self.throttling.merge(other.throttling);
-        self.growth.merge(other.growth);
-        self.webhooks.merge(other.webhooks);
-        self.slo.merge(other.slo);
+/// The columns every diagnosis reads: the window's time and the stage (a request counts
+/// once, at `ResponseComplete`), and the grouping key.
+pub(crate) fn base_projection(opts: &DiagnoseOptions) -> Projection {
+    let key = match opts.key {
+        GroupKey::UserAgent => Column::UserAgent,
+        GroupKey::User => Column::Username,
+    };
+    Projection::of(&[Column::TimeGenerated, Column::Stage, key])
+}
+
+/// One frame as the diagnoses read it: its columns loaded once (physical arrays, the window
+/// resolved) for every diagnosis of a run, and the frame itself (rows and log lines).
+pub struct DiagnosisFrame<'a> {
+    frame: &'a AuditFrame,
+    cols: rows::Cols,
+}
+
+impl<'a> DiagnosisFrame<'a> {
+    /// Loads the columns of `needed` that the frame has.
+    pub fn new(frame: &'a AuditFrame, opts: &DiagnoseOptions, needed: Projection) -> Result<Self> {
+        opts.validate()?;
+        Ok(DiagnosisFrame {
+            frame,
+            cols: rows::Cols::load(frame, opts, needed)?,
+        })
     }
 
-    /// The reports.
-    pub fn finish(self, opts: &DiagnoseOptions) -> Result<Diagnosis> {
-        opts.validate()?;
-        Ok(Diagnosis {
-            list: self.list.finish(opts),
-            throttling: self.throttling.finish(opts),
-            growth: self.growth.finish(opts),
-            webhooks: self.webhooks.finish(),
-            slo: self.slo.finish(opts),
-        })
+    /// The frame.
+    pub fn frame(&self) -> &'a AuditFrame {
+        self.frame
+    }
+
+    pub(crate) fn cols(&self) -> &rows::Cols {
+        &self.cols
+    }
+}
+
+/// Runs one diagnosis on a frame.
+pub fn run<D: Diagnosis>(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<D::Report> {
+    let f = DiagnosisFrame::new(frame, opts, D::projection(opts))?;
+    let mut d = D::default();
+    d.add_frame(&f, opts);
+    Ok(d.finish(opts))
+}
+
+/// The registry: each line gives a diagnosis its field in the selection, the partial and the
+/// report.
+macro_rules! registry {
+    ($( $(#[$doc:meta])* $field:ident : $ty:ty ),* $(,)?) => {
+        /// A selection of diagnoses (default: all).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct Diagnoses {
+            $( $(#[$doc])* pub $field: bool, )*
+        }
+
+        impl Diagnoses {
+            /// No diagnosis.
+            pub const NONE: Diagnoses = Diagnoses { $( $field: false, )* };
+            /// Every diagnosis.
+            pub const ALL: Diagnoses = Diagnoses { $( $field: true, )* };
+
+            /// The columns the selected diagnoses read.
+            pub fn projection(self, opts: &DiagnoseOptions) -> Projection {
+                let mut p = Projection::none();
+                $( if self.$field { p = p.union(<$ty as Diagnosis>::projection(opts)); } )*
+                p
+            }
+        }
+
+        /// Every diagnosis's mergeable state. Build one per frame with
+        /// [`diagnose_partial`], merge in any order, then
+        /// [`finish`](DiagnosisPartial::finish).
+        #[derive(Debug, Clone, Default)]
+        pub struct DiagnosisPartial {
+            $( $field: $ty, )*
+        }
+
+        impl DiagnosisPartial {
+            /// Adds another partial's rows.
+            pub fn merge(&mut self, other: DiagnosisPartial) {
+                $( self.$field.merge(other.$field); )*
+            }
+
+            /// The reports (a diagnosis left out of the selection reports nothing found).
+            pub fn finish(self, opts: &DiagnoseOptions) -> Result<DiagnosisReport> {
+                opts.validate()?;
+                Ok(DiagnosisReport { $( $field: self.$field.finish(opts), )* })
+            }
+
+            fn add_frame(&mut self, f: &DiagnosisFrame<'_>, opts: &DiagnoseOptions) {
+                $( if opts.parts.$field { self.$field.add_frame(f, opts); } )*
+            }
+        }
+
+        /// What [`diagnose`] found.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        pub struct DiagnosisReport {
+            $( $(#[$doc])* pub $field: <$ty as Diagnosis>::Report, )*
+        }
+
+        #[cfg(test)]
+        const NAMES: &[(&str, &str)] = &[ $( (stringify!($field), <$ty as Diagnosis>::NAME), )* ];
+    };
+}
+
+registry! {
+    /// Cause 5: LISTs by read type, offenders, peak windows.
+    list: ListDetector,
+    /// Cause 4: 429s and the API server guard.
+    throttling: ThrottleDetector,
+    /// Cause 3: object growth.
+    growth: GrowthDetector,
+    /// Cause 2: admission webhook failures.
+    webhooks: WebhookDetector,
+    /// Upstream API call latency SLOs.
+    slo: SloVerdicts,
+}
+
+impl Default for Diagnoses {
+    fn default() -> Self {
+        Diagnoses::ALL
     }
 }
 
@@ -202,33 +272,17 @@ impl DiagnosisPartial {
 /// [`TimeWindow::Last`] is resolved against this frame's newest row: for a stream, resolve
 /// it first (as `analyze` does).
 pub fn diagnose_partial(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<DiagnosisPartial> {
-    opts.validate()?;
-    let cols = rows::Cols::load(frame, opts)?;
+    let f = DiagnosisFrame::new(frame, opts, opts.parts.projection(opts))?;
     let mut p = DiagnosisPartial::default();
-    let parts = opts.parts;
-    if parts.list {
-        p.list.add_frame(&cols, opts);
-    }
-    if parts.throttling {
-        p.throttling.add_frame(&cols, opts);
-    }
-    if parts.growth {
-        p.growth.add_frame(&cols, opts);
-    }
-    if parts.webhooks {
-        p.webhooks.add_frame(&cols, opts);
-        p.webhooks.add_logs(frame.control_plane_logs(), &cols, opts);
-    }
-    if parts.slo {
-        p.slo.add_frame(&cols, opts);
-    }
+    p.add_frame(&f, opts);
     Ok(p)
 }
 
 /// Runs every diagnosis on a frame.
 ///
 /// ```
-/// use auditframe::{diagnose, AuditFrame, DiagnoseOptions, ParseOptions, ReadType};
+/// use auditframe::{diagnose, AuditFrame, DiagnoseOptions, ParseOptions};
+/// use auditframe::diagnose::ReadType;
 /// let log = br#"{"kind":"Event","auditID":"1","stage":"ResponseComplete","verb":"list","requestURI":"/api/v1/pods?limit=500&continue=abc","userAgent":"bad-client","objectRef":{"resource":"pods"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-11-20T10:00:00Z","stageTimestamp":"2026-11-20T10:00:31Z"}
 /// {"kind":"Event","auditID":"2","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/namespaces/a/pods/p","userAgent":"kubectl","objectRef":{"resource":"pods","namespace":"a","name":"p"},"responseStatus":{"code":429},"requestReceivedTimestamp":"2026-11-20T10:00:01Z","stageTimestamp":"2026-11-20T10:00:01.002Z"}
 /// "#;
@@ -240,45 +294,8 @@ pub fn diagnose_partial(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<Di
 /// assert!(!d.slo.pass); // a 31 s cluster-scope LIST breaks the 30 s SLO
 /// # Ok::<(), auditframe::Error>(())
 /// ```
-pub fn diagnose(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<Diagnosis> {
+pub fn diagnose(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<DiagnosisReport> {
     diagnose_partial(frame, opts)?.finish(opts)
-}
-
-/// What [`diagnose`] found.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Diagnosis {
-    /// Cause 5: LISTs by read type, offenders, peak windows.
-    pub list: ListReport,
-    /// Cause 4: 429s and the API server guard.
-    pub throttling: ThrottlingReport,
-    /// Cause 3: object growth.
-    pub growth: GrowthReport,
-    /// Cause 2: admission webhook failures.
-    pub webhooks: WebhookReport,
-    /// Upstream API call latency SLOs.
-    pub slo: SloReport,
-}
-
-/// `24h`, `1h30m`, `30m`, `45s`, `0s`, and days from two days on (`2d3h`): a duration for
-/// reports.
-pub(crate) fn hours_minutes(ns: i64) -> String {
-    let s = ns.max(0) / NANOS_PER_SECOND;
-    let days = if s >= 2 * 86_400 { s / 86_400 } else { 0 };
-    let (d, h, m, sec) = (days, (s - days * 86_400) / 3600, s / 60 % 60, s % 60);
-    let mut out = String::new();
-    if d > 0 {
-        out.push_str(&format!("{d}d"));
-    }
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    if sec > 0 || out.is_empty() {
-        out.push_str(&format!("{sec}s"));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -286,13 +303,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_well() {
-        let s = NANOS_PER_SECOND;
-        assert_eq!(hours_minutes(0), "0s");
-        assert_eq!(hours_minutes(-5 * s), "0s");
-        assert_eq!(hours_minutes(30 * 60 * s), "30m");
-        assert_eq!(hours_minutes(24 * 3600 * s), "24h");
-        assert_eq!(hours_minutes(47 * 3600 * s), "47h");
-        assert_eq!(hours_minutes((2 * 86_400 + 3 * 3600 + 59) * s), "2d3h59s");
+    fn every_registered_diagnosis_is_named_as_its_field() {
+        for (field, name) in NAMES {
+            assert_eq!(field, name);
+        }
+    }
+
+    #[test]
+    fn the_diagnostics_projection_covers_every_diagnosis() {
+        for key in [GroupKey::UserAgent, GroupKey::User] {
+            let opts = DiagnoseOptions {
+                key,
+                ..DiagnoseOptions::default()
+            };
+            let all = Diagnoses::ALL.projection(&opts);
+            assert!(Projection::diagnostics().contains_all(all));
+        }
     }
 }

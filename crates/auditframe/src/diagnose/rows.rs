@@ -5,7 +5,7 @@ use polars_arrow::array::PrimitiveArray;
 
 use super::DiagnoseOptions;
 use crate::analysis::columns::{Codes, Ints, Strs};
-use crate::schema::Column;
+use crate::schema::{Column, Projection};
 use crate::{AuditFrame, GroupKey, Result, TimeWindow};
 
 /// Columns of one frame, as physical arrays.
@@ -32,18 +32,19 @@ pub(crate) struct Cols {
 }
 
 impl Cols {
-    /// Loads what the selected diagnoses read (the others' columns need not be in the frame).
-    pub fn load(frame: &AuditFrame, opts: &DiagnoseOptions) -> Result<Cols> {
+    /// Loads the columns of `needed` (the optional ones only if the frame has them).
+    pub fn load(frame: &AuditFrame, opts: &DiagnoseOptions, needed: Projection) -> Result<Cols> {
         let p = frame.projection();
-        let has = |c: Column| p.contains(c);
-        let d = opts.parts;
+        let want = |c: Column| needed.contains(c);
+        // Optional: a frame read without them still gets the other diagnoses.
+        let optional = |c: Column| want(c) && p.contains(c);
         // The column's range is needed only to resolve `Last`.
         let last = matches!(opts.window, TimeWindow::Last(_));
         let time = Ints::load(frame, Column::TimeGenerated, last)?;
         let window = opts.window.bounds(time.min_max.map(|(_, hi)| hi));
         let stage = Codes::load(frame, Column::Stage)?;
         let complete = stage.code_of("ResponseComplete");
-        let status = if d.list || d.throttling || d.growth {
+        let status = if want(Column::StatusCode) {
             let s = frame.column(Column::StatusCode)?.as_materialized_series();
             let s = s.cast(&pl::DataType::Int64)?.rechunk();
             let arr = s.i64()?.downcast_iter().next().cloned();
@@ -57,36 +58,27 @@ impl Cols {
                 min_max: None,
             }
         };
-        let rows = d.list || d.throttling || d.growth || d.slo;
         let key = match opts.key {
             GroupKey::UserAgent => Column::UserAgent,
             GroupKey::User => Column::Username,
         };
         Ok(Cols {
-            latency: Ints::load_if(frame, Column::LatencyMs, d.list || d.slo, false)?,
+            latency: Ints::load_if(frame, Column::LatencyMs, want(Column::LatencyMs), false)?,
             status,
             stage,
-            verb: Codes::load_if(frame, Column::Verb, rows)?,
-            key: Codes::load_if(frame, key, rows)?,
-            username: Codes::load_if(
-                frame,
-                Column::Username,
-                d.throttling && has(Column::Username),
-            )?,
-            user_agent: Codes::load_if(
-                frame,
-                Column::UserAgent,
-                d.throttling && has(Column::UserAgent),
-            )?,
-            resource: Codes::load_if(frame, Column::Resource, rows)?,
-            subresource: Codes::load_if(frame, Column::Subresource, d.growth || d.slo)?,
-            namespace: Codes::load_if(frame, Column::Namespace, d.list || d.growth || d.slo)?,
-            uri: Strs::load_if(frame, Column::RequestUri, d.list || d.growth)?,
-            name: Strs::load_if(frame, Column::Name, d.throttling)?,
+            verb: Codes::load_if(frame, Column::Verb, want(Column::Verb))?,
+            key: Codes::load_if(frame, key, true)?,
+            username: Codes::load_if(frame, Column::Username, optional(Column::Username))?,
+            user_agent: Codes::load_if(frame, Column::UserAgent, optional(Column::UserAgent))?,
+            resource: Codes::load_if(frame, Column::Resource, want(Column::Resource))?,
+            subresource: Codes::load_if(frame, Column::Subresource, want(Column::Subresource))?,
+            namespace: Codes::load_if(frame, Column::Namespace, want(Column::Namespace))?,
+            uri: Strs::load_if(frame, Column::RequestUri, want(Column::RequestUri))?,
+            name: Strs::load_if(frame, Column::Name, want(Column::Name))?,
             webhooks: Strs::load_if(
                 frame,
                 Column::AdmissionWebhooks,
-                d.webhooks && has(Column::AdmissionWebhooks),
+                optional(Column::AdmissionWebhooks),
             )?,
             complete,
             window,

@@ -26,7 +26,8 @@ use super::list::p99;
 use super::rows::Cols;
 use super::DiagnoseOptions;
 use crate::analysis::bin_start;
-use crate::timestamp::format_timestamp;
+use crate::schema::Column;
+use crate::time::Timestamp;
 
 /// Latency thresholds (P99, ms) of the four SLO classes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,14 +88,14 @@ type CodeKey = (i64, SloClass, u32, u32);
 
 /// The mergeable state of the SLO verdicts.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct SloPartial {
+pub struct SloVerdicts {
     latencies: HashMap<CellKey, Vec<i64>>,
     /// Calls over their class threshold per (cell, key): who made a window slow.
     slow: HashMap<(CellKey, String), u64>,
 }
 
-impl SloPartial {
-    pub fn add_frame(&mut self, c: &Cols, opts: &DiagnoseOptions) {
+impl SloVerdicts {
+    fn add(&mut self, c: &Cols, opts: &DiagnoseOptions) {
         // Per verb code: its class family (None: not an SLO call).
         let verbs: Vec<Option<bool>> = (0..c.verb.len)
             .map(|code| {
@@ -152,7 +153,7 @@ impl SloPartial {
         }
     }
 
-    pub fn merge(&mut self, other: SloPartial) {
+    fn merge_from(&mut self, other: SloVerdicts) {
         for (k, mut v) in other.latencies {
             self.latencies.entry(k).or_default().append(&mut v);
         }
@@ -161,7 +162,7 @@ impl SloPartial {
         }
     }
 
-    pub fn finish(self, opts: &DiagnoseOptions) -> SloReport {
+    fn report(self, opts: &DiagnoseOptions) -> SloReport {
         let mut slow_by_cell: HashMap<CellKey, Vec<(String, u64)>> = HashMap::new();
         for ((cell, who), n) in self.slow {
             slow_by_cell.entry(cell).or_default().push((who, n));
@@ -192,7 +193,7 @@ impl SloPartial {
                 who.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 who.truncate(opts.top.min(5));
                 violations.push(SloViolation {
-                    window_start: format_timestamp(window),
+                    window_start: Timestamp::from_nanos(window),
                     window_start_ns: window,
                     class,
                     verb,
@@ -240,7 +241,7 @@ pub struct SlowKey {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloViolation {
     /// Window start (aligned like KQL `bin`).
-    pub window_start: String,
+    pub window_start: Timestamp,
     #[serde(skip)]
     pub(crate) window_start_ns: i64,
     /// SLO class (which also gives the scope).
@@ -287,4 +288,32 @@ pub struct SloReport {
     pub classes: Vec<SloClassSummary>,
     /// Every violating cell, by window.
     pub violations: Vec<SloViolation>,
+}
+
+impl super::Diagnosis for SloVerdicts {
+    const NAME: &'static str = "slo";
+    type Report = SloReport;
+
+    /// The upstream API call latency SLOs: P99 per 5-minute window, verb, resource and scope.
+    fn projection(opts: &DiagnoseOptions) -> crate::Projection {
+        super::base_projection(opts).union(crate::Projection::of(&[
+            Column::LatencyMs,
+            Column::Verb,
+            Column::Resource,
+            Column::Subresource,
+            Column::Namespace,
+        ]))
+    }
+
+    fn add_frame(&mut self, f: &super::DiagnosisFrame<'_>, opts: &DiagnoseOptions) {
+        self.add(f.cols(), opts);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.merge_from(other);
+    }
+
+    fn finish(self, opts: &DiagnoseOptions) -> SloReport {
+        self.report(opts)
+    }
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 use super::rows::Cols;
 use super::DiagnoseOptions;
 use crate::analysis::bin_start;
-use crate::timestamp::format_timestamp;
+use crate::schema::Column;
+use crate::time::Timestamp;
 
 /// The name AKS gives the guard's FlowSchema and PriorityLevelConfiguration.
 pub const AKS_GUARD_NAME: &str = "aks-managed-apiserver-guard";
@@ -19,7 +20,7 @@ pub const AKS_GUARD_NAME: &str = "aks-managed-apiserver-guard";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GuardEvent {
     /// When (`time_generated`, RFC 3339).
-    pub time: String,
+    pub time: Timestamp,
     /// `create`, `update`, `patch` or `delete`.
     pub verb: String,
     /// `flowschemas` or `prioritylevelconfigurations`.
@@ -36,7 +37,7 @@ pub struct GuardEvent {
 
 /// The mergeable state of the throttling diagnosis.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct ThrottlePartial {
+pub struct ThrottleDetector {
     /// (requests, 429s) per key.
     requests: HashMap<String, (u64, u64)>,
     /// 429s per (key, bin start).
@@ -46,8 +47,8 @@ pub(crate) struct ThrottlePartial {
 
 const GUARD_VERBS: &[&str] = &["create", "update", "patch", "delete"];
 
-impl ThrottlePartial {
-    pub fn add_frame(&mut self, c: &Cols, opts: &DiagnoseOptions) {
+impl ThrottleDetector {
+    fn add(&mut self, c: &Cols, opts: &DiagnoseOptions) {
         // Dense per key code (the null code is `len`).
         let mut requests: Vec<(u64, u64)> = vec![(0, 0); c.key.len as usize + 1];
         let mut series: PlHashMap<(u32, i64), u64> = PlHashMap::default();
@@ -79,7 +80,7 @@ impl ThrottlePartial {
                 if GUARD_VERBS.contains(&verb) {
                     let t = c.time.at(i).unwrap_or(i64::MIN);
                     self.guard.push(GuardEvent {
-                        time: format_timestamp(t),
+                        time: Timestamp::from_nanos(t),
                         verb: verb.to_owned(),
                         resource: c.str_of(&c.resource, i).unwrap_or("").to_owned(),
                         status_code: c.status.at(i).and_then(|s| i32::try_from(s).ok()),
@@ -101,7 +102,7 @@ impl ThrottlePartial {
         }
     }
 
-    pub fn merge(&mut self, other: ThrottlePartial) {
+    fn merge_from(&mut self, other: ThrottleDetector) {
         for (k, (n, t)) in other.requests {
             let e = self.requests.entry(k).or_default();
             e.0 += n;
@@ -113,7 +114,7 @@ impl ThrottlePartial {
         self.guard.extend(other.guard);
     }
 
-    pub fn finish(mut self, opts: &DiagnoseOptions) -> ThrottlingReport {
+    fn report(mut self, opts: &DiagnoseOptions) -> ThrottlingReport {
         let requests: u64 = self.requests.values().map(|r| r.0).sum();
         let throttled: u64 = self.requests.values().map(|r| r.1).sum();
         let mut by_key: Vec<ThrottledKey> = self
@@ -140,7 +141,7 @@ impl ThrottlePartial {
             .into_iter()
             .filter(|((k, _), _)| shown.contains(k.as_str()))
             .map(|((key, bin), throttled)| ThrottledBin {
-                bin_start: format_timestamp(bin),
+                bin_start: Timestamp::from_nanos(bin),
                 bin_start_ns: bin,
                 key,
                 throttled,
@@ -179,7 +180,7 @@ pub struct ThrottledBin {
     /// User agent or username.
     pub key: String,
     /// Bin start (KQL `bin`).
-    pub bin_start: String,
+    pub bin_start: Timestamp,
     #[serde(skip)]
     pub(crate) bin_start_ns: i64,
     /// 429 responses.
@@ -199,4 +200,33 @@ pub struct ThrottlingReport {
     pub series: Vec<ThrottledBin>,
     /// Changes to the `aks-managed-apiserver-guard` objects, by time.
     pub guard_events: Vec<GuardEvent>,
+}
+
+impl super::Diagnosis for ThrottleDetector {
+    const NAME: &'static str = "throttling";
+    type Report = ThrottlingReport;
+
+    /// Throttling (Cause 4): 429s per client and bin, and changes to the AKS API server guard.
+    fn projection(opts: &DiagnoseOptions) -> crate::Projection {
+        super::base_projection(opts).union(crate::Projection::of(&[
+            Column::StatusCode,
+            Column::Verb,
+            Column::Resource,
+            Column::Name,
+            Column::Username,
+            Column::UserAgent,
+        ]))
+    }
+
+    fn add_frame(&mut self, f: &super::DiagnosisFrame<'_>, opts: &DiagnoseOptions) {
+        self.add(f.cols(), opts);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.merge_from(other);
+    }
+
+    fn finish(self, opts: &DiagnoseOptions) -> ThrottlingReport {
+        self.report(opts)
+    }
 }

@@ -9,13 +9,14 @@ use serde::Serialize;
 use super::rows::Cols;
 use super::DiagnoseOptions;
 use crate::analysis::bin_start;
-use crate::timestamp::format_timestamp;
+use crate::schema::Column;
+use crate::time::Timestamp;
 use crate::LogLine;
 
 /// What a log line says about a webhook call, if anything: (webhook name, kind).
 ///
 /// ```
-/// use auditframe::webhook_failure;
+/// use auditframe::diagnose::webhook_failure;
 /// let line = r#"E1120 10:00:01.500000 1 dispatcher.go:214] Failed calling webhook, failing closed mutate.kyverno.svc-fail: failed calling webhook "mutate.kyverno.svc-fail": failed to call webhook: context deadline exceeded"#;
 /// assert_eq!(webhook_failure(line), Some(("mutate.kyverno.svc-fail", "failing_closed")));
 /// assert_eq!(webhook_failure("I1120 trace.go:236] Trace[1]"), None);
@@ -77,7 +78,7 @@ type Key = (String, &'static str, String);
 
 /// The mergeable state of the webhook diagnosis.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct WebhookPartial {
+pub struct WebhookDetector {
     seen: HashMap<Key, Seen>,
     /// Failures per (webhook, bin start).
     series: HashMap<(String, i64), u64>,
@@ -85,8 +86,8 @@ pub(crate) struct WebhookPartial {
     annotated_requests: u64,
 }
 
-impl WebhookPartial {
-    pub fn add_logs(&mut self, logs: &[LogLine], c: &Cols, opts: &DiagnoseOptions) {
+impl WebhookDetector {
+    fn add_logs(&mut self, logs: &[LogLine], c: &Cols, opts: &DiagnoseOptions) {
         for l in logs {
             if !c.in_window(l.time_generated) {
                 continue;
@@ -98,7 +99,7 @@ impl WebhookPartial {
         }
     }
 
-    pub fn add_frame(&mut self, c: &Cols, opts: &DiagnoseOptions) {
+    fn add(&mut self, c: &Cols, opts: &DiagnoseOptions) {
         for (i, list) in c.webhooks.non_null() {
             if !c.keep(i) {
                 continue;
@@ -139,7 +140,7 @@ impl WebhookPartial {
         }
     }
 
-    pub fn merge(&mut self, other: WebhookPartial) {
+    fn merge_from(&mut self, other: WebhookDetector) {
         for (k, s) in other.seen {
             self.seen.entry(k).or_default().merge(s);
         }
@@ -150,8 +151,8 @@ impl WebhookPartial {
         self.annotated_requests += other.annotated_requests;
     }
 
-    pub fn finish(self) -> WebhookReport {
-        let fmt = |t: Option<i64>| t.map(format_timestamp);
+    fn report(self) -> WebhookReport {
+        let fmt = |t: Option<i64>| t.map(Timestamp::from_nanos);
         let mut rows: Vec<WebhookRow> = self
             .seen
             .into_iter()
@@ -184,7 +185,7 @@ impl WebhookPartial {
             series: series
                 .into_iter()
                 .map(|(b, webhook, failures)| WebhookBin {
-                    bin_start: format_timestamp(b),
+                    bin_start: Timestamp::from_nanos(b),
                     webhook,
                     failures,
                 })
@@ -208,9 +209,9 @@ pub struct WebhookRow {
     /// Lines or annotated requests.
     pub count: u64,
     /// First time seen.
-    pub first_seen: Option<String>,
+    pub first_seen: Option<Timestamp>,
     /// Last time seen.
-    pub last_seen: Option<String>,
+    pub last_seen: Option<Timestamp>,
 }
 
 /// Failures of one webhook in one bin.
@@ -219,7 +220,7 @@ pub struct WebhookBin {
     /// Webhook name.
     pub webhook: String,
     /// Bin start (KQL `bin`).
-    pub bin_start: String,
+    pub bin_start: Timestamp,
     /// Failures (log lines and failed-open annotations).
     pub failures: u64,
 }
@@ -237,4 +238,27 @@ pub struct WebhookReport {
     pub webhooks: Vec<WebhookRow>,
     /// Failures per bin.
     pub series: Vec<WebhookBin>,
+}
+
+impl super::Diagnosis for WebhookDetector {
+    const NAME: &'static str = "webhooks";
+    type Report = WebhookReport;
+
+    /// Admission webhook failures (Cause 2), from event annotations and kube-apiserver log lines.
+    fn projection(opts: &DiagnoseOptions) -> crate::Projection {
+        super::base_projection(opts).union(crate::Projection::of(&[Column::AdmissionWebhooks]))
+    }
+
+    fn add_frame(&mut self, f: &super::DiagnosisFrame<'_>, opts: &DiagnoseOptions) {
+        self.add(f.cols(), opts);
+        self.add_logs(f.frame().control_plane_logs(), f.cols(), opts);
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.merge_from(other);
+    }
+
+    fn finish(self, _opts: &DiagnoseOptions) -> WebhookReport {
+        self.report()
+    }
 }

@@ -1,0 +1,127 @@
+//! Time: RFC 3339 timestamps as integer nanoseconds, KQL's `bin()` and `datetime_diff()`,
+//! durations (`5m`, `1h30m`), and the typed [`Timestamp`] and [`TimeSpan`] that results hold.
+//!
+//! ```
+//! use auditframe::time::{bin_start, parse_duration, parse_timestamp, Timestamp};
+//! let t = parse_timestamp("2026-11-20T10:07:59.9Z")?;
+//! let bin = Timestamp::from_nanos(bin_start(t, parse_duration("5m")?));
+//! assert_eq!(bin.to_string(), "2026-11-20T10:05:00Z");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+pub use crate::analysis::{bin_start, parse_duration};
+pub use crate::timestamp::{
+    datetime_diff_millis, format_timestamp, format_timestamp_secs, parse_timestamp,
+    parse_timestamp_bytes, TimestampError, NANOS_PER_MILLI, NANOS_PER_SECOND,
+};
+
+/// An instant: nanoseconds since the Unix epoch, UTC. Displays and serialises as RFC 3339,
+/// with a fraction only when it is non-zero (`2026-11-20T10:00:00Z`,
+/// `2026-11-20T10:00:00.25Z`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The instant `ns` nanoseconds after the Unix epoch.
+    pub const fn from_nanos(ns: i64) -> Timestamp {
+        Timestamp(ns)
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub const fn nanos(self) -> i64 {
+        self.0
+    }
+
+    /// The same instant floored to a whole second.
+    #[must_use]
+    pub const fn floor_to_second(self) -> Timestamp {
+        Timestamp(self.0 - self.0.rem_euclid(NANOS_PER_SECOND))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_timestamp(self.0))
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A length of time in nanoseconds. Displays and serialises in whole units, as a person
+/// writes it: `24h`, `1h30m`, `45s`, `0s`, and days from two days on (`2d3h`); sub-second
+/// parts are dropped and negative spans show as `0s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeSpan(i64);
+
+impl TimeSpan {
+    /// A span of `ns` nanoseconds.
+    pub const fn from_nanos(ns: i64) -> TimeSpan {
+        TimeSpan(ns)
+    }
+
+    /// Its length in nanoseconds.
+    pub const fn nanos(self) -> i64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TimeSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.max(0) / NANOS_PER_SECOND;
+        let days = if s >= 2 * 86_400 { s / 86_400 } else { 0 };
+        let (d, h, m, sec) = (days, (s - days * 86_400) / 3600, s / 60 % 60, s % 60);
+        let mut any = false;
+        for (n, unit) in [(d, "d"), (h, "h"), (m, "m")] {
+            if n > 0 {
+                write!(f, "{n}{unit}")?;
+                any = true;
+            }
+        }
+        if sec > 0 || !any {
+            write!(f, "{sec}s")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for TimeSpan {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_well() {
+        let s = NANOS_PER_SECOND;
+        let span = |ns: i64| TimeSpan::from_nanos(ns).to_string();
+        assert_eq!(span(0), "0s");
+        assert_eq!(span(-5 * s), "0s");
+        assert_eq!(span(30 * 60 * s), "30m");
+        assert_eq!(span(24 * 3600 * s), "24h");
+        assert_eq!(span(47 * 3600 * s), "47h");
+        assert_eq!(span((2 * 86_400 + 3 * 3600 + 59) * s), "2d3h59s");
+        assert_eq!(span(90 * 60 * s + s / 2), "1h30m");
+    }
+
+    #[test]
+    fn timestamps_serialise_as_rfc3339() {
+        let t = Timestamp::from_nanos(parse_timestamp("2026-11-20T10:00:00.250Z").unwrap_or(0));
+        assert_eq!(
+            serde_json::to_string(&t).ok().as_deref(),
+            Some("\"2026-11-20T10:00:00.25Z\"")
+        );
+        assert_eq!(t.floor_to_second().to_string(), "2026-11-20T10:00:00Z");
+    }
+}
