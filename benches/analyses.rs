@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("polars_lazy/all_three", |b| b.iter(|| polars_all(&df)));
     g.bench_function("auditframe/by_user", |b| {
-        b.iter(|| analyze(&frame, &AnalysisOptions::default().key(GroupKey::User)))
+        b.iter(|| analyze(&frame, &AnalysisOptions::default().with_key(GroupKey::User)))
     });
     g.bench_function("auditframe/top", |b| {
         b.iter(|| analyze_parts(&frame, &opts, Parts::TOP))

@@ -18,19 +18,14 @@ pub fn rows(default: usize) -> usize {
 /// `n` generated events in `shape` (seed 42).
 pub fn generate(shape: Shape, n: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(n * 1200);
-    Generator::new(GeneratorOptions {
-        events: n,
-        seed: 42,
-        ..GeneratorOptions::default()
-    })
-    .write(shape, &mut out);
+    Generator::new(GeneratorOptions::default().with_events(n).with_seed(42)).write(shape, &mut out);
     out
 }
 
 /// A frame of `n` generated native events with the analyses' columns.
 pub fn analysis_frame(n: usize) -> AuditFrame {
     let data = generate(Shape::Native, n);
-    let opts = ParseOptions::new().projection(Projection::analyses());
+    let opts = ParseOptions::new().with_projection(Projection::analyses());
     auditframe_ndjson::ReaderBuilder::new()
         .options(opts)
         .read_slice(&data, "bench")
@@ -100,12 +95,12 @@ pub fn polars_all(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame, DataFra
 /// kube-apiserver log lines), with the diagnoses' columns.
 pub fn diagnosis_frame(n: usize) -> AuditFrame {
     let mut data = Vec::with_capacity(n * 1300);
-    Generator::new(GeneratorOptions {
-        events: n,
-        seed: 42,
-        story: true,
-        ..GeneratorOptions::default()
-    })
+    Generator::new(
+        GeneratorOptions::default()
+            .with_events(n)
+            .with_seed(42)
+            .with_story(true),
+    )
     .write(Shape::AksAudit, &mut data);
     auditframe_ndjson::ReaderBuilder::new()
         .projection(Projection::diagnostics())

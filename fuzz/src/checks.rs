@@ -14,14 +14,14 @@ use auditframe::{AuditFrame, ParseOptions, ParseReport, Shape};
 /// - a strict read succeeds exactly when the lenient read skipped nothing, with the same frame;
 /// - otherwise the strict error is the lenient read's first error.
 pub fn check_shape(data: &[u8], shape: Shape) {
-    let lenient = ParseOptions::new().shape(Some(shape));
+    let lenient = ParseOptions::new().with_shape(Some(shape));
     let (frame, report) = match AuditFrame::from_slice(data, &lenient) {
         Ok(ok) => ok,
         Err(e) => panic!("lenient read failed: {e}"),
     };
     assert_eq!(report.rows, frame.height() as u64);
     assert!(report.errors.len() as u64 <= report.skipped_total());
-    match AuditFrame::from_slice(data, &lenient.clone().strict(true)) {
+    match AuditFrame::from_slice(data, &lenient.clone().with_strict(true)) {
         Ok((strict_frame, strict_report)) => {
             assert_eq!(
                 report.skipped_total(),

@@ -10,10 +10,10 @@ use crate::{options, Res};
 pub(crate) fn run(args: &AnalyzeArgs) -> Res {
     let opts = options::analysis(args)?;
     // Only the columns these analyses read are parsed.
-    let run = Run::new(&args.input, opts.projection(), opts.window)?;
+    let run = Run::new(&args.input, opts.projection(), opts.window())?;
     let (analysis, summary, window) = if run.stream {
-        let window = run.resolve_last(opts.window)?;
-        let o = opts.clone().window(window);
+        let window = run.resolve_last(opts.window())?;
+        let o = opts.clone().with_window(window);
         let mut acc = Partial::default();
         let summary = run.stream(&mut |f| {
             acc.merge(auditframe::analysis::partial(f, &o)?);
@@ -22,7 +22,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> Res {
         (acc.finish(&o)?, summary, window)
     } else {
         let (frame, summary) = run.read()?;
-        (auditframe::analyze(&frame, &opts)?, summary, opts.window)
+        (auditframe::analyze(&frame, &opts)?, summary, opts.window())
     };
     let ctx = Context {
         top: args.group.top,
@@ -31,7 +31,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> Res {
         window: resolved(window, summary.time_range),
         stream: run.stream,
         format: run.format(),
-        percentile_sketch: opts.percentile_sketch,
+        percentile_sketch: opts.percentile_sketch(),
         total_time: run.elapsed(),
     };
     let mut out = std::io::stdout().lock();

@@ -13,10 +13,10 @@ pub(crate) fn run(args: &DiagnoseArgs) -> Res {
     let run = Run::new(
         &args.input,
         auditframe::Projection::diagnostics(),
-        opts.window,
+        opts.window(),
     )?;
     let (diagnosis, summary) = if run.stream {
-        opts.window = run.resolve_last(opts.window)?;
+        opts = opts.clone().with_window(run.resolve_last(opts.window())?);
         let mut acc = DiagnosisPartial::default();
         let summary = run.stream(&mut |f| {
             acc.merge(auditframe::diagnose::diagnose_partial(f, &opts)?);
@@ -31,7 +31,7 @@ pub(crate) fn run(args: &DiagnoseArgs) -> Res {
         top: args.group.top,
         agent: None,
         summary: &summary,
-        window: resolved(opts.window, summary.time_range),
+        window: resolved(opts.window(), summary.time_range),
         stream: run.stream,
         format: run.format(),
         percentile_sketch: None,

@@ -9,13 +9,11 @@ use crate::args::{GenerateArgs, OutShape};
 use crate::Res;
 
 pub(crate) fn run(args: &GenerateArgs) -> Res {
-    let opts = GeneratorOptions {
-        events: args.events,
-        seed: args.seed,
-        span_ns: (args.hours * 3600.0 * 1e9) as i64,
-        story: args.story,
-        ..GeneratorOptions::default()
-    };
+    let opts = GeneratorOptions::default()
+        .with_events(args.events)
+        .with_seed(args.seed)
+        .with_span((args.hours * 3600.0 * 1e9) as i64)
+        .with_story(args.story);
     let mut g = Generator::new(opts);
     let mut out = Vec::with_capacity(args.events * 1100);
     match args.shape {

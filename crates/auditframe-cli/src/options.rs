@@ -49,15 +49,15 @@ pub(crate) fn analysis(a: &AnalyzeArgs) -> Res<AnalysisOptions> {
         percentiles.push(99.0);
     }
     let opts = AnalysisOptions::default()
-        .key(key(a.group.by))
-        .top(a.group.top)
-        .bin(duration("--bin", &a.group.bin)?)
-        .percentiles(percentiles)
-        .only_key(a.agent.clone())
-        .window(window(&a.group)?)
-        .stage((a.stage == StageArg::Complete).then(|| "ResponseComplete".to_owned()))
-        .exclude_long_running(a.exclude_long_running)
-        .percentile_sketch(a.approx_percentiles);
+        .with_key(key(a.group.by))
+        .with_top(a.group.top)
+        .with_bin(duration("--bin", &a.group.bin)?)
+        .with_percentiles(percentiles)
+        .with_only_key(a.agent.clone())
+        .with_window(window(&a.group)?)
+        .with_stage((a.stage == StageArg::Complete).then(|| "ResponseComplete".to_owned()))
+        .with_exclude_long_running(a.exclude_long_running)
+        .with_percentile_sketch(a.approx_percentiles);
     opts.validate().map_err(usage("options"))?;
     Ok(opts)
 }
@@ -65,22 +65,20 @@ pub(crate) fn analysis(a: &AnalyzeArgs) -> Res<AnalysisOptions> {
 /// The diagnoses' options.
 pub(crate) fn diagnosis(a: &DiagnoseArgs) -> Res<DiagnoseOptions> {
     let ms = |flag: &str, s: &str| -> Res<i64> { Ok(duration(flag, s)? / NANOS_PER_MILLI) };
-    let d = DiagnoseOptions {
-        key: key(a.group.by),
-        window: window(&a.group)?,
-        top: a.group.top,
-        bin_ns: duration("--bin", &a.group.bin)?,
-        list_rules: a.list_rules,
-        growth_threshold: a.growth_threshold,
-        growth_horizon_ns: duration("--growth-horizon", &a.growth_horizon)?,
-        slo: SloThresholds {
+    let d = DiagnoseOptions::default()
+        .with_key(key(a.group.by))
+        .with_window(window(&a.group)?)
+        .with_top(a.group.top)
+        .with_bin(duration("--bin", &a.group.bin)?)
+        .with_list_rules(a.list_rules)
+        .with_growth_threshold(a.growth_threshold)
+        .with_growth_horizon(duration("--growth-horizon", &a.growth_horizon)?)
+        .with_slo(SloThresholds {
             mutating_ms: ms("--slo-mutating", &a.slo_mutating)?,
             read_object_ms: ms("--slo-read-object", &a.slo_read_object)?,
             read_namespace_ms: ms("--slo-read-namespace", &a.slo_read_namespace)?,
             read_cluster_ms: ms("--slo-read-cluster", &a.slo_read_cluster)?,
-        },
-        ..DiagnoseOptions::default()
-    };
+        });
     d.validate().map_err(usage("options"))?;
     Ok(d)
 }

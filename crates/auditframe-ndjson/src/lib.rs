@@ -148,28 +148,28 @@ impl ReaderBuilder {
     /// Forces a shape for every input (`None`: sniff each input's first records).
     #[must_use]
     pub fn shape(mut self, shape: Option<Shape>) -> ReaderBuilder {
-        self.opts = self.opts.shape(shape);
+        self.opts = self.opts.with_shape(shape);
         self
     }
 
     /// Materialises only these columns; unneeded JSON values are skipped while parsing.
     #[must_use]
     pub fn projection(mut self, projection: Projection) -> ReaderBuilder {
-        self.opts = self.opts.projection(projection);
+        self.opts = self.opts.with_projection(projection);
         self
     }
 
     /// Fails on the first bad record instead of skipping and counting it.
     #[must_use]
     pub fn strict(mut self, strict: bool) -> ReaderBuilder {
-        self.opts = self.opts.strict(strict);
+        self.opts = self.opts.with_strict(strict);
         self
     }
 
     /// Records longer than this are errors (default 64 MiB).
     #[must_use]
     pub fn max_record_bytes(mut self, n: usize) -> ReaderBuilder {
-        self.opts = self.opts.max_record_bytes(n);
+        self.opts = self.opts.with_max_record_bytes(n);
         self
     }
 
@@ -338,12 +338,8 @@ impl ReaderBuilder {
         name: &str,
         mut rows: Rows<'_>,
     ) -> Result<(FrameBuilder, InputReport)> {
-        let mut blocks = input::Blocks::new(
-            reader,
-            name,
-            self.block_bytes,
-            self.opts.get_max_record_bytes(),
-        )?;
+        let mut blocks =
+            input::Blocks::new(reader, name, self.block_bytes, self.opts.max_record_bytes())?;
         let Start {
             source,
             mut builder,
@@ -354,7 +350,7 @@ impl ReaderBuilder {
         if framing == auditframe::decoder::Framing::Lines {
             // A reader thread fetches (and decompresses) the next block while this one is
             // parsed on the pool: reading costs as much CPU as a tenth of the parse.
-            let strict = self.opts.is_strict();
+            let strict = self.opts.strict();
             let blocks_ref = &mut blocks;
             std::thread::scope(|scope| -> Result<()> {
                 let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(1);
@@ -391,7 +387,7 @@ impl ReaderBuilder {
         } else {
             // Arrays and pretty-printed documents cannot be split on lines: read the whole
             // input, delimit records with the structural scan, parse groups in parallel.
-            let all = blocks.read_all(self.opts.is_strict())?;
+            let all = blocks.read_all(self.opts.strict())?;
             input.bytes = all.len() as u64;
             let parts = self.parse_values_parallel(&all, framing, shape, &source);
             self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
@@ -406,7 +402,7 @@ impl ReaderBuilder {
     fn start(&self, name: &str, first: &[u8]) -> Start {
         let source: Arc<str> = Arc::from(name);
         let framing = auditframe::decoder::Framing::detect(first);
-        let shape = self.opts.get_shape().or_else(|| {
+        let shape = self.opts.shape().or_else(|| {
             auditframe::decoder::sniff_input_shape(first, auditframe::decoder::SNIFF_RECORDS)
         });
         let builder = self.new_builder(shape, &source);
@@ -497,7 +493,7 @@ impl ReaderBuilder {
     /// # std::fs::create_dir_all(&dir)?;
     /// # let path = dir.join("audit.log");
     /// # let mut data = Vec::new();
-    /// # auditframe::generate::Generator::new(auditframe::generate::GeneratorOptions { events: 3000, ..Default::default() })
+    /// # auditframe::generate::Generator::new(auditframe::generate::GeneratorOptions::default().with_events(3000))
     /// #     .write(auditframe::Shape::Native, &mut data);
     /// # std::fs::write(&path, &data)?;
     /// use auditframe::{AnalysisOptions, Partial};

@@ -61,24 +61,16 @@ fn every_shape_sample_reads_to_the_same_frame() {
 #[test]
 fn shape_samples_are_what_the_generator_writes() {
     let mut out = Vec::new();
-    Generator::new(GeneratorOptions {
-        events: 100,
-        seed: 1,
-        ..GeneratorOptions::default()
-    })
-    .write(Shape::Native, &mut out);
+    Generator::new(GeneratorOptions::default().with_events(100).with_seed(1))
+        .write(Shape::Native, &mut out);
     assert_eq!(
         out,
         std::fs::read(testdata("shapes/native.json")).unwrap(),
         "regenerate testdata (see testdata/README.md)"
     );
     let mut out = Vec::new();
-    Generator::new(GeneratorOptions {
-        events: 100,
-        seed: 1,
-        ..GeneratorOptions::default()
-    })
-    .write(Shape::AksAudit, &mut out);
+    Generator::new(GeneratorOptions::default().with_events(100).with_seed(1))
+        .write(Shape::AksAudit, &mut out);
     assert_eq!(
         out,
         std::fs::read(testdata("shapes/aks-audit.json")).unwrap()
@@ -95,7 +87,7 @@ fn default_sample_golden_values() {
 
     let a = analyze(
         &frame,
-        &AnalysisOptions::default().percentiles(vec![50.0, 99.0]),
+        &AnalysisOptions::default().with_percentiles(vec![50.0, 99.0]),
     )
     .unwrap();
     let top: Vec<(&str, u64)> = a
@@ -132,7 +124,9 @@ fn default_sample_golden_values() {
 
     let u = analyze(
         &frame,
-        &AnalysisOptions::default().key(GroupKey::User).top(2),
+        &AnalysisOptions::default()
+            .with_key(GroupKey::User)
+            .with_top(2),
     )
     .unwrap();
     let top: Vec<(&str, u64)> = u.top.iter().map(|t| (t.key.as_str(), t.count)).collect();

@@ -17,12 +17,8 @@ fn tmpdir(name: &str) -> PathBuf {
 
 fn generated(shape: Shape, events: usize) -> Vec<u8> {
     let mut buf = Vec::new();
-    Generator::new(GeneratorOptions {
-        events,
-        seed: 3,
-        ..Default::default()
-    })
-    .write(shape, &mut buf);
+    Generator::new(GeneratorOptions::default().with_events(events).with_seed(3))
+        .write(shape, &mut buf);
     buf
 }
 
@@ -211,12 +207,8 @@ fn huge_single_line_is_bounded_and_reported() {
 #[test]
 fn json_array_and_every_shape_through_the_reader() {
     let mut arr = Vec::new();
-    Generator::new(GeneratorOptions {
-        events: 700,
-        seed: 5,
-        ..Default::default()
-    })
-    .write_array(Shape::AksAudit, &mut arr);
+    Generator::new(GeneratorOptions::default().with_events(700).with_seed(5))
+        .write_array(Shape::AksAudit, &mut arr);
     let (f, r) = ReaderBuilder::new().read_slice(&arr, "arr.json").unwrap();
     assert_eq!((f.height(), r.parse.shape), (700, Some(Shape::AksAudit)));
     for shape in Shape::ALL {
@@ -241,12 +233,8 @@ fn streaming_frames_give_the_same_analysis_and_positions_as_one_frame() {
     std::fs::write(d.join("a.log"), &data).unwrap();
     std::fs::write(d.join("b.json.gz"), gzip(&generated(Shape::Native, 3000))).unwrap();
     let mut arr = Vec::new();
-    Generator::new(GeneratorOptions {
-        events: 500,
-        seed: 8,
-        ..Default::default()
-    })
-    .write_array(Shape::AksAudit, &mut arr);
+    Generator::new(GeneratorOptions::default().with_events(500).with_seed(8))
+        .write_array(Shape::AksAudit, &mut arr);
     std::fs::write(d.join("c.json"), &arr).unwrap();
 
     let reader = ReaderBuilder::new()
@@ -256,10 +244,10 @@ fn streaming_frames_give_the_same_analysis_and_positions_as_one_frame() {
     for opts in [
         AnalysisOptions::default(),
         AnalysisOptions::default()
-            .key(GroupKey::User)
-            .percentiles(vec![50.0, 99.9])
-            .exclude_long_running(true),
-        AnalysisOptions::default().window(TimeWindow::Between {
+            .with_key(GroupKey::User)
+            .with_percentiles(vec![50.0, 99.9])
+            .with_exclude_long_running(true),
+        AnalysisOptions::default().with_window(TimeWindow::Between {
             start: 1_795_169_000_000_000_000,
             end: 1_795_172_000_000_000_000,
         }),

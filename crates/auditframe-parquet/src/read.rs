@@ -179,7 +179,7 @@ impl ReaderBuilder {
     /// The columns to build; only the file columns they need are decoded.
     #[must_use]
     pub fn projection(mut self, projection: Projection) -> ReaderBuilder {
-        self.opts = self.opts.projection(projection);
+        self.opts = self.opts.with_projection(projection);
         self
     }
 
@@ -187,7 +187,7 @@ impl ReaderBuilder {
     /// (default): the row is skipped and counted per reason.
     #[must_use]
     pub fn strict(mut self, strict: bool) -> ReaderBuilder {
-        self.opts = self.opts.strict(strict);
+        self.opts = self.opts.with_strict(strict);
         self
     }
 
@@ -216,12 +216,12 @@ impl ReaderBuilder {
     }
 
     fn effective_options(&self) -> ParseOptions {
-        let p = self.opts.get_projection();
+        let p = self.opts.projection();
         match self.window {
             Some(_) => self
                 .opts
                 .clone()
-                .projection(p.with(auditframe::Column::TimeGenerated)),
+                .with_projection(p.with(auditframe::Column::TimeGenerated)),
             None => self.opts.clone(),
         }
     }
@@ -375,9 +375,9 @@ impl ReaderBuilder {
             ArrowTable::detect(meta.schema().clone()).map_err(|e| Error::table(&path, e))?;
         let opts = self.effective_options();
         table
-            .check_projection(opts.get_projection())
+            .check_projection(opts.projection())
             .map_err(|e| Error::table(&path, e))?;
-        let columns_read = table.columns_for(opts.get_projection());
+        let columns_read = table.columns_for(opts.projection());
         let roots: Vec<usize> = columns_read
             .iter()
             .filter_map(|n| meta.schema().index_of(n).ok())

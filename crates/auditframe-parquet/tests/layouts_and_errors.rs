@@ -326,7 +326,7 @@ fn wrong_types_and_missing_columns_are_schema_errors_naming_the_column() {
     // A canonical file without a column the projection needs.
     let (frame, _) = auditframe::AuditFrame::from_slice(
         br#"{"kind":"Event","verb":"get","stageTimestamp":"2026-11-20T10:00:00Z"}"#,
-        &auditframe::ParseOptions::new().projection(auditframe::Projection::of(&[
+        &auditframe::ParseOptions::new().with_projection(auditframe::Projection::of(&[
             Column::TimeGenerated,
             Column::Verb,
         ])),

@@ -11,16 +11,16 @@ use common::assert_same;
 use proptest::prelude::*;
 
 fn frame(events: usize, seed: u64, story: bool) -> AuditFrame {
-    let mut g = Generator::new(GeneratorOptions {
-        events,
-        seed,
-        story,
-        span_ns: 3600 * 1_000_000_000,
-        ..Default::default()
-    });
+    let mut g = Generator::new(
+        GeneratorOptions::default()
+            .with_events(events)
+            .with_seed(seed)
+            .with_story(story)
+            .with_span(3600 * 1_000_000_000),
+    );
     let mut buf = Vec::new();
     g.write(Shape::AksAudit, &mut buf);
-    AuditFrame::from_slice(&buf, &ParseOptions::new().strict(true))
+    AuditFrame::from_slice(&buf, &ParseOptions::new().with_strict(true))
         .unwrap()
         .0
 }

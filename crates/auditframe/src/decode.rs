@@ -27,10 +27,10 @@ pub const REPORT_ERRORS_KEPT: usize = 10;
 /// ```
 /// use auditframe::{Column, ParseOptions, Projection, Shape};
 /// let opts = ParseOptions::new()
-///     .shape(Some(Shape::Native))
-///     .projection(Projection::of(&[Column::Verb]))
-///     .strict(true);
-/// assert!(opts.is_strict());
+///     .with_shape(Some(Shape::Native))
+///     .with_projection(Projection::of(&[Column::Verb]))
+///     .with_strict(true);
+/// assert!(opts.strict());
 /// ```
 #[derive(Debug, Clone)]
 pub struct ParseOptions {
@@ -57,52 +57,52 @@ impl ParseOptions {
         ParseOptions::default()
     }
 
-    /// Forces a shape instead of sniffing it (`None`: sniff).
+    /// The forced shape (`None`: sniffed from the first records).
+    pub fn shape(&self) -> Option<Shape> {
+        self.shape
+    }
+
+    /// Sets the forced shape (`None`: sniffed from the first records).
     #[must_use]
-    pub fn shape(mut self, shape: Option<Shape>) -> ParseOptions {
+    pub fn with_shape(mut self, shape: Option<Shape>) -> Self {
         self.shape = shape;
         self
     }
 
-    /// Materialises only these columns; the parser skips the other values.
+    /// The columns materialised; the parser skips the other values.
+    pub fn projection(&self) -> Projection {
+        self.projection
+    }
+
+    /// Sets the columns materialised; the parser skips the other values.
     #[must_use]
-    pub fn projection(mut self, projection: Projection) -> ParseOptions {
+    pub fn with_projection(mut self, projection: Projection) -> Self {
         self.projection = projection;
         self
     }
 
-    /// Strict: fail on the first bad record. Lenient (default): skip it and count it.
+    /// Whether strict: fail on the first bad record. Lenient (default): skip it and count it.
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Sets whether strict: fail on the first bad record. Lenient (default): skip it and count it.
     #[must_use]
-    pub fn strict(mut self, strict: bool) -> ParseOptions {
+    pub fn with_strict(mut self, strict: bool) -> Self {
         self.strict = strict;
         self
     }
 
-    /// Records longer than this many bytes are errors rather than parsed (default 64 MiB).
+    /// The record size limit: longer records are errors rather than parsed (default 64 MiB).
+    pub fn max_record_bytes(&self) -> usize {
+        self.max_record_bytes
+    }
+
+    /// Sets the record size limit: longer records are errors rather than parsed (default 64 MiB).
     #[must_use]
-    pub fn max_record_bytes(mut self, n: usize) -> ParseOptions {
+    pub fn with_max_record_bytes(mut self, n: usize) -> Self {
         self.max_record_bytes = n;
         self
-    }
-
-    /// The forced shape, if any.
-    pub fn get_shape(&self) -> Option<Shape> {
-        self.shape
-    }
-
-    /// The projection.
-    pub fn get_projection(&self) -> Projection {
-        self.projection
-    }
-
-    /// Whether strict.
-    pub fn is_strict(&self) -> bool {
-        self.strict
-    }
-
-    /// The record size limit.
-    pub fn get_max_record_bytes(&self) -> usize {
-        self.max_record_bytes
     }
 }
 

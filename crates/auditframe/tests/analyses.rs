@@ -69,7 +69,7 @@ fn json_line(r: &Row) -> String {
 fn frame_of(rows: &[Row]) -> AuditFrame {
     let text: String = rows.iter().map(|r| json_line(r) + "\n").collect();
     let (f, rep) =
-        AuditFrame::from_slice(text.as_bytes(), &ParseOptions::new().strict(true)).unwrap();
+        AuditFrame::from_slice(text.as_bytes(), &ParseOptions::new().with_strict(true)).unwrap();
     assert_eq!(rep.rows as usize, rows.len());
     f
 }
@@ -95,11 +95,11 @@ fn row(ua: &str, verb: &str, resource: Option<&str>, received: &str, ms: Option<
 /// `events` rows from the seeded generator, as [`Row`]s.
 fn generated_rows(events: usize, seed: u64) -> Vec<Row> {
     use auditframe::generate::{Generator, GeneratorOptions};
-    let mut g = Generator::new(GeneratorOptions {
-        events,
-        seed,
-        ..Default::default()
-    });
+    let mut g = Generator::new(
+        GeneratorOptions::default()
+            .with_events(events)
+            .with_seed(seed),
+    );
     let mut rows = Vec::new();
     while let Some(e) = g.next_event() {
         rows.push(Row {
@@ -241,9 +241,9 @@ fn golden_by_user_agent() {
 fn golden_by_user_top_n_ties_and_percentile_list() {
     let f = frame_of(&golden_rows());
     let o = AnalysisOptions::default()
-        .key(GroupKey::User)
-        .top(2)
-        .percentiles(vec![50.0, 99.0, 0.0]);
+        .with_key(GroupKey::User)
+        .with_top(2)
+        .with_percentiles(vec![50.0, 99.0, 0.0]);
     let a = analyze(&f, &o).unwrap();
     let top: Vec<(&str, u64)> = a.top.iter().map(|t| (t.key.as_str(), t.count)).collect();
     assert_eq!(top, vec![("user-of-bad-client", 4), ("user-of-kubelet", 3)]);
@@ -251,7 +251,7 @@ fn golden_by_user_top_n_ties_and_percentile_list() {
     // values 1000, 3000, 5000: p0 → rank 1, p50 → rank ceil(1.5)=2, p99 → rank 3.
     assert_eq!(list.values, vec![(0.0, 1000), (50.0, 3000), (99.0, 5000)]);
     // Ties in Top N: count desc, then key ascending by bytes.
-    let a = analyze(&f, &AnalysisOptions::default().top(10)).unwrap();
+    let a = analyze(&f, &AnalysisOptions::default().with_top(10)).unwrap();
     assert_eq!(a.top[2].key, "");
     assert_eq!(a.top[3].key, "probe");
 }
@@ -280,7 +280,7 @@ fn only_key_windows_and_stage_filter() {
 
     let a = analyze(
         &f,
-        &AnalysisOptions::default().only_key(Some("kubelet".into())),
+        &AnalysisOptions::default().with_only_key(Some("kubelet".into())),
     )
     .unwrap();
     assert!(a.percentile_rows.iter().all(|r| r.key == "kubelet"));
@@ -289,14 +289,22 @@ fn only_key_windows_and_stage_filter() {
 
     let a = analyze(
         &f,
-        &AnalysisOptions::default().stage(Some("ResponseComplete".into())),
+        &AnalysisOptions::default().with_stage(Some("ResponseComplete".into())),
     )
     .unwrap();
     assert_eq!(a.rows, 11);
-    let a = analyze(&f, &AnalysisOptions::default().stage(Some("Nope".into()))).unwrap();
+    let a = analyze(
+        &f,
+        &AnalysisOptions::default().with_stage(Some("Nope".into())),
+    )
+    .unwrap();
     assert_eq!((a.rows, a.top.len()), (0, 0));
 
-    let a = analyze(&f, &AnalysisOptions::default().exclude_long_running(true)).unwrap();
+    let a = analyze(
+        &f,
+        &AnalysisOptions::default().with_exclude_long_running(true),
+    )
+    .unwrap();
     assert_eq!(
         a.top.iter().find(|t| t.key == "watcher").map(|t| t.count),
         Some(2)
@@ -315,11 +323,11 @@ fn only_key_windows_and_stage_filter() {
         start: ts("2026-11-20T10:00:04Z"),
         end: ts("2026-11-20T10:01:00.004Z"),
     };
-    let a = analyze(&f, &AnalysisOptions::default().window(w)).unwrap();
+    let a = analyze(&f, &AnalysisOptions::default().with_window(w)).unwrap();
     assert_eq!(a.rows, 2, "{:?}", a.top); // bad-client 10:00:04 and kubelet 10:01:00.004
     let a = analyze(
         &f,
-        &AnalysisOptions::default().window(TimeWindow::Last(parse_duration("2m").unwrap())),
+        &AnalysisOptions::default().with_window(TimeWindow::Last(parse_duration("2m").unwrap())),
     )
     .unwrap();
     // Newest time_generated is the probe's 10:09:30 (no stage timestamp: request received);
@@ -360,14 +368,15 @@ fn edge_cases() {
     // Window with no rows.
     let a = analyze(
         &f,
-        &AnalysisOptions::default().window(TimeWindow::Between { start: 0, end: 1 }),
+        &AnalysisOptions::default().with_window(TimeWindow::Between { start: 0, end: 1 }),
     )
     .unwrap();
     assert_eq!((a.rows, a.top.len()), (0, 0));
     // Missing columns are a clear error.
     let (narrow, _) = AuditFrame::from_slice(
         json_line(&golden_rows()[0]).as_bytes(),
-        &ParseOptions::new().projection(auditframe::Projection::of(&[auditframe::Column::Verb])),
+        &ParseOptions::new()
+            .with_projection(auditframe::Projection::of(&[auditframe::Column::Verb])),
     )
     .unwrap();
     let e = analyze(&narrow, &AnalysisOptions::default()).unwrap_err();
@@ -379,7 +388,7 @@ fn dataframes() {
     let f = frame_of(&golden_rows());
     let a = analyze(
         &f,
-        &AnalysisOptions::default().percentiles(vec![50.0, 99.9]),
+        &AnalysisOptions::default().with_percentiles(vec![50.0, 99.9]),
     )
     .unwrap();
     assert_eq!(a.top_dataframe().unwrap().shape(), (4, 2));
@@ -402,7 +411,7 @@ struct Reference {
 }
 
 fn reference(rows: &[Row], o: &AnalysisOptions) -> Reference {
-    let key = |r: &Row| match o.key {
+    let key = |r: &Row| match o.key() {
         GroupKey::UserAgent => r.ua.clone().unwrap_or_default(),
         GroupKey::User => r.user.clone().unwrap_or_default(),
     };
@@ -413,13 +422,13 @@ fn reference(rows: &[Row], o: &AnalysisOptions) -> Reference {
     for r in rows {
         // time_generated of native events: stageTimestamp, else requestReceivedTimestamp.
         let tg = r.stage_ts.or(r.received);
-        if let TimeWindow::Between { start, end } = o.window {
+        if let TimeWindow::Between { start, end } = o.window() {
             match tg {
                 Some(t) if t >= start && t <= end => {}
                 _ => continue,
             }
         }
-        if let Some(s) = &o.stage {
+        if let Some(s) = &o.stage() {
             if &r.stage != s {
                 continue;
             }
@@ -430,11 +439,13 @@ fn reference(rows: &[Row], o: &AnalysisOptions) -> Reference {
             continue;
         };
         let ms = b.div_euclid(1_000_000) - a.div_euclid(1_000_000);
-        let e = series.entry((key(r), bin_start(a, o.bin_ns))).or_default();
+        let e = series
+            .entry((key(r), bin_start(a, o.bin_ns())))
+            .or_default();
         e.0 += i128::from(ms);
         e.1 += 1;
         let res = r.resource.clone().unwrap_or_default();
-        if res.is_empty() || o.only_key.as_ref().is_some_and(|k| *k != key(r)) {
+        if res.is_empty() || o.only_key().as_ref().is_some_and(|k| *k != key(r)) {
             continue;
         }
         groups
@@ -444,8 +455,8 @@ fn reference(rows: &[Row], o: &AnalysisOptions) -> Reference {
     }
     let mut top: Vec<(String, u64)> = counts.into_iter().collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.as_bytes().cmp(b.0.as_bytes())));
-    top.truncate(o.top);
-    let mut ps = o.percentiles.clone();
+    top.truncate(o.top());
+    let mut ps = o.percentiles().to_vec();
     ps.sort_by(f64::total_cmp);
     ps.dedup();
     Reference {
@@ -525,19 +536,19 @@ fn arb_opts() -> impl Strategy<Value = AnalysisOptions> {
         .prop_map(|(key, top, bin, ps, only, win, stage)| {
             let base = 1_795_168_800_000_000_000i64;
             AnalysisOptions::default()
-                .key(key)
-                .top(top)
-                .bin(parse_duration(bin).unwrap())
-                .percentiles(ps)
-                .only_key(only.map(str::to_owned))
-                .window(match win {
+                .with_key(key)
+                .with_top(top)
+                .with_bin(parse_duration(bin).unwrap())
+                .with_percentiles(ps)
+                .with_only_key(only.map(str::to_owned))
+                .with_window(match win {
                     Some((s, len)) => TimeWindow::Between {
                         start: base + s * 1_000_000_000,
                         end: base + (s + len) * 1_000_000_000,
                     },
                     None => TimeWindow::All,
                 })
-                .stage(stage.map(str::to_owned))
+                .with_stage(stage.map(str::to_owned))
         })
 }
 
@@ -616,8 +627,8 @@ fn big_generated_frame_matches_reference_in_parallel() {
     for o in [
         AnalysisOptions::default(),
         AnalysisOptions::default()
-            .key(GroupKey::User)
-            .percentiles(vec![50.0, 99.9]),
+            .with_key(GroupKey::User)
+            .with_percentiles(vec![50.0, 99.9]),
     ] {
         let a = analyze(&f, &o).unwrap();
         assert_matches_reference(&rows, &o, &a);
@@ -638,11 +649,11 @@ fn each_part_alone_equals_its_part_of_the_whole() {
     for o in [
         AnalysisOptions::default(),
         AnalysisOptions::default()
-            .exclude_long_running(true)
-            .key(GroupKey::User),
+            .with_exclude_long_running(true)
+            .with_key(GroupKey::User),
         AnalysisOptions::default()
-            .window(TimeWindow::Last(parse_duration("5m").unwrap()))
-            .stage(Some("ResponseComplete".into())),
+            .with_window(TimeWindow::Last(parse_duration("5m").unwrap()))
+            .with_stage(Some("ResponseComplete".into())),
     ] {
         let all = analyze(&f, &o).unwrap();
         let top = analyze_parts(&f, &o, Parts::TOP).unwrap();
@@ -662,7 +673,7 @@ fn each_part_alone_equals_its_part_of_the_whole() {
     // Top N needs only the key column.
     let text: String = rows.iter().map(|r| json_line(r) + "\n").collect();
     let opts = ParseOptions::new()
-        .projection(auditframe::Projection::of(&[auditframe::Column::UserAgent]));
+        .with_projection(auditframe::Projection::of(&[auditframe::Column::UserAgent]));
     let (narrow, _) = AuditFrame::from_slice(text.as_bytes(), &opts).unwrap();
     let t = analyze_parts(&narrow, &AnalysisOptions::default(), Parts::TOP).unwrap();
     assert_eq!(t.top, analyze(&f, &AnalysisOptions::default()).unwrap().top);
@@ -684,11 +695,13 @@ fn types_are_send_and_sync_and_analyses_run_from_many_threads() {
         .map(|i| {
             analyze(
                 &f,
-                &AnalysisOptions::default().top(i + 1).key(if i % 2 == 0 {
-                    GroupKey::User
-                } else {
-                    GroupKey::UserAgent
-                }),
+                &AnalysisOptions::default()
+                    .with_top(i + 1)
+                    .with_key(if i % 2 == 0 {
+                        GroupKey::User
+                    } else {
+                        GroupKey::UserAgent
+                    }),
             )
             .unwrap()
         })
@@ -699,11 +712,13 @@ fn types_are_send_and_sync_and_analyses_run_from_many_threads() {
             s.spawn(move || {
                 for round in 0..20 {
                     let i = (t + round) % 4;
-                    let o = AnalysisOptions::default().top(i + 1).key(if i % 2 == 0 {
-                        GroupKey::User
-                    } else {
-                        GroupKey::UserAgent
-                    });
+                    let o = AnalysisOptions::default()
+                        .with_top(i + 1)
+                        .with_key(if i % 2 == 0 {
+                            GroupKey::User
+                        } else {
+                            GroupKey::UserAgent
+                        });
                     assert_eq!(&analyze(f, &o).unwrap(), &want[i]);
                 }
             });
@@ -716,10 +731,10 @@ fn sketched_percentiles_are_within_their_relative_error_and_merge_exactly() {
     let rows = generated_rows(20_000, 17);
     let f = frame_of(&rows);
     let ps = vec![50.0, 99.0, 99.9];
-    let exact = analyze(&f, &AnalysisOptions::default().percentiles(ps.clone())).unwrap();
+    let exact = analyze(&f, &AnalysisOptions::default().with_percentiles(ps.clone())).unwrap();
     let o = AnalysisOptions::default()
-        .percentiles(ps)
-        .percentile_sketch(Some(0.01));
+        .with_percentiles(ps)
+        .with_percentile_sketch(Some(0.01));
     let approx = analyze(&f, &o).unwrap();
     assert_eq!(approx.top, exact.top);
     assert_eq!(approx.latency, exact.latency);
@@ -742,7 +757,7 @@ fn sketched_percentiles_are_within_their_relative_error_and_merge_exactly() {
     merged.merge(partial(&frame_of(b), &o).unwrap());
     assert_eq!(merged.finish(&o).unwrap(), approx);
     assert!(AnalysisOptions::default()
-        .percentile_sketch(Some(0.9))
+        .with_percentile_sketch(Some(0.9))
         .validate()
         .is_err());
 }

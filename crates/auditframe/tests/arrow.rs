@@ -11,15 +11,17 @@ use auditframe::polars::prelude::DataType;
 use auditframe::{analyze, AnalysisOptions, AuditFrame, Column, ParseOptions, Projection, Shape};
 
 fn story_frame(events: usize, projection: Projection) -> AuditFrame {
-    let mut g = Generator::new(GeneratorOptions {
-        events,
-        seed: 5,
-        story: true,
-        ..Default::default()
-    });
+    let mut g = Generator::new(
+        GeneratorOptions::default()
+            .with_events(events)
+            .with_seed(5)
+            .with_story(true),
+    );
     let mut buf = Vec::new();
     g.write(Shape::AksAudit, &mut buf);
-    let opts = ParseOptions::new().strict(true).projection(projection);
+    let opts = ParseOptions::new()
+        .with_strict(true)
+        .with_projection(projection);
     AuditFrame::from_slice(&buf, &opts).unwrap().0
 }
 

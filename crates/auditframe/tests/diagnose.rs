@@ -45,9 +45,12 @@ fn ev(
 }
 
 fn frame(lines: &[String]) -> AuditFrame {
-    AuditFrame::from_slice(lines.concat().as_bytes(), &ParseOptions::new().strict(true))
-        .unwrap()
-        .0
+    AuditFrame::from_slice(
+        lines.concat().as_bytes(),
+        &ParseOptions::new().with_strict(true),
+    )
+    .unwrap()
+    .0
 }
 
 fn run(lines: &[String]) -> DiagnosisReport {
@@ -181,10 +184,7 @@ fn list_read_types_follow_the_rule_sets() {
     );
     let before = diagnose(
         &f,
-        &DiagnoseOptions {
-            list_rules: ListReadRules::Before131,
-            ..DiagnoseOptions::default()
-        },
+        &DiagnoseOptions::default().with_list_rules(ListReadRules::Before131),
     )
     .unwrap()
     .list;
@@ -469,10 +469,7 @@ fn growth_counts_stored_objects_and_flags_by_projection() {
         10.0,
         1,
     ));
-    let opts = DiagnoseOptions {
-        growth_threshold: 5_000,
-        ..DiagnoseOptions::default()
-    };
+    let opts = DiagnoseOptions::default().with_growth_threshold(5_000);
     let d = diagnose(&frame(&lines), &opts).unwrap().growth;
     let jobs = &d.types[0];
     assert_eq!(
@@ -553,13 +550,10 @@ fn webhook_failures_from_log_lines_and_annotations() {
         "10:00 and 10:05 for kyverno, 10:05 for istio"
     );
     // A window before the failures sees none of them.
-    let opts = DiagnoseOptions {
-        window: TimeWindow::Between {
-            start: t("2026-11-20T09:00:00Z").unwrap(),
-            end: t("2026-11-20T10:00:00Z").unwrap(),
-        },
-        ..DiagnoseOptions::default()
-    };
+    let opts = DiagnoseOptions::default().with_window(TimeWindow::Between {
+        start: t("2026-11-20T09:00:00Z").unwrap(),
+        end: t("2026-11-20T10:00:00Z").unwrap(),
+    });
     assert_eq!(diagnose(&f, &opts).unwrap().webhooks.failures, 0);
     assert!(auditframe::diagnose::webhook_failure("I1120 all good").is_none());
     assert_eq!(
@@ -759,15 +753,12 @@ fn slo_violations_per_class_and_window() {
     assert_eq!(d.violations[0].top_slow_keys[0].slow_calls, 2);
     assert_eq!(d.calls, 100 + 2 + 1);
     // One slow get in 100 is within the SLO (P99 is the 99th value); raising the threshold passes.
-    let opts = DiagnoseOptions {
-        slo: auditframe::diagnose::SloThresholds {
-            read_object_ms: 2_000,
-            mutating_ms: 2_000,
-            read_cluster_ms: 60_000,
-            ..Default::default()
-        },
-        ..DiagnoseOptions::default()
-    };
+    let opts = DiagnoseOptions::default().with_slo(auditframe::diagnose::SloThresholds {
+        read_object_ms: 2_000,
+        mutating_ms: 2_000,
+        read_cluster_ms: 60_000,
+        ..Default::default()
+    });
     assert!(diagnose(&frame(&lines), &opts).unwrap().slo.pass);
 }
 
@@ -775,27 +766,22 @@ fn slo_violations_per_class_and_window() {
 fn partials_of_any_split_merge_to_the_whole() {
     use auditframe::generate::{Generator, GeneratorOptions};
     let mut out = Vec::new();
-    Generator::new(GeneratorOptions {
-        events: 3000,
-        seed: 9,
-        story: true,
-        ..GeneratorOptions::default()
-    })
+    Generator::new(
+        GeneratorOptions::default()
+            .with_events(3000)
+            .with_seed(9)
+            .with_story(true),
+    )
     .write(auditframe::Shape::Native, &mut out);
-    let opts = DiagnoseOptions {
-        window: TimeWindow::Last(parse_duration("90m").unwrap()),
-        ..DiagnoseOptions::default()
-    };
+    let opts =
+        DiagnoseOptions::default().with_window(TimeWindow::Last(parse_duration("90m").unwrap()));
     let (whole, _) = AuditFrame::from_slice(&out, &ParseOptions::new()).unwrap();
     // Resolve `Last` once, as a stream must.
     let (_, newest) = whole.time_range().unwrap();
-    let opts = DiagnoseOptions {
-        window: TimeWindow::Between {
-            start: newest - parse_duration("90m").unwrap(),
-            end: newest,
-        },
-        ..opts
-    };
+    let opts = opts.with_window(TimeWindow::Between {
+        start: newest - parse_duration("90m").unwrap(),
+        end: newest,
+    });
     let expected = diagnose(&whole, &opts).unwrap();
     for parts in [2usize, 3, 7] {
         let pieces = auditframe::decoder::lines(&out).collect::<Vec<_>>();

@@ -12,7 +12,7 @@ fn lenient(input: &[u8]) -> auditframe::ParseReport {
 }
 
 fn strict_err(input: &[u8]) -> auditframe::Error {
-    AuditFrame::from_slice(input, &ParseOptions::new().strict(true)).expect_err("strict fails")
+    AuditFrame::from_slice(input, &ParseOptions::new().with_strict(true)).expect_err("strict fails")
 }
 
 /// Input = GOOD, `bad`, GOOD: the bad record is line 2, both good rows survive.
@@ -110,7 +110,7 @@ fn mixed_shapes_are_reported_as_such() {
 fn too_large_record() {
     let big = format!(r#"{{"kind":"Event","auditID":"{}"}}"#, "x".repeat(5000));
     let mut input = format!("{GOOD}\n{big}\n{GOOD}\n").into_bytes();
-    let opts = ParseOptions::new().max_record_bytes(4096);
+    let opts = ParseOptions::new().with_max_record_bytes(4096);
     let (f, r) = AuditFrame::from_slice(&input, &opts).unwrap();
     assert_eq!(f.height(), 2);
     assert_eq!(r.skipped.get(&SkipReason::TooLarge), Some(&1));
@@ -139,7 +139,8 @@ fn bom_crlf_blank_lines() {
 #[test]
 fn duplicate_keys_last_wins() {
     let dup = r#"{"kind":"Event","auditID":"x","verb":"get","verb":"list","stageTimestamp":"2026-11-20T10:00:00Z"}"#;
-    let (f, _) = AuditFrame::from_slice(dup.as_bytes(), &ParseOptions::new().strict(true)).unwrap();
+    let (f, _) =
+        AuditFrame::from_slice(dup.as_bytes(), &ParseOptions::new().with_strict(true)).unwrap();
     let v = f
         .column(auditframe::Column::Verb)
         .unwrap()

@@ -5,7 +5,8 @@ use auditframe::time::parse_timestamp;
 use auditframe::{AuditFrame, Column, ParseOptions, Projection, Shape, SkipReason};
 
 fn read(input: &str) -> (AuditFrame, auditframe::ParseReport) {
-    AuditFrame::from_slice(input.as_bytes(), &ParseOptions::new().strict(true)).expect("parses")
+    AuditFrame::from_slice(input.as_bytes(), &ParseOptions::new().with_strict(true))
+        .expect("parses")
 }
 
 fn strs(f: &AuditFrame, c: Column) -> Vec<Option<String>> {
@@ -302,16 +303,14 @@ fn every_shape_gives_the_same_frame_with_the_story() {
 
 fn every_shape_same_frame(story: bool) {
     use auditframe::generate::{Generator, GeneratorOptions};
-    let opts = GeneratorOptions {
-        events: 300,
-        seed: 9,
-        story,
-        ..Default::default()
-    };
+    let opts = GeneratorOptions::default()
+        .with_events(300)
+        .with_seed(9)
+        .with_story(story);
     let read_shape = |write: &dyn Fn(&mut Generator, &mut Vec<u8>)| {
         let mut buf = Vec::new();
         write(&mut Generator::new(opts.clone()), &mut buf);
-        let (f, r) = AuditFrame::from_slice(&buf, &ParseOptions::new().strict(true)).unwrap();
+        let (f, r) = AuditFrame::from_slice(&buf, &ParseOptions::new().with_strict(true)).unwrap();
         assert_eq!(r.skipped_total(), 0);
         f.dataframe()
             .drop_many(["source_shape", "category", "time_generated"])
@@ -321,7 +320,7 @@ fn every_shape_same_frame(story: bool) {
     if story {
         let mut buf = Vec::new();
         Generator::new(opts.clone()).write_array(Shape::AksAudit, &mut buf);
-        let (_, r) = AuditFrame::from_slice(&buf, &ParseOptions::new().strict(true)).unwrap();
+        let (_, r) = AuditFrame::from_slice(&buf, &ParseOptions::new().with_strict(true)).unwrap();
         assert!(r.log_lines > 0, "the story writes log lines");
     }
     let others = [
@@ -357,14 +356,15 @@ fn every_shape_same_frame(story: bool) {
 
 #[test]
 fn projection_keeps_only_asked_columns_and_same_values() {
-    let opts = ParseOptions::new().projection(Projection::of(&[Column::Verb, Column::LatencyMs]));
+    let opts =
+        ParseOptions::new().with_projection(Projection::of(&[Column::Verb, Column::LatencyMs]));
     let (f, _) = AuditFrame::from_slice(NATIVE.as_bytes(), &opts).unwrap();
     assert_eq!(f.dataframe().width(), 2);
     assert_eq!(ints(&f, Column::LatencyMs), vec![Some(2100), Some(3)]);
     assert!(f.column(Column::AuditId).is_err());
     let (f, _) = AuditFrame::from_slice(
         NATIVE.as_bytes(),
-        &ParseOptions::new().projection(Projection::none()),
+        &ParseOptions::new().with_projection(Projection::none()),
     )
     .unwrap();
     assert_eq!(f.height(), 2);
@@ -372,7 +372,7 @@ fn projection_keeps_only_asked_columns_and_same_values() {
 
 #[test]
 fn forced_shape_overrides_sniffing() {
-    let opts = ParseOptions::new().shape(Some(Shape::AksAudit));
+    let opts = ParseOptions::new().with_shape(Some(Shape::AksAudit));
     let (f, r) = AuditFrame::from_slice(NATIVE.as_bytes(), &opts).unwrap();
     assert_eq!(f.height(), 0);
     assert_eq!(r.skipped.get(&SkipReason::ShapeMismatch), Some(&2));
@@ -437,7 +437,7 @@ mod roundtrip {
     }
 
     fn frame(bytes: &[u8]) -> DataFrame {
-        let (f, r) = AuditFrame::from_slice(bytes, &ParseOptions::new().strict(true)).unwrap();
+        let (f, r) = AuditFrame::from_slice(bytes, &ParseOptions::new().with_strict(true)).unwrap();
         assert_eq!(r.skipped_total(), 0);
         f.into_dataframe()
             .drop_many(["source_shape", "category", "time_generated"])

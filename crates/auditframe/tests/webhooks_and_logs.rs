@@ -5,7 +5,8 @@ use auditframe::time::parse_timestamp;
 use auditframe::{AuditFrame, Column, ParseOptions, Shape};
 
 fn read(input: &str) -> (AuditFrame, auditframe::ParseReport) {
-    AuditFrame::from_slice(input.as_bytes(), &ParseOptions::new().strict(true)).expect("parses")
+    AuditFrame::from_slice(input.as_bytes(), &ParseOptions::new().with_strict(true))
+        .expect("parses")
 }
 
 fn webhooks(f: &AuditFrame) -> Vec<Option<String>> {
@@ -39,7 +40,7 @@ fn native_annotations_fast_and_serde_paths_agree() {
         assert_eq!(webhooks(&f), vec![Some(EXPECTED.to_owned()), None], "{key}");
     }
     // Without the column projected, annotations are not even looked at.
-    let opts = ParseOptions::new().projection(auditframe::Projection::analyses());
+    let opts = ParseOptions::new().with_projection(auditframe::Projection::analyses());
     let (f, r) =
         AuditFrame::from_slice(native("annotations", ANNOTATIONS).as_bytes(), &opts).unwrap();
     assert_eq!((f.height(), r.skipped_total()), (1, 0));
@@ -146,7 +147,7 @@ fn log_lines_keep_their_time_when_time_generated_is_not_projected() {
 {"TimeGenerated":7,"AuditId":"y","Verb":"get","Type":"AKSAudit"}
 {"TimeGenerated":"not a time","Category":"kube-apiserver","Message":"E2","Type":"AKSControlPlane"}
 "#;
-    let opts = ParseOptions::new().projection(auditframe::Projection::of(&[Column::Verb]));
+    let opts = ParseOptions::new().with_projection(auditframe::Projection::of(&[Column::Verb]));
     let (f, r) = AuditFrame::from_slice(input.as_bytes(), &opts).unwrap();
     // Events: `TimeGenerated` is not projected, so it is not type-checked.
     assert_eq!(f.height(), 2);

@@ -47,7 +47,7 @@ pub(crate) fn table(
 ) -> Res {
     writeln!(out, "{}", read_line(ctx))?;
     problems(out, ctx)?;
-    let key_name = match o.key {
+    let key_name = match o.key() {
         auditframe::GroupKey::UserAgent => "user agent",
         auditframe::GroupKey::User => "user",
     };
@@ -175,7 +175,7 @@ pub(crate) fn table(
         writeln!(
             out,
             "  429s per {} bin (keys above): {}",
-            humanize(o.bin_ns),
+            humanize(o.bin_ns()),
             s.join(", ")
         )?;
     }
@@ -228,7 +228,7 @@ pub(crate) fn table(
     writeln!(
         out,
         "\nSLO verdicts (upstream API call latency SLOs, P99 per {} window): {} — {} violations in {} windows, {} calls",
-        humanize(o.slo_window_ns),
+        humanize(o.slo_window_ns()),
         if s.pass { "PASS" } else { "FAIL" },
         s.violations.len(),
         s.windows,

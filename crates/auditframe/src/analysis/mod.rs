@@ -292,7 +292,7 @@ impl Parts {
 /// use auditframe::analysis::{analyze_parts, Parts};
 /// let log = br#"{"kind":"Event","verb":"get","userAgent":"a"}"#;
 /// // Top N needs only the key column.
-/// let opts = ParseOptions::new().projection(Projection::of(&[Column::UserAgent]));
+/// let opts = ParseOptions::new().with_projection(Projection::of(&[Column::UserAgent]));
 /// let (frame, _) = AuditFrame::from_slice(log, &opts)?;
 /// let a = analyze_parts(&frame, &AnalysisOptions::default(), Parts::TOP)?;
 /// assert_eq!(a.top[0].count, 1);

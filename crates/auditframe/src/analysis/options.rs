@@ -80,37 +80,38 @@ impl TimeWindow {
 /// ```
 /// use auditframe::{AnalysisOptions, GroupKey, TimeWindow};
 /// let o = AnalysisOptions::default()
-///     .key(GroupKey::User)
-///     .bin(auditframe::analysis::parse_duration("1m")?)
-///     .percentiles(vec![50.0, 99.0, 99.9])
-///     .window(TimeWindow::Last(auditframe::analysis::parse_duration("1h")?));
-/// assert_eq!(o.top, 10);
+///     .with_key(GroupKey::User)
+///     .with_bin(auditframe::time::parse_duration("1m")?)
+///     .with_percentiles(vec![50.0, 99.0, 99.9])
+///     .with_window(TimeWindow::Last(auditframe::time::parse_duration("1h")?));
+/// assert_eq!(o.top(), 10);
+/// assert_eq!(o.key(), GroupKey::User);
 /// # Ok::<(), auditframe::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalysisOptions {
     /// Group key for all three analyses.
-    pub key: GroupKey,
+    pub(crate) key: GroupKey,
     /// How many groups Top N keeps.
-    pub top: usize,
+    pub(crate) top: usize,
     /// Bin width of the latency series, ns (positive).
-    pub bin_ns: i64,
+    pub(crate) bin_ns: i64,
     /// Percentiles to compute, each in `[0, 100]`.
-    pub percentiles: Vec<f64>,
+    pub(crate) percentiles: Vec<f64>,
     /// Percentiles only for this key (the guide's `where UserAgent == "…"`); `None`: every key.
-    pub only_key: Option<String>,
+    pub(crate) only_key: Option<String>,
     /// Row filter on `time_generated`.
-    pub window: TimeWindow,
+    pub(crate) window: TimeWindow,
     /// Keep only rows of this stage (e.g. `ResponseComplete`, so that multi-stage requests
     /// count once). `None`: every stage, like the guide.
-    pub stage: Option<String>,
+    pub(crate) stage: Option<String>,
     /// Leave long-running requests (`watch`; `exec`, `attach`, `portforward`, `proxy`
     /// subresources) out of the latency series and percentiles. They are still counted by
     /// Top N.
-    pub exclude_long_running: bool,
+    pub(crate) exclude_long_running: bool,
     /// Percentiles from a bounded-memory [`LatencySketch`](crate::LatencySketch) with this
     /// relative accuracy (e.g. `0.01`) instead of exact values; `None` (default): exact.
-    pub percentile_sketch: Option<f64>,
+    pub(crate) percentile_sketch: Option<f64>,
 }
 
 impl Default for AnalysisOptions {
@@ -130,59 +131,110 @@ impl Default for AnalysisOptions {
 }
 
 impl AnalysisOptions {
-    /// Sets the group key.
+    /// The group key of all three analyses.
+    pub fn key(&self) -> GroupKey {
+        self.key
+    }
+
+    /// Sets the group key of all three analyses.
     #[must_use]
-    pub fn key(mut self, key: GroupKey) -> Self {
+    pub fn with_key(mut self, key: GroupKey) -> Self {
         self.key = key;
         self
     }
-    /// Sets N of Top N.
+
+    /// How many groups Top N keeps.
+    pub fn top(&self) -> usize {
+        self.top
+    }
+
+    /// Sets how many groups Top N keeps.
     #[must_use]
-    pub fn top(mut self, n: usize) -> Self {
+    pub fn with_top(mut self, n: usize) -> Self {
         self.top = n;
         self
     }
-    /// Sets the bin width (ns).
+
+    /// The bin width of the latency series, ns (positive).
+    pub fn bin_ns(&self) -> i64 {
+        self.bin_ns
+    }
+
+    /// Sets the bin width of the latency series, ns (positive).
     #[must_use]
-    pub fn bin(mut self, ns: i64) -> Self {
+    pub fn with_bin(mut self, ns: i64) -> Self {
         self.bin_ns = ns;
         self
     }
-    /// Sets the percentiles.
+
+    /// The percentiles to compute, each in `[0, 100]`.
+    pub fn percentiles(&self) -> &[f64] {
+        &self.percentiles
+    }
+
+    /// Sets the percentiles to compute, each in `[0, 100]`.
     #[must_use]
-    pub fn percentiles(mut self, p: Vec<f64>) -> Self {
+    pub fn with_percentiles(mut self, p: Vec<f64>) -> Self {
         self.percentiles = p;
         self
     }
-    /// Restricts the percentiles to one key.
+
+    /// The one key percentiles are restricted to (the guide's `where UserAgent == "…"`); `None`: every key.
+    pub fn only_key(&self) -> Option<&str> {
+        self.only_key.as_deref()
+    }
+
+    /// Sets the one key percentiles are restricted to (the guide's `where UserAgent == "…"`); `None`: every key.
     #[must_use]
-    pub fn only_key(mut self, key: Option<String>) -> Self {
+    pub fn with_only_key(mut self, key: Option<String>) -> Self {
         self.only_key = key;
         self
     }
-    /// Sets the time window.
+
+    /// The row filter on `time_generated`.
+    pub fn window(&self) -> TimeWindow {
+        self.window
+    }
+
+    /// Sets the row filter on `time_generated`.
     #[must_use]
-    pub fn window(mut self, w: TimeWindow) -> Self {
-        self.window = w;
+    pub fn with_window(mut self, window: TimeWindow) -> Self {
+        self.window = window;
         self
     }
-    /// Keeps only one stage.
+
+    /// The one stage kept (e.g. `ResponseComplete`, so that multi-stage requests count once); `None`: every stage, like the guide.
+    pub fn stage(&self) -> Option<&str> {
+        self.stage.as_deref()
+    }
+
+    /// Sets the one stage kept (e.g. `ResponseComplete`, so that multi-stage requests count once); `None`: every stage, like the guide.
     #[must_use]
-    pub fn stage(mut self, stage: Option<String>) -> Self {
+    pub fn with_stage(mut self, stage: Option<String>) -> Self {
         self.stage = stage;
         self
     }
-    /// Excludes long-running requests from latency figures.
+
+    /// Whether long-running requests (`watch`; `exec`, `attach`, `portforward`, `proxy` subresources) are left out of the latency series and percentiles (Top N still counts them).
+    pub fn exclude_long_running(&self) -> bool {
+        self.exclude_long_running
+    }
+
+    /// Sets whether long-running requests (`watch`; `exec`, `attach`, `portforward`, `proxy` subresources) are left out of the latency series and percentiles (Top N still counts them).
     #[must_use]
-    pub fn exclude_long_running(mut self, yes: bool) -> Self {
+    pub fn with_exclude_long_running(mut self, yes: bool) -> Self {
         self.exclude_long_running = yes;
         self
     }
 
-    /// Uses a [`LatencySketch`](crate::LatencySketch) of relative accuracy `alpha` for the
-    /// percentiles (`None`: exact).
+    /// The relative accuracy of bounded-memory percentile sketches ([`LatencySketch`](crate::analysis::LatencySketch)), e.g. `0.01`; `None` (default): exact percentiles.
+    pub fn percentile_sketch(&self) -> Option<f64> {
+        self.percentile_sketch
+    }
+
+    /// Sets the relative accuracy of bounded-memory percentile sketches ([`LatencySketch`](crate::analysis::LatencySketch)), e.g. `0.01`; `None` (default): exact percentiles.
     #[must_use]
-    pub fn percentile_sketch(mut self, alpha: Option<f64>) -> Self {
+    pub fn with_percentile_sketch(mut self, alpha: Option<f64>) -> Self {
         self.percentile_sketch = alpha;
         self
     }
@@ -198,7 +250,10 @@ impl AnalysisOptions {
     /// use auditframe::{AnalysisOptions, Column, GroupKey};
     /// let p = AnalysisOptions::default().projection();
     /// assert!(p.contains(Column::UserAgent) && !p.contains(Column::Username));
-    /// let p = AnalysisOptions::default().key(GroupKey::User).stage(Some("ResponseComplete".into())).projection();
+    /// let p = AnalysisOptions::default()
+    ///     .with_key(GroupKey::User)
+    ///     .with_stage(Some("ResponseComplete".into()))
+    ///     .projection();
     /// assert!(p.contains(Column::Username) && p.contains(Column::Stage));
     /// ```
     pub fn projection(&self) -> Projection {
@@ -343,17 +398,17 @@ mod tests {
     #[test]
     fn validation() {
         assert!(AnalysisOptions::default().validate().is_ok());
-        assert!(AnalysisOptions::default().bin(0).validate().is_err());
+        assert!(AnalysisOptions::default().with_bin(0).validate().is_err());
         assert!(AnalysisOptions::default()
-            .percentiles(vec![100.1])
+            .with_percentiles(vec![100.1])
             .validate()
             .is_err());
         assert!(AnalysisOptions::default()
-            .percentiles(vec![])
+            .with_percentiles(vec![])
             .validate()
             .is_err());
         assert!(AnalysisOptions::default()
-            .window(TimeWindow::Between { start: 2, end: 1 })
+            .with_window(TimeWindow::Between { start: 2, end: 1 })
             .validate()
             .is_err());
     }

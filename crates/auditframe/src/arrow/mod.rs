@@ -160,7 +160,9 @@ impl AuditFrame {
             ),
             _ => Projection::all(),
         };
-        let opts = ParseOptions::new().strict(true).projection(projection);
+        let opts = ParseOptions::new()
+            .with_strict(true)
+            .with_projection(projection);
         let mut b = FrameBuilder::new(&opts, None);
         let mut row = 0u64;
         for batch in batches {

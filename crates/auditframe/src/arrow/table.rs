@@ -338,7 +338,7 @@ impl FrameBuilder {
         self.report.records += batch.num_rows() as u64;
         match table.layout {
             TableLayout::Canonical => {
-                table.check_projection(self.opts.get_projection())?;
+                table.check_projection(self.opts.projection())?;
                 canonical::push_columns(&mut self.cols, batch)?;
             }
             TableLayout::AksAudit => {
@@ -389,7 +389,7 @@ impl FrameBuilder {
                         message,
                     });
                     self.fail(e);
-                    if self.opts.is_strict() {
+                    if self.opts.strict() {
                         return Ok(());
                     }
                 }

@@ -39,35 +39,35 @@ use crate::{AuditFrame, Error, GroupKey, Result, TimeWindow};
 /// ```
 /// use auditframe::{DiagnoseOptions};
 /// use auditframe::diagnose::ListReadRules;
-/// let o = DiagnoseOptions::default();
-/// assert_eq!(o.growth_threshold, 10_000);
-/// assert_eq!(o.list_rules, ListReadRules::Since131);
-/// assert_eq!(o.slo.read_cluster_ms, 30_000);
+/// let o = DiagnoseOptions::default().with_growth_threshold(5_000);
+/// assert_eq!(o.growth_threshold(), 5_000);
+/// assert_eq!(o.list_rules(), ListReadRules::Since131);
+/// assert_eq!(o.slo().read_cluster_ms, 30_000);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiagnoseOptions {
     /// Who offenders, throttled clients and creators are (user agent or username).
-    pub key: GroupKey,
+    pub(crate) key: GroupKey,
     /// Rows (and log lines) considered, by `time_generated`.
-    pub window: TimeWindow,
+    pub(crate) window: TimeWindow,
     /// How many offenders, keys and types each report lists.
-    pub top: usize,
+    pub(crate) top: usize,
     /// Bin width of the throttling, growth and webhook series (default 5 minutes).
-    pub bin_ns: i64,
+    pub(crate) bin_ns: i64,
     /// Read-type rules of the LIST detector.
-    pub list_rules: ListReadRules,
+    pub(crate) list_rules: ListReadRules,
     /// Width of the LIST detector's peak window (default 30 minutes, like the portal's).
-    pub peak_window_ns: i64,
+    pub(crate) peak_window_ns: i64,
     /// Objects per type that the guide calls too many (default 10 000).
-    pub growth_threshold: i64,
+    pub(crate) growth_threshold: i64,
     /// How far object growth is extrapolated when flagging (default 24 hours).
-    pub growth_horizon_ns: i64,
+    pub(crate) growth_horizon_ns: i64,
     /// SLO window (default 5 minutes, as upstream).
-    pub slo_window_ns: i64,
+    pub(crate) slo_window_ns: i64,
     /// SLO thresholds.
-    pub slo: SloThresholds,
+    pub(crate) slo: SloThresholds,
     /// Which diagnoses to run (default: all); the others come back empty.
-    pub parts: Diagnoses,
+    pub(crate) parts: Diagnoses,
 }
 
 impl Default for DiagnoseOptions {
@@ -90,6 +90,138 @@ impl Default for DiagnoseOptions {
 }
 
 impl DiagnoseOptions {
+    /// Who offenders, throttled clients and creators are (user agent or username).
+    pub fn key(&self) -> GroupKey {
+        self.key
+    }
+
+    /// Sets who offenders, throttled clients and creators are (user agent or username).
+    #[must_use]
+    pub fn with_key(mut self, key: GroupKey) -> Self {
+        self.key = key;
+        self
+    }
+
+    /// The rows (and log lines) considered, by `time_generated`.
+    pub fn window(&self) -> TimeWindow {
+        self.window
+    }
+
+    /// Sets the rows (and log lines) considered, by `time_generated`.
+    #[must_use]
+    pub fn with_window(mut self, window: TimeWindow) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// How many offenders, keys and types each report lists.
+    pub fn top(&self) -> usize {
+        self.top
+    }
+
+    /// Sets how many offenders, keys and types each report lists.
+    #[must_use]
+    pub fn with_top(mut self, n: usize) -> Self {
+        self.top = n;
+        self
+    }
+
+    /// The bin width of the throttling, growth and webhook series, ns (default 5 minutes).
+    pub fn bin_ns(&self) -> i64 {
+        self.bin_ns
+    }
+
+    /// Sets the bin width of the throttling, growth and webhook series, ns (default 5 minutes).
+    #[must_use]
+    pub fn with_bin(mut self, bin_ns: i64) -> Self {
+        self.bin_ns = bin_ns;
+        self
+    }
+
+    /// The read-type rules of the LIST detector.
+    pub fn list_rules(&self) -> ListReadRules {
+        self.list_rules
+    }
+
+    /// Sets the read-type rules of the LIST detector.
+    #[must_use]
+    pub fn with_list_rules(mut self, rules: ListReadRules) -> Self {
+        self.list_rules = rules;
+        self
+    }
+
+    /// The width of the LIST detector's peak window, ns (default 30 minutes, like the portal's).
+    pub fn peak_window_ns(&self) -> i64 {
+        self.peak_window_ns
+    }
+
+    /// Sets the width of the LIST detector's peak window, ns (default 30 minutes, like the portal's).
+    #[must_use]
+    pub fn with_peak_window(mut self, peak_window_ns: i64) -> Self {
+        self.peak_window_ns = peak_window_ns;
+        self
+    }
+
+    /// The objects per type that the guide calls too many (default 10 000).
+    pub fn growth_threshold(&self) -> i64 {
+        self.growth_threshold
+    }
+
+    /// Sets the objects per type that the guide calls too many (default 10 000).
+    #[must_use]
+    pub fn with_growth_threshold(mut self, growth_threshold: i64) -> Self {
+        self.growth_threshold = growth_threshold;
+        self
+    }
+
+    /// How far object growth is extrapolated when flagging, ns (default 24 hours).
+    pub fn growth_horizon_ns(&self) -> i64 {
+        self.growth_horizon_ns
+    }
+
+    /// Sets how far object growth is extrapolated when flagging, ns (default 24 hours).
+    #[must_use]
+    pub fn with_growth_horizon(mut self, growth_horizon_ns: i64) -> Self {
+        self.growth_horizon_ns = growth_horizon_ns;
+        self
+    }
+
+    /// The SLO window, ns (default 5 minutes, as upstream).
+    pub fn slo_window_ns(&self) -> i64 {
+        self.slo_window_ns
+    }
+
+    /// Sets the SLO window, ns (default 5 minutes, as upstream).
+    #[must_use]
+    pub fn with_slo_window(mut self, slo_window_ns: i64) -> Self {
+        self.slo_window_ns = slo_window_ns;
+        self
+    }
+
+    /// The SLO thresholds.
+    pub fn slo(&self) -> SloThresholds {
+        self.slo
+    }
+
+    /// Sets the SLO thresholds.
+    #[must_use]
+    pub fn with_slo(mut self, slo: SloThresholds) -> Self {
+        self.slo = slo;
+        self
+    }
+
+    /// Which diagnoses run (default: all); the others report nothing found.
+    pub fn parts(&self) -> Diagnoses {
+        self.parts
+    }
+
+    /// Sets which diagnoses run (default: all); the others report nothing found.
+    #[must_use]
+    pub fn with_parts(mut self, parts: Diagnoses) -> Self {
+        self.parts = parts;
+        self
+    }
+
     /// Checks that widths are positive.
     pub fn validate(&self) -> Result<()> {
         for (name, v) in [
@@ -120,7 +252,7 @@ impl DiagnoseOptions {
 /// let log = br#"{"kind":"Event","stage":"ResponseComplete","verb":"list","requestURI":"/api/v1/pods?limit=500&continue=abc","userAgent":"bad-client","objectRef":{"resource":"pods"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-11-20T10:00:00Z","stageTimestamp":"2026-11-20T10:00:31Z"}
 /// "#;
 /// let opts = DiagnoseOptions::default();
-/// let parse = ParseOptions::new().projection(ListDetector::projection(&opts));
+/// let parse = ParseOptions::new().with_projection(ListDetector::projection(&opts));
 /// let (frame, _) = AuditFrame::from_slice(log, &parse)?;
 /// let report = run::<ListDetector>(&frame, &opts)?;
 /// assert_eq!(report.offenders[0].read_type, ReadType::Etcd);
@@ -312,10 +444,7 @@ mod tests {
     #[test]
     fn the_diagnostics_projection_covers_every_diagnosis() {
         for key in [GroupKey::UserAgent, GroupKey::User] {
-            let opts = DiagnoseOptions {
-                key,
-                ..DiagnoseOptions::default()
-            };
+            let opts = DiagnoseOptions::default().with_key(key);
             let all = Diagnoses::ALL.projection(&opts);
             assert!(Projection::diagnostics().contains_all(all));
         }

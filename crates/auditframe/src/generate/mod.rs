@@ -1,5 +1,5 @@
 //! A deterministic, seeded generator of realistic audit events in every supported shape,
-//! for benchmarks, examples and tests (feature `generate`).
+//! for benchmarks, examples and tests (always built: it has no dependencies of its own).
 //!
 //! Distributions follow a busy AKS cluster: a power law of requests per agent (a few heavy
 //! controllers, kubelets, a long tail), a "bad client" listing pods cluster-wide from etcd
@@ -11,7 +11,7 @@
 //! use auditframe::generate::{Generator, GeneratorOptions};
 //! use auditframe::Shape;
 //! let mut out = Vec::new();
-//! Generator::new(GeneratorOptions { events: 100, seed: 7, ..Default::default() })
+//! Generator::new(GeneratorOptions::default().with_events(100).with_seed(7))
 //!     .write(Shape::Native, &mut out);
 //! assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 100);
 //! ```
@@ -71,20 +71,20 @@ impl Rng {
 #[derive(Debug, Clone)]
 pub struct GeneratorOptions {
     /// Number of audit events (rows) to produce.
-    pub events: usize,
+    pub(crate) events: usize,
     /// RNG seed.
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// First request time, ns since the epoch (default 2026-11-20T10:00:00Z).
-    pub start_ns: i64,
+    pub(crate) start_ns: i64,
     /// Time span the events cover, ns (default 2 hours).
-    pub span_ns: i64,
+    pub(crate) span_ns: i64,
     /// Event Hub messages hold this many records each.
-    pub records_per_message: usize,
+    pub(crate) records_per_message: usize,
     /// Tell the story of an incident on top of the regular traffic (see [`story`]): a bad
     /// client listing pods from etcd, a failing admission webhook, the AKS API server guard
     /// and the 429 burst after it, and a CronJob leaking Jobs; with kube-apiserver log lines
     /// in the shapes that carry them.
-    pub story: bool,
+    pub(crate) story: bool,
 }
 
 impl Default for GeneratorOptions {
@@ -97,6 +97,80 @@ impl Default for GeneratorOptions {
             records_per_message: 20,
             story: false,
         }
+    }
+}
+
+impl GeneratorOptions {
+    /// The number of audit events (rows) produced.
+    pub fn events(&self) -> usize {
+        self.events
+    }
+
+    /// Sets the number of audit events (rows) produced.
+    #[must_use]
+    pub fn with_events(mut self, n: usize) -> Self {
+        self.events = n;
+        self
+    }
+
+    /// The RNG seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Sets the RNG seed.
+    #[must_use]
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The first request time, ns since the epoch (default 2026-11-20T10:00:00Z).
+    pub fn start_ns(&self) -> i64 {
+        self.start_ns
+    }
+
+    /// Sets the first request time, ns since the epoch (default 2026-11-20T10:00:00Z).
+    #[must_use]
+    pub fn with_start(mut self, start_ns: i64) -> Self {
+        self.start_ns = start_ns;
+        self
+    }
+
+    /// The time span the events cover, ns (default 2 hours).
+    pub fn span_ns(&self) -> i64 {
+        self.span_ns
+    }
+
+    /// Sets the time span the events cover, ns (default 2 hours).
+    #[must_use]
+    pub fn with_span(mut self, span_ns: i64) -> Self {
+        self.span_ns = span_ns;
+        self
+    }
+
+    /// How many records each Event Hubs message holds.
+    pub fn records_per_message(&self) -> usize {
+        self.records_per_message
+    }
+
+    /// Sets how many records each Event Hubs message holds.
+    #[must_use]
+    pub fn with_records_per_message(mut self, n: usize) -> Self {
+        self.records_per_message = n;
+        self
+    }
+
+    /// Whether the incident story is told on top of the regular traffic (see [`story`]).
+    pub fn story(&self) -> bool {
+        self.story
+    }
+
+    /// Sets whether the incident story is told on top of the regular traffic (see [`story`]).
+    #[must_use]
+    pub fn with_story(mut self, story: bool) -> Self {
+        self.story = story;
+        self
     }
 }
 

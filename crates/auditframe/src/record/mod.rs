@@ -845,11 +845,7 @@ mod tests {
     #[test]
     fn fast_path_equals_serde_path_on_valid_events() {
         let mut events: Vec<Vec<u8>> = HAND_MADE.iter().map(|s| s.as_bytes().to_vec()).collect();
-        let mut g = Generator::new(GeneratorOptions {
-            events: 3000,
-            seed: 5,
-            ..GeneratorOptions::default()
-        });
+        let mut g = Generator::new(GeneratorOptions::default().with_events(3000).with_seed(5));
         while let Some(e) = g.next_event() {
             let mut b = Vec::new();
             write_native(&e, &mut b);
@@ -950,12 +946,12 @@ mod tests {
     }
 
     fn envelope_rows(shape: Shape, n: usize, seed: u64) -> Vec<Vec<u8>> {
-        let mut g = Generator::new(GeneratorOptions {
-            events: n,
-            seed,
-            story: true,
-            ..GeneratorOptions::default()
-        });
+        let mut g = Generator::new(
+            GeneratorOptions::default()
+                .with_events(n)
+                .with_seed(seed)
+                .with_story(true),
+        );
         let mut all = Vec::new();
         g.write(shape, &mut all);
         let mut rows: Vec<Vec<u8>> = all
@@ -1001,12 +997,10 @@ mod tests {
 
     fn aks_rows(n: usize, seed: u64) -> Vec<Vec<u8>> {
         let mut all = Vec::new();
-        let opts = GeneratorOptions {
-            events: n,
-            seed,
-            story: true,
-            ..GeneratorOptions::default()
-        };
+        let opts = GeneratorOptions::default()
+            .with_events(n)
+            .with_seed(seed)
+            .with_story(true);
         Generator::new(opts.clone()).write(Shape::AksAudit, &mut all);
         Generator::new(opts).write_aks_strings(&mut all);
         let mut rows: Vec<Vec<u8>> = all
@@ -1107,7 +1101,7 @@ mod tests {
         /// The fast path never accepts what the serde path rejects, and agrees when both accept.
         #[test]
         fn fast_path_is_never_more_lenient(which in 0usize..6, at in 0usize..2000, how in any::<u8>(), twice in any::<bool>(), p in 0usize..5) {
-            let mut g = Generator::new(GeneratorOptions { events: 1, seed: which as u64, ..GeneratorOptions::default() });
+            let mut g = Generator::new(GeneratorOptions::default().with_events(1).with_seed(which as u64));
             let base = match HAND_MADE.get(which) {
                 Some(s) => s.as_bytes().to_vec(),
                 None => {
@@ -1146,7 +1140,7 @@ mod tests {
         #[test]
         fn wrapper_spans_equal_the_serde_split(list in any::<bool>(), at in 0usize..6000, how in any::<u8>(), twice in any::<bool>(), mutated in any::<bool>()) {
             let (shape, member) = if list { (Shape::EventList, "items") } else { (Shape::EventHub, "records") };
-            let mut g = Generator::new(GeneratorOptions { events: 3, seed: 5, ..GeneratorOptions::default() });
+            let mut g = Generator::new(GeneratorOptions::default().with_events(3).with_seed(5));
             let mut base = Vec::new();
             g.write(shape, &mut base);
             let base = base.split(|&c| c == b'\n').find(|l| !l.is_empty()).unwrap_or_default().to_vec();
