@@ -28,7 +28,7 @@ pub fn check_parquet(data: &[u8]) {
     match (&lenient, &strict) {
         (Ok((frame, report)), strict) => {
             assert_eq!(report.parse.rows, frame.height() as u64);
-            assert_eq!(report.files.len(), 1);
+            assert_eq!(report.inputs.len(), 1);
             if let Ok((s, _)) = strict {
                 assert_eq!(
                     s.height(),

@@ -30,7 +30,7 @@ pub(crate) fn run(args: &AnalyzeArgs) -> Res {
         summary: &summary,
         window: resolved(window, summary.time_range),
         stream: run.stream,
-        format: run.format(),
+        format: run.format,
         percentile_sketch: opts.percentile_sketch(),
         total_time: run.elapsed(),
     };

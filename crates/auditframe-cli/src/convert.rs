@@ -22,12 +22,14 @@ pub(crate) fn run(args: &ConvertArgs) -> Res {
     let started = Instant::now();
     let tty = std::io::stderr().is_terminal();
     // The progress line: on a terminal rewritten in place, else a line per 64 MiB block.
-    let progress = Arc::new(move |name: &str, bytes: u64, rows: u64| {
+    let progress = Arc::new(move |p: &auditframe::source::Progress<'_>| {
         let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let bytes = p.bytes.unwrap_or(0) as f64 / 1e6;
         let line = format!(
-            "converting {name}: {:.0} MB read, {rows} rows, {:.0} MB/s",
-            bytes as f64 / 1e6,
-            bytes as f64 / 1e6 / secs
+            "converting {}: {bytes:.0} MB read, {} rows, {:.0} MB/s",
+            p.input,
+            p.rows,
+            bytes / secs
         );
         if tty {
             eprint!("\r\x1b[K{line}");

@@ -33,7 +33,7 @@ pub(crate) fn run(args: &DiagnoseArgs) -> Res {
         summary: &summary,
         window: resolved(opts.window(), summary.time_range),
         stream: run.stream,
-        format: run.format(),
+        format: run.format,
         percentile_sketch: None,
         total_time: run.elapsed(),
     };

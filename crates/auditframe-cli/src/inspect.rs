@@ -78,9 +78,9 @@ fn files(paths: &[PathBuf]) -> Res<Vec<PathBuf>> {
         if p.as_os_str() == "-" || !p.is_dir() {
             out.push(p.clone());
         } else if crate::inputs::paths_are_parquet(std::slice::from_ref(p))? {
-            out.extend(auditframe_parquet::collect_files(p)?);
+            out.extend(auditframe_parquet::walk(p)?);
         } else {
-            out.extend(auditframe_ndjson::collect_files(p)?);
+            out.extend(auditframe_ndjson::walk(p)?);
         }
     }
     Ok(out)

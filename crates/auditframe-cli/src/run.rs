@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auditframe::source::{Progress, ReadReport};
 use auditframe::{AuditFrame, Projection, TimeWindow};
-use auditframe_ndjson::ReadReport;
 
 use crate::args::InputArgs;
-use crate::inputs::{self, Inputs};
+use crate::inputs::{self, Embedded, Source};
 use crate::{Res, UsageError};
 
 /// Inputs larger than this are streamed unless `--in-memory` is given.
@@ -18,7 +18,9 @@ const STREAM_ABOVE_BYTES: u64 = 2 << 30;
 
 /// A configured read of the run's inputs.
 pub(crate) struct Run {
-    pub reader: Inputs,
+    pub reader: Box<dyn Source>,
+    /// What is read: `json` (NDJSON / JSON shapes) or `parquet`.
+    pub format: &'static str,
     pub paths: Vec<PathBuf>,
     pub stream: bool,
     tty: bool,
@@ -41,7 +43,24 @@ impl Run {
     pub(crate) fn new(input: &InputArgs, projection: Projection, window: TimeWindow) -> Res<Run> {
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
-        let reader = if inputs::paths_are_parquet(&input.paths)? {
+        // One progress line for every reader: rewritten in place on a terminal.
+        let progress = Arc::new(move |p: &Progress<'_>| {
+            let mut line = format!("\r\x1b[Kreading {}: {} rows", p.input, p.rows);
+            if let Some(b) = p.bytes {
+                let secs = started.elapsed().as_secs_f64().max(1e-9);
+                line.push_str(&format!(
+                    ", {:.0} MB, {:.0} MB/s",
+                    b as f64 / 1e6,
+                    b as f64 / 1e6 / secs
+                ));
+            }
+            if let Some((done, total)) = p.row_groups {
+                line.push_str(&format!(", row group {done} of {total}"));
+            }
+            eprint!("{line}");
+        });
+        let parquet = inputs::paths_are_parquet(&input.paths)?;
+        let reader: Box<dyn Source> = if parquet {
             let mut r = auditframe_parquet::ReaderBuilder::new()
                 .projection(projection)
                 .strict(input.strict);
@@ -50,29 +69,25 @@ impl Run {
                 r = r.time_window(start, end);
             }
             if tty {
-                r = r.progress(Arc::new(|name, done, total| {
-                    eprint!("\r\x1b[Kreading {name}: row group {done} of {total}");
-                }));
+                r = r.progress(progress);
             }
-            Inputs::Parquet(r)
+            Box::new(r)
         } else {
             let mut r = auditframe_ndjson::ReaderBuilder::new()
                 .projection(projection)
                 .strict(input.strict)
                 .shape(input.shape);
             if tty {
-                r = r.progress(Arc::new(move |name, bytes, rows| {
-                    let secs = started.elapsed().as_secs_f64().max(1e-9);
-                    eprint!(
-                        "\r\x1b[Kreading {name}: {:.0} MB, {rows} rows, {:.0} MB/s",
-                        bytes as f64 / 1e6,
-                        bytes as f64 / 1e6 / secs
-                    );
-                }));
+                r = r.progress(progress);
             }
-            Inputs::Json(r)
+            if input.paths.is_empty() {
+                Box::new(Embedded(r))
+            } else {
+                Box::new(r)
+            }
         };
         Ok(Run {
+            format: if parquet { "parquet" } else { "json" },
             stream: should_stream(input, &window),
             reader,
             paths: input.paths.clone(),
@@ -84,14 +99,6 @@ impl Run {
     /// Time since the run started.
     pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
-    }
-
-    /// `json` (NDJSON / JSON shapes) or `parquet`.
-    pub(crate) fn format(&self) -> &'static str {
-        match self.reader {
-            Inputs::Json(_) => "json",
-            Inputs::Parquet(_) => "parquet",
-        }
     }
 
     /// Reads everything into one frame.

@@ -1,51 +1,8 @@
-//! Inputs: directory walking, gzip detection, and bounded block reading on line boundaries.
+//! Inputs: gzip detection, and bounded block reading on line boundaries.
 
 use std::io::{BufRead, BufReader, Read};
 
-use std::path::{Path, PathBuf};
-
 use crate::{Error, Result};
-
-/// File extensions read from directories (files named explicitly are always read).
-pub const DIR_EXTENSIONS: &[&str] = &["json", "ndjson", "jsonl", "log", "txt", "gz"];
-
-/// The files a path stands for: the path itself if it is a file, or every file under a
-/// directory whose extension is in [`DIR_EXTENSIONS`], recursively, sorted by path so that
-/// the row order is stable (archive trees `y=2026/m=11/d=20/h=10/…/PT1H.json` sort by time).
-pub fn collect_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&dir, e))?;
-            let p = entry.path();
-            let ft = entry.file_type().map_err(|e| Error::io(&p, e))?;
-            let hidden = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            if hidden {
-                continue;
-            }
-            if ft.is_dir() {
-                stack.push(p);
-            } else if p
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| DIR_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
-            {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
 
 /// Reads an input in blocks that end on a newline, decompressing gzip transparently.
 pub(crate) struct Blocks<'r> {

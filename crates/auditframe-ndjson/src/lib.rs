@@ -43,6 +43,7 @@
 mod error;
 mod input;
 mod mmap;
+mod source;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -52,8 +53,8 @@ use auditframe::decoder::FrameBuilder;
 use auditframe::{AuditFrame, ParseOptions, ParseReport, Projection, Shape};
 use rayon::prelude::*;
 
+pub use auditframe::source::{InputReport, Progress, ProgressFn, ReadReport};
 pub use error::{Error, Result};
-pub use input::{collect_files, DIR_EXTENSIONS};
 
 /// Default block size: input is read and parsed this many bytes at a time (64 MiB), which
 /// bounds the reader's memory beyond the frame itself.
@@ -61,42 +62,6 @@ pub const DEFAULT_BLOCK_BYTES: usize = 64 << 20;
 
 /// Default chunk size for parallel parsing (1 MiB).
 pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
-
-/// What one input contributed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InputReport {
-    /// The input's name (path or `<stdin>`).
-    pub name: String,
-    /// The shape it was read as.
-    pub shape: Option<Shape>,
-    /// Bytes read (after decompression).
-    pub bytes: u64,
-    /// Rows it produced.
-    pub rows: u64,
-    /// An I/O problem that ended the input early in lenient mode (e.g. a truncated `.gz`);
-    /// the rows before it are kept.
-    pub truncated: Option<String>,
-}
-
-/// The report of a read: the core parser's counts plus one entry per input.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReadReport {
-    /// Rows, skips per reason and the first errors, over all inputs.
-    pub parse: ParseReport,
-    /// Per input, in read order.
-    pub inputs: Vec<InputReport>,
-}
-
-impl ReadReport {
-    /// Bytes read over all inputs (after decompression).
-    pub fn bytes(&self) -> u64 {
-        self.inputs.iter().map(|i| i.bytes).sum()
-    }
-}
-
-/// Called after each block is parsed with the input's name, its bytes read so far, and the
-/// rows built so far over all inputs.
-pub type ProgressFn = dyn Fn(&str, u64, u64) + Send + Sync;
 
 /// Configures and runs a read. Cheap to clone.
 #[derive(Clone)]
@@ -203,6 +168,17 @@ impl ReaderBuilder {
     pub fn progress(mut self, f: Arc<ProgressFn>) -> ReaderBuilder {
         self.progress = Some(f);
         self
+    }
+
+    fn report_progress(&self, name: &str, input: &InputReport) {
+        if let Some(f) = &self.progress {
+            f(&Progress {
+                input: name,
+                bytes: Some(input.bytes),
+                row_groups: None,
+                rows: input.rows,
+            });
+        }
     }
 
     /// The parse options in use.
@@ -316,9 +292,7 @@ impl ReaderBuilder {
                 input.bytes += window.len() as u64;
                 let parts = self.parse_lines_parallel(window, shape, &source);
                 self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
-                if let Some(f) = &self.progress {
-                    f(name, input.bytes, input.rows);
-                }
+                self.report_progress(name, &input);
                 if builder.has_failed() {
                     break;
                 }
@@ -374,9 +348,7 @@ impl ReaderBuilder {
                     input.bytes += block.len() as u64;
                     let parts = self.parse_lines_parallel(&block, shape, &source);
                     self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
-                    if let Some(f) = &self.progress {
-                        f(name, input.bytes, input.rows);
-                    }
+                    self.report_progress(name, &input);
                     if builder.has_failed() {
                         break;
                     }
@@ -412,6 +384,7 @@ impl ReaderBuilder {
             bytes: 0,
             rows: 0,
             truncated: None,
+            table: None,
         };
         Start {
             source,
@@ -629,6 +602,13 @@ enum Rows<'f> {
     Stream(&'f mut dyn FnMut(AuditFrame, ParseReport) -> Result<()>),
 }
 
+/// The files a path stands for, by the rules of [`auditframe::source`] with the extensions
+/// of JSON exports ([`auditframe::source::JSON_EXTENSIONS`]).
+pub fn walk(path: &Path) -> Result<Vec<PathBuf>> {
+    auditframe::source::walk(path, auditframe::source::JSON_EXTENSIONS)
+        .map_err(|e| Error::io(e.path, e.source))
+}
+
 /// The files that `paths` stand for, in order (`-` stays as is: stdin).
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
@@ -636,7 +616,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if p.as_os_str() == "-" {
             files.push(p.clone());
         } else {
-            files.extend(collect_files(p)?);
+            files.extend(walk(p)?);
         }
     }
     Ok(files)

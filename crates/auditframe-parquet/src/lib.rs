@@ -28,7 +28,7 @@
 //! let (frame, report) = ReaderBuilder::new()
 //!     .projection(Projection::analyses())
 //!     .read_path("exports/aks-audit/")?;
-//! println!("{} rows from {} files", frame.height(), report.files.len());
+//! println!("{} rows from {} files", frame.height(), report.inputs.len());
 //! # Ok::<(), auditframe_parquet::Error>(())
 //! ```
 #![deny(missing_docs)]
@@ -46,14 +46,13 @@
 mod error;
 mod logs;
 mod read;
+mod source;
 mod write;
 
 pub use auditframe::arrow::TableLayout;
+pub use auditframe::source::{InputReport, Progress, ProgressFn, ReadReport, TableReport};
 pub use auditframe::AuditFrame;
 pub use error::{Error, Result};
 pub use logs::LOGS_KEY;
-pub use read::{
-    collect_files, is_parquet_path, FileReport, ProgressFn, ReadReport, ReaderBuilder,
-    DEFAULT_BATCH_ROWS, DEFAULT_FRAME_ROWS,
-};
+pub use read::{is_parquet_path, walk, ReaderBuilder, DEFAULT_BATCH_ROWS, DEFAULT_FRAME_ROWS};
 pub use write::{FrameWriter, WriterBuilder, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL};

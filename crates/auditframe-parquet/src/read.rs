@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use auditframe::arrow::{ArrowTable, TableLayout};
 use auditframe::decoder::FrameBuilder;
+use auditframe::source::{InputReport, Progress, ProgressFn, ReadReport, TableReport};
 use auditframe::{AuditFrame, LogLine, ParseOptions, ParseReport, Projection};
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::{
@@ -28,40 +29,6 @@ pub const DEFAULT_FRAME_ROWS: usize = 1 << 20;
 /// Rows per Arrow batch while decoding a row group.
 pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
 
-/// What one file contributed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileReport {
-    /// The file (or the caller's name for in-memory bytes).
-    pub path: PathBuf,
-    /// The table layout recognised.
-    pub layout: TableLayout,
-    /// The file's size in bytes.
-    pub bytes: u64,
-    /// Rows in the file.
-    pub rows: u64,
-    /// Row groups in the file.
-    pub row_groups: usize,
-    /// Row groups not decoded because their `time_generated` statistics lie outside the
-    /// time window.
-    pub row_groups_skipped: usize,
-    /// Top-level columns decoded (projection pushdown), in file order.
-    pub columns_read: Vec<String>,
-}
-
-/// The report of a read: the core's counts (rows, skips per reason, first errors) over all
-/// files, plus one entry per file.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ReadReport {
-    /// Over all files.
-    pub parse: ParseReport,
-    /// Per file, in read order.
-    pub files: Vec<FileReport>,
-}
-
-/// Called after each row group is decoded with the file name, row groups done and row
-/// groups to decode in all.
-pub type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
-
 /// Configures and runs a Parquet read. Cheap to clone.
 ///
 /// ```
@@ -80,7 +47,8 @@ pub type ProgressFn = dyn Fn(&str, usize, usize) + Send + Sync;
 ///     .projection(Projection::analyses())
 ///     .read_path(&path)?;
 /// assert_eq!(back.height(), 1);
-/// assert_eq!(report.files[0].columns_read.len(), Projection::analyses().len());
+/// let table = report.inputs[0].table.as_ref().expect("a table");
+/// assert_eq!(table.columns_read.len(), Projection::analyses().len());
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -89,6 +57,7 @@ pub struct ReaderBuilder {
     opts: ParseOptions,
     window: Option<(i64, i64)>,
     batch_rows: usize,
+    frame_rows: usize,
     progress: Option<Arc<ProgressFn>>,
 }
 
@@ -98,6 +67,7 @@ impl std::fmt::Debug for ReaderBuilder {
             .field("opts", &self.opts)
             .field("window", &self.window)
             .field("batch_rows", &self.batch_rows)
+            .field("frame_rows", &self.frame_rows)
             .field("progress", &self.progress.is_some())
             .finish()
     }
@@ -109,6 +79,7 @@ impl Default for ReaderBuilder {
             opts: ParseOptions::new(),
             window: None,
             batch_rows: DEFAULT_BATCH_ROWS,
+            frame_rows: DEFAULT_FRAME_ROWS,
             progress: None,
         }
     }
@@ -135,7 +106,7 @@ struct Opened {
     meta: ArrowReaderMetadata,
     table: ArrowTable,
     mask: ProjectionMask,
-    report: FileReport,
+    report: InputReport,
     /// Row groups to decode: index, file row number of the first row, rows.
     groups: Vec<(usize, u64, usize)>,
     logs: Vec<LogLine>,
@@ -208,6 +179,14 @@ impl ReaderBuilder {
         self
     }
 
+    /// Rows per frame of [`for_each_frame`](Self::for_each_frame), in whole row groups
+    /// (default [`DEFAULT_FRAME_ROWS`]).
+    #[must_use]
+    pub fn frame_rows(mut self, rows: usize) -> ReaderBuilder {
+        self.frame_rows = rows.max(1);
+        self
+    }
+
     /// Reports progress after each row group.
     #[must_use]
     pub fn progress(mut self, f: Arc<ProgressFn>) -> ReaderBuilder {
@@ -235,7 +214,7 @@ impl ReaderBuilder {
     pub fn read_paths(&self, paths: &[PathBuf]) -> Result<(AuditFrame, ReadReport)> {
         let mut sources = Vec::new();
         for p in paths {
-            sources.extend(collect_files(p)?.into_iter().map(Source::File));
+            sources.extend(walk(p)?.into_iter().map(Source::File));
         }
         self.read_sources(sources)
     }
@@ -250,8 +229,8 @@ impl ReaderBuilder {
     }
 
     /// Reads the footer of each file and recognises its table without decoding rows.
-    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<Vec<FileReport>> {
-        collect_files(path.as_ref())?
+    pub fn inspect(&self, path: impl AsRef<Path>) -> Result<Vec<InputReport>> {
+        walk(path.as_ref())?
             .into_iter()
             .map(|p| Ok(self.open(Source::File(p))?.report))
             .collect()
@@ -269,23 +248,24 @@ impl ReaderBuilder {
         let tasks: Vec<Task<'_>> = opened.iter().flat_map(Opened::tasks).collect();
         let logs = opened.iter().flat_map(|o| o.logs.iter().cloned()).collect();
         let (frame, parse) = self.build(&tasks, logs, &opened)?;
-        let files = opened.into_iter().map(|o| o.report).collect();
-        Ok((frame, ReadReport { parse, files }))
+        let inputs = opened.into_iter().map(|o| o.report).collect();
+        Ok((frame, ReadReport { parse, inputs }))
     }
 
-    /// Reads the files (or directories) a frame of at most about `frame_rows` rows at a time
+    /// Reads the files (or directories) a frame of at most about
+    /// [`frame_rows`](Self::frame_rows) rows at a time
     /// — whole row groups, decoded in parallel — and calls `f` with each frame and its counts:
     /// bounded memory for inputs of any size. Frames follow the file order; a file's
     /// control-plane log lines come with its first frame.
     pub fn for_each_frame(
         &self,
         paths: &[PathBuf],
-        frame_rows: usize,
         mut f: impl FnMut(AuditFrame, &ParseReport) -> Result<()>,
     ) -> Result<ReadReport> {
+        let frame_rows = self.frame_rows;
         let mut report = ReadReport::default();
         for p in paths {
-            for file in collect_files(p)? {
+            for file in walk(p)? {
                 let o = self.open(Source::File(file))?;
                 let tasks: Vec<Task<'_>> = o.tasks().collect();
                 let mut logs = Some(o.logs.clone());
@@ -311,7 +291,7 @@ impl ReaderBuilder {
                     f(frame, &parse)?;
                     report.parse.merge(parse);
                 }
-                report.files.push(o.report.clone());
+                report.inputs.push(o.report.clone());
             }
         }
         Ok(report)
@@ -327,13 +307,21 @@ impl ReaderBuilder {
         let opts = self.effective_options();
         let total = tasks.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
+        let rows_done = std::sync::atomic::AtomicU64::new(0);
         let parts: Vec<FrameBuilder> = tasks
             .par_iter()
             .map(|t| {
                 let b = self.decode_group(t.file, t.group, t.first_row, &opts)?;
                 if let Some(p) = &self.progress {
-                    let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    p(&t.file.source.path().display().to_string(), n, total);
+                    use std::sync::atomic::Ordering::Relaxed;
+                    let n = done.fetch_add(1, Relaxed) + 1;
+                    let rows = rows_done.fetch_add(t.rows as u64, Relaxed) + t.rows as u64;
+                    p(&Progress {
+                        input: &t.file.source.path().display().to_string(),
+                        bytes: None,
+                        row_groups: Some((n, total)),
+                        rows,
+                    });
                 }
                 Ok(b)
             })
@@ -414,14 +402,18 @@ impl ReaderBuilder {
         }
         let logs = read_logs(md.file_metadata().key_value_metadata())
             .map_err(|e| Error::parquet(&path, None, e))?;
-        let report = FileReport {
-            path,
-            layout: table.layout(),
+        let report = InputReport {
+            name: path.display().to_string(),
+            shape: None,
             bytes,
             rows: u64::try_from(md.file_metadata().num_rows()).unwrap_or(0),
-            row_groups: md.num_row_groups(),
-            row_groups_skipped: skipped,
-            columns_read,
+            truncated: None,
+            table: Some(TableReport {
+                layout: table.layout(),
+                row_groups: md.num_row_groups(),
+                row_groups_skipped: skipped,
+                columns_read,
+            }),
         };
         Ok(Opened {
             source,
@@ -543,32 +535,14 @@ fn may_overlap(
     max >= start && min <= end
 }
 
-/// The `.parquet` files of `path`: the file itself, or those under a directory (recursively,
-/// sorted by path).
-pub fn collect_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if !meta.is_dir() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
-            let p = entry.map_err(|e| Error::io(&dir, e))?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if is_parquet_path(&p) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// The Parquet files a path stands for, by the rules of [`auditframe::source`] with the
+/// extensions [`auditframe::source::PARQUET_EXTENSIONS`].
+pub fn walk(path: &Path) -> Result<Vec<PathBuf>> {
+    auditframe::source::walk(path, auditframe::source::PARQUET_EXTENSIONS)
+        .map_err(|e| Error::io(e.path, e.source))
 }
 
 /// Whether a path names a Parquet file (`.parquet` / `.parq`, any case).
 pub fn is_parquet_path(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("parq"))
+    auditframe::source::has_extension(p, auditframe::source::PARQUET_EXTENSIONS)
 }

@@ -100,7 +100,10 @@ fn aks_audit_with_maps_json_text_and_millisecond_times() {
         .strict(true)
         .read_bytes(bytes, "aks.parquet")
         .unwrap();
-    assert_eq!(report.files[0].layout, TableLayout::AksAudit);
+    assert_eq!(
+        report.inputs[0].table.as_ref().unwrap().layout,
+        TableLayout::AksAudit
+    );
     assert_eq!(f.height(), 2);
     let col = |c: Column| f.column(c).unwrap().as_materialized_series().clone();
     let latency = col(Column::LatencyMs);
@@ -183,7 +186,10 @@ fn native_events_with_dotted_flattened_columns() {
         .strict(true)
         .read_bytes(parquet_of(&b), "spark.parquet")
         .unwrap();
-    assert_eq!(report.files[0].layout, TableLayout::NativeEvents);
+    assert_eq!(
+        report.inputs[0].table.as_ref().unwrap().layout,
+        TableLayout::NativeEvents
+    );
     let col = |c: Column| f.column(c).unwrap().as_materialized_series().clone();
     // time_generated: stageTimestamp, falling back to requestReceivedTimestamp.
     let t = col(Column::TimeGenerated).to_physical_repr().into_owned();
@@ -222,7 +228,7 @@ fn native_events_with_dotted_flattened_columns() {
         .read_bytes(parquet_of(&b), "spark.parquet")
         .unwrap();
     assert_eq!(
-        report.files[0].columns_read,
+        report.inputs[0].table.as_ref().unwrap().columns_read,
         ["kind", "objectRef.resource"],
         "the container's flattened children, and `kind` (events only)"
     );

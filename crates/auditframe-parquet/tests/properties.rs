@@ -70,7 +70,7 @@ proptest! {
             .with_control_plane_logs(want.control_plane_logs().to_vec());
         assert_same(&want, &got, &[], 1, "round trip");
         prop_assert_eq!(got.control_plane_logs(), want.control_plane_logs());
-        let f = &report.files[0];
+        let f = report.inputs[0].table.as_ref().unwrap();
         prop_assert_eq!(f.row_groups, events.div_ceil(row_group_rows));
         if window.is_none() {
             prop_assert_eq!(f.row_groups_skipped, 0);

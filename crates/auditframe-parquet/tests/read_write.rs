@@ -18,14 +18,15 @@ fn canonical_round_trip_is_lossless_for_every_column_and_the_log_lines() {
         .write_path(&frame, &path)
         .unwrap();
     let (back, report) = ReaderBuilder::new().strict(true).read_path(&path).unwrap();
-    assert_eq!(report.files.len(), 1);
-    let file = &report.files[0];
+    assert_eq!(report.inputs.len(), 1);
+    let file = &report.inputs[0];
+    let table = file.table.as_ref().unwrap();
     assert_eq!(
         (
-            file.layout,
+            table.layout,
             file.rows,
-            file.row_groups,
-            file.row_groups_skipped
+            table.row_groups,
+            table.row_groups_skipped
         ),
         (TableLayout::Canonical, 6000, 6, 0)
     );
@@ -66,7 +67,7 @@ fn projection_decodes_only_the_needed_columns() {
     let p = Projection::analyses();
     let (back, report) = ReaderBuilder::new().projection(p).read_path(&path).unwrap();
     let names: Vec<&str> = p.columns().map(Column::name).collect();
-    assert_eq!(report.files[0].columns_read, names);
+    assert_eq!(report.inputs[0].table.as_ref().unwrap().columns_read, names);
     assert_eq!(back.projection(), p);
     let want =
         auditframe::AuditFrame::from_dataframe(frame.dataframe().select(names).unwrap()).unwrap();
@@ -90,7 +91,7 @@ fn time_window_skips_row_groups_by_statistics_and_filters_rows_exactly() {
         .time_window(start, end)
         .read_path(&path)
         .unwrap();
-    let f = &report.files[0];
+    let f = report.inputs[0].table.as_ref().unwrap();
     assert_eq!(f.row_groups, 12);
     assert!(
         f.row_groups_skipped >= 8,
@@ -122,8 +123,8 @@ fn directories_are_read_in_path_order_into_one_frame() {
         .unwrap();
     std::fs::write(dir.join("README.txt"), "not parquet").unwrap();
     let (back, report) = ReaderBuilder::new().read_path(&dir).unwrap();
-    assert_eq!(report.files.len(), 2);
-    assert!(report.files[0].path.ends_with("h=10.parquet"));
+    assert_eq!(report.inputs.len(), 2);
+    assert!(report.inputs[0].name.ends_with("h=10.parquet"));
     assert_same(&frame, &back, &[], 1, "directory");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -138,7 +139,11 @@ fn duckdb_flattened_native_events_read_like_the_ndjson() {
             .strict(true)
             .read_path(testdata(&format!("parquet/{file}")))
             .unwrap();
-        assert_eq!(report.files[0].layout, TableLayout::NativeEvents, "{file}");
+        assert_eq!(
+            report.inputs[0].table.as_ref().unwrap().layout,
+            TableLayout::NativeEvents,
+            "{file}"
+        );
         assert_same(&want, &got, &[], 1, file);
     }
 }
@@ -160,7 +165,11 @@ fn duckdb_aks_audit_tables_read_like_the_ndjson() {
             .strict(true)
             .read_path(testdata(&format!("parquet/{file}")))
             .unwrap();
-        assert_eq!(report.files[0].layout, TableLayout::AksAudit, "{file}");
+        assert_eq!(
+            report.inputs[0].table.as_ref().unwrap().layout,
+            TableLayout::AksAudit,
+            "{file}"
+        );
         assert_eq!(got.height(), 100, "{file}");
         assert_same(&want, &got, &[], 1_000, file);
     }
@@ -173,7 +182,7 @@ fn inspect_reads_only_the_footer() {
         .unwrap();
     assert_eq!(files.len(), 1);
     assert_eq!(
-        (files[0].layout, files[0].rows),
+        (files[0].table.as_ref().unwrap().layout, files[0].rows),
         (TableLayout::AksAudit, 100)
     );
 }
@@ -221,7 +230,8 @@ fn for_each_frame_streams_row_groups_and_merges_to_the_in_memory_answer() {
     let mut acc = auditframe::Partial::default();
     let (mut frames, mut rows, mut logs) = (0, 0, 0);
     let report = ReaderBuilder::new()
-        .for_each_frame(std::slice::from_ref(&path), 2000, |f, parse| {
+        .frame_rows(2000)
+        .for_each_frame(std::slice::from_ref(&path), |f, parse| {
             frames += 1;
             rows += f.height();
             logs += f.control_plane_logs().len();
@@ -232,7 +242,7 @@ fn for_each_frame_streams_row_groups_and_merges_to_the_in_memory_answer() {
         })
         .unwrap();
     // Row groups of ≤ 700 rows, whole groups per frame of ≤ 2000 rows.
-    let groups = report.files[0].row_groups;
+    let groups = report.inputs[0].table.as_ref().unwrap().row_groups;
     assert!(groups >= 9, "{groups} row groups");
     assert!(
         (3..groups).contains(&frames),
@@ -240,7 +250,7 @@ fn for_each_frame_streams_row_groups_and_merges_to_the_in_memory_answer() {
     );
     assert_eq!((rows, logs), (6000, 88));
     assert_eq!(report.parse.rows, 6000);
-    assert_eq!(report.files.len(), 1);
+    assert_eq!(report.inputs.len(), 1);
     assert_eq!(acc.finish(&o).unwrap(), analyze(&frame, &o).unwrap());
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -81,6 +81,7 @@ pub mod generate;
 mod record;
 mod scan;
 mod schema;
+pub mod source;
 pub mod time;
 mod timestamp;
 

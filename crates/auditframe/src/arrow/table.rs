@@ -2,7 +2,6 @@
 //! needs, and decoding its batches into a [`FrameBuilder`].
 
 use std::borrow::Cow;
-use std::fmt;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
@@ -13,6 +12,7 @@ use crate::record::{
     add_webhook_annotation, apply_dynamic_text, category_of_table, finish_native,
     is_kept_log_category, Dynamic, EventFields, Need,
 };
+pub use crate::source::TableLayout;
 use crate::{
     decoder::FrameBuilder, Column, Error, ErrorKind, LogLine, Projection, Result, Shape, SkipReason,
 };
@@ -21,36 +21,6 @@ use crate::{
 pub const CANONICAL_SCHEMA_KEY: &str = "auditframe:schema";
 /// Its value for the current canonical schema.
 pub const CANONICAL_SCHEMA_VERSION: &str = "canonical-v1";
-
-/// The layouts of audit tables auditframe reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TableLayout {
-    /// The canonical frame's columns (`time_generated`, `verb`, …), as written by auditframe
-    /// ([`AuditFrame::to_record_batch`](crate::AuditFrame::to_record_batch), the Parquet
-    /// writer). Read column by column, without per-row work.
-    Canonical,
-    /// Log Analytics `AKSAudit` / `AKSAuditAdmin` columns (`TimeGenerated`, `Verb`,
-    /// `ObjectRef`, …) whose dynamic columns are structs (maps for `Annotations`) or JSON
-    /// text. Read as [`Shape::AksAudit`] rows.
-    AksAudit,
-    /// Native audit events flattened by a generic tool (DuckDB `read_json`, Spark): `verb`,
-    /// `requestURI`, `stageTimestamp`, … with `user`, `objectRef`, `responseStatus` as
-    /// structs (or JSON text, or flattened `objectRef.resource` / `objectRef_resource`
-    /// columns) and timestamps as `Timestamp` of any unit or as text. Read as
-    /// [`Shape::Native`] events.
-    NativeEvents,
-}
-
-impl fmt::Display for TableLayout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TableLayout::Canonical => "canonical",
-            TableLayout::AksAudit => "AKSAudit",
-            TableLayout::NativeEvents => "native events",
-        })
-    }
-}
 
 /// An Arrow schema recognised as an audit table: its [`TableLayout`], the columns a
 /// projection needs, and the decoder for its batches
