@@ -270,13 +270,13 @@ impl FrameBuilder {
 
     /// Records that this builder has consumed all of `input` (its newlines and bytes) beyond
     /// what [`push_lines`](FrameBuilder::push_lines) counted — after pushing the
-    /// [`values`](crate::values) of a document-framed input, whose positions are absolute.
+    /// [`values`](crate::decoder::values) of a document-framed input, whose positions are absolute.
     pub fn advance_over(&mut self, input: &[u8]) {
         let lines = memchr::memchr_iter(b'\n', input).count() as u64;
         self.advance(lines, input.len() as u64);
     }
 
-    /// Pushes one item of [`values`](crate::values) over `input`: a record at its absolute
+    /// Pushes one item of [`values`](crate::decoder::values) over `input`: a record at its absolute
     /// position, or the framing error that ends the input.
     pub fn push_value(
         &mut self,

@@ -15,16 +15,27 @@
 //! `AKSAudit` columns, natively flattened events — into frames
 //! (`FrameBuilder::push_record_batch`).
 //!
+//! ## The API in tiers
+//! The root holds what an embedding tool needs: the frame and its schema, parse options and
+//! reports, errors, [`analyze()`] and [`diagnose()`] with their options and results, and the
+//! typed [`Timestamp`] / [`TimeSpan`] that results hold. Below it:
+//! [`analysis`] (partial aggregates, sketches, result rows), [`mod@diagnose`] (the
+//! [`Diagnosis`](diagnose::Diagnosis) trait and one type per diagnosis), [`time`],
+//! [`generate`], [`source`] (what the readers share: the [`FrameSource`](source::FrameSource)
+//! trait, the read report, the directory walk) and [`decoder`], the low-level tier of
+//! readers (the push decoder). Options are built with `with_*` setters and read with getters
+//! of the same name.
+//!
 //! ## Analyses
-//! [`analyze`] answers the guide's three queries — top N keys by requests, average latency
+//! [`analyze()`] answers the guide's three queries — top N keys by requests, average latency
 //! per key in time bins, exact nearest-rank latency percentiles per verb and resource — with
-//! KQL's semantics (see [`analyze`] and the README).
+//! KQL's semantics (see [`analyze()`] and the README).
 //! Each is a mergeable [`Partial`], so chunks, files or machines combine exactly;
-//! [`analyze_parts`] computes one query alone.
+//! [`analysis::analyze_parts`] computes one query alone.
 //!
 //! ## Diagnoses
-//! [`diagnose`] goes beyond the queries to the guide's causes: LISTs by read type (watch
-//! cache or etcd, [`classify_list`]) with offenders and peak windows, throttling and the AKS
+//! [`diagnose()`] goes beyond the queries to the guide's causes: LISTs by read type (watch
+//! cache or etcd, [`diagnose::classify_list`]) with offenders and peak windows, throttling and the AKS
 //! API server guard, object growth, admission webhook failures (from kube-apiserver
 //! [`LogLine`]s and the `admission_webhooks` column), and the upstream API call latency SLO
 //! verdicts. Each is a mergeable [`DiagnosisPartial`] too.

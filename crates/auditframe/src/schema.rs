@@ -160,7 +160,7 @@ impl Projection {
         ])
     }
 
-    /// The columns that the diagnostics ([`diagnose`](crate::diagnose)) read.
+    /// The columns that the diagnostics ([`diagnose`](crate::diagnose())) read.
     pub fn diagnostics() -> Projection {
         Projection::of(&[
             Column::TimeGenerated,

@@ -113,13 +113,13 @@ pub enum TableLayout {
     Canonical,
     /// Log Analytics `AKSAudit` / `AKSAuditAdmin` columns (`TimeGenerated`, `Verb`,
     /// `ObjectRef`, …) whose dynamic columns are structs (maps for `Annotations`) or JSON
-    /// text. Read as [`Shape::AksAudit`](crate::Shape::AksAudit) rows.
+    /// text. Read as [`Shape::AksAudit`] rows.
     AksAudit,
     /// Native audit events flattened by a generic tool (DuckDB `read_json`, Spark): `verb`,
     /// `requestURI`, `stageTimestamp`, … with `user`, `objectRef`, `responseStatus` as
     /// structs (or JSON text, or flattened `objectRef.resource` / `objectRef_resource`
     /// columns) and timestamps as `Timestamp` of any unit or as text. Read as
-    /// [`Shape::Native`](crate::Shape::Native) events.
+    /// [`Shape::Native`] events.
     NativeEvents,
 }
 
@@ -207,6 +207,25 @@ pub type ProgressFn = dyn Fn(&Progress<'_>) + Send + Sync;
 /// A configured reader of some kind of input (JSON exports, Parquet…): whole into one frame,
 /// or a frame at a time into partial aggregates. Front ends (the CLI, SQL, Python) hold a
 /// `FrameSource` and need not know which kind they read.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use auditframe::source::FrameSource;
+/// use auditframe::{analysis, AnalysisOptions, Partial};
+///
+/// /// The guide's answers from any reader, a frame at a time (bounded memory).
+/// fn top_agent<S: FrameSource>(source: &S, paths: &[PathBuf]) -> Result<Option<String>, S::Error> {
+///     let opts = AnalysisOptions::default();
+///     let mut acc = Partial::default();
+///     source
+///         .with_projection(opts.projection())
+///         .for_each_frame(paths, &mut |frame, _| {
+///             acc.merge(analysis::partial(&frame, &opts)?);
+///             Ok(())
+///         })?;
+///     Ok(acc.finish(&opts)?.top.first().map(|t| t.key.clone()))
+/// }
+/// ```
 pub trait FrameSource {
     /// The reader's error type (a bad record in strict mode converts from [`crate::Error`]).
     type Error: std::error::Error + Send + Sync + 'static + From<crate::Error>;
