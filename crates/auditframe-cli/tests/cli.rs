@@ -128,6 +128,30 @@ fn analyze_json_contract_is_unchanged() {
 }
 
 #[test]
+fn tables_for_a_person_are_unchanged() {
+    // The first line carries the run's time; the rest is pinned.
+    for (cmd, file) in [
+        ("analyze", "analyze-sample.txt"),
+        ("diagnose", "diagnose-sample.txt"),
+    ] {
+        let out = ok(&[cmd]);
+        let body: String = out.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(file);
+        let want = std::fs::read_to_string(&path).expect("golden file");
+        if body != want {
+            let line = body
+                .lines()
+                .zip(want.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(body.lines().count().min(want.lines().count()));
+            panic!("{cmd}: table differs from {file} at line {}", line + 2);
+        }
+    }
+}
+
+#[test]
 fn analyze_json_has_the_documented_values() {
     let v = json(&["analyze", "--format", "json"]);
     assert_eq!(v["rows"], 6000);

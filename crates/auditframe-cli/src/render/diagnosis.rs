@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use auditframe::diagnose::{GrowthReport, ListReport, SloReport, ThrottlingReport, WebhookReport};
 use auditframe::{DiagnoseOptions, DiagnosisReport};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -39,6 +40,7 @@ fn opt_ms(ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
+/// The diagnoses as tables, one renderer per report, in the guide's order of causes.
 pub(crate) fn table(
     out: &mut impl Write,
     ctx: &Context<'_>,
@@ -51,8 +53,15 @@ pub(crate) fn table(
         auditframe::GroupKey::UserAgent => "user agent",
         auditframe::GroupKey::User => "user",
     };
+    list_table(out, &d.list, key_name)?;
+    throttling_table(out, &d.throttling, o)?;
+    growth_table(out, &d.growth)?;
+    webhooks_table(out, &d.webhooks)?;
+    slo_table(out, &d.slo, o)
+}
 
-    let l = &d.list;
+/// Cause 5: LISTs by read type, offenders, peak windows.
+fn list_table(out: &mut impl Write, l: &ListReport, key_name: &str) -> Res {
     writeln!(
         out,
         "\nLIST detector (Cause 5): {} successful LISTs; read types by the {} rules",
@@ -121,8 +130,11 @@ pub(crate) fn table(
             )?;
         }
     }
+    Ok(())
+}
 
-    let t = &d.throttling;
+/// Cause 4: 429s per client and bin, the API server guard.
+fn throttling_table(out: &mut impl Write, t: &ThrottlingReport, o: &DiagnoseOptions) -> Res {
     let share = if t.requests > 0 {
         100.0 * t.throttled as f64 / t.requests as f64
     } else {
@@ -179,8 +191,11 @@ pub(crate) fn table(
             s.join(", ")
         )?;
     }
+    Ok(())
+}
 
-    let g = &d.growth;
+/// Cause 3: object growth per resource.
+fn growth_table(out: &mut impl Write, g: &GrowthReport) -> Res {
     writeln!(out, "\nObject growth (Cause 3): creates − deletes over {} observed; flagged when reaching {} objects within {}", g.observed, g.threshold, g.horizon)?;
     writeln!(
         out,
@@ -203,8 +218,11 @@ pub(crate) fn table(
             writeln!(out, "    ({n})")?;
         }
     }
+    Ok(())
+}
 
-    let w = &d.webhooks;
+/// Cause 2: failing admission webhooks.
+fn webhooks_table(out: &mut impl Write, w: &WebhookReport) -> Res {
     writeln!(out, "\nWebhook failures (Cause 2): {} failures; {} kube-apiserver log lines, {} requests with webhook annotations", w.failures, w.log_lines, w.annotated_requests)?;
     if w.log_lines == 0 {
         writeln!(out, "  (no kube-apiserver log lines in the input: export AKSControlPlane or the kube-apiserver category too)")?;
@@ -223,8 +241,11 @@ pub(crate) fn table(
                 .map_or_else(|| "?".to_owned(), |t| t.to_string())
         )?;
     }
+    Ok(())
+}
 
-    let s = &d.slo;
+/// The upstream latency SLO verdicts.
+fn slo_table(out: &mut impl Write, s: &SloReport, o: &DiagnoseOptions) -> Res {
     writeln!(
         out,
         "\nSLO verdicts (upstream API call latency SLOs, P99 per {} window): {} — {} violations in {} windows, {} calls",
