@@ -31,8 +31,6 @@ pub struct GuardEvent {
     pub username: Option<String>,
     /// With which client.
     pub user_agent: Option<String>,
-    #[serde(skip)]
-    pub(crate) time_ns: i64,
 }
 
 /// The mergeable state of the throttling diagnosis.
@@ -86,7 +84,6 @@ impl ThrottleDetector {
                         status_code: c.status.at(i).and_then(|s| i32::try_from(s).ok()),
                         username: c.str_of(&c.username, i).map(str::to_owned),
                         user_agent: c.str_of(&c.user_agent, i).map(str::to_owned),
-                        time_ns: t,
                     });
                 }
             }
@@ -148,9 +145,8 @@ impl ThrottleDetector {
             })
             .collect();
         series.sort_by(|a, b| (a.bin_start_ns, &a.key).cmp(&(b.bin_start_ns, &b.key)));
-        self.guard.sort_by(|a, b| {
-            (a.time_ns, &a.resource, &a.verb).cmp(&(b.time_ns, &b.resource, &b.verb))
-        });
+        self.guard
+            .sort_by(|a, b| (a.time, &a.resource, &a.verb).cmp(&(b.time, &b.resource, &b.verb)));
         ThrottlingReport {
             requests,
             throttled,
