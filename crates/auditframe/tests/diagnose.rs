@@ -499,6 +499,41 @@ fn growth_counts_stored_objects_and_flags_by_projection() {
 }
 
 #[test]
+fn growth_counts_writes_answered_created_as_creates() {
+    let w = |verb: &str, code: i32, query: &str, t: f64| {
+        ev(
+            verb,
+            &format!("/api/v1/namespaces/a/configmaps/c{t}{query}"),
+            "applier",
+            "configmaps",
+            Some("a"),
+            Some("c"),
+            code,
+            t,
+            2,
+        )
+    };
+    let lines = vec![
+        // Trigger: a PUT and a server-side apply that created their objects.
+        w("update", 201, "", 1.0),
+        w("patch", 201, "?fieldManager=kubectl", 2.0),
+        // No trigger: writes of existing objects, a dry run, a failure.
+        w("update", 200, "", 3.0),
+        w("patch", 200, "", 4.0),
+        w("update", 201, "?dryRun=All", 5.0),
+        w("patch", 409, "", 6.0),
+    ];
+    let g = run(&lines).growth;
+    let cm = g
+        .types
+        .iter()
+        .find(|t| t.resource == "configmaps")
+        .expect("configmaps counted");
+    assert_eq!((cm.creates, cm.deletes, cm.net), (2, 0, 2));
+    assert_eq!(cm.top_creators[0].key, "applier");
+}
+
+#[test]
 fn webhook_failures_from_log_lines_and_annotations() {
     let mut f = frame(&[ev(
         "create",
@@ -906,9 +941,9 @@ mod reference {
             // Growth.
             let mut net: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
             for e in events.iter().filter(|e| ok(e)) {
-                match e.verb {
-                    "create" => net.entry(e.resource).or_default().0 += 1,
-                    "delete" => net.entry(e.resource).or_default().1 += 1,
+                match (e.verb, e.code) {
+                    ("create", _) | ("patch", 201) => net.entry(e.resource).or_default().0 += 1,
+                    ("delete", _) => net.entry(e.resource).or_default().1 += 1,
                     _ => {}
                 }
             }

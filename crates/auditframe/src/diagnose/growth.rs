@@ -3,7 +3,9 @@
 //! 10 000-object threshold, with their top creators.
 //!
 //! Counted: final-stage events with a 2xx status of `create` (+1) and `delete` (−1) on a
-//! resource itself (no subresource: `pods/binding`, `pods/eviction` and
+//! resource itself — and `update` / `patch` answered `201 Created` (+1): a PUT of an object
+//! that does not exist creates it where the resource allows create-on-update, and so does a
+//! server-side apply patch; the API server answers those with 201 instead of 200 — (no subresource: `pods/binding`, `pods/eviction` and
 //! `serviceaccounts/token` create nothing stored), except review APIs that are never stored
 //! (`tokenreviews`, `subjectaccessreviews`, …) and `dryRun` requests. A `deletecollection`
 //! removes an unknown number of objects: such calls are counted beside the net.
@@ -65,7 +67,12 @@ enum Op {
     Create,
     Delete,
     DeleteCollection,
+    /// `update` / `patch`: a create when answered `201 Created`, else no change in count.
+    Write,
 }
+
+/// The status of a write that created its object.
+const CREATED: i64 = 201;
 
 impl GrowthDetector {
     fn add(&mut self, c: &Cols, opts: &DiagnoseOptions) {
@@ -73,6 +80,8 @@ impl GrowthDetector {
             (c.verb.code_of("create"), Op::Create),
             (c.verb.code_of("delete"), Op::Delete),
             (c.verb.code_of("deletecollection"), Op::DeleteCollection),
+            (c.verb.code_of("update"), Op::Write),
+            (c.verb.code_of("patch"), Op::Write),
         ];
         let skip: Vec<u32> = NOT_STORED
             .iter()
@@ -88,11 +97,17 @@ impl GrowthDetector {
             let Some((_, op)) = verbs.iter().find(|(v, _)| *v == Some(verb)) else {
                 continue;
             };
+            let status = c.status.at(i);
+            let op = match op {
+                Op::Write if status == Some(CREATED) => &Op::Create,
+                Op::Write => continue,
+                op => op,
+            };
             let resource = c.resource.at(i);
             if resource == c.resource.len
                 || c.subresource.at(i) != c.subresource.len
                 || skip.contains(&resource)
-                || !is_success(c.status.at(i))
+                || !is_success(status)
                 || !c.keep(i)
                 || uri
                     .at(i)
@@ -108,6 +123,7 @@ impl GrowthDetector {
                 });
             }
             let delta = match op {
+                Op::Write => continue,
                 Op::DeleteCollection => {
                     *collections.entry(resource).or_default() += 1;
                     continue;
