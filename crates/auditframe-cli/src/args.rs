@@ -213,6 +213,15 @@ pub(crate) struct DiagnoseArgs {
     /// LIST read-type rules of the apiserver version: before-1.31 or since-1.31.
     #[arg(long, value_parser = parse_rules, default_value = "since-1.31", help_heading = "Diagnoses")]
     pub list_rules: ListReadRules,
+    /// Resources served without a watch cache, whose LISTs always read etcd (comma-separated;
+    /// upstream kube-apiserver disables it for events; `''` for none).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "events",
+        help_heading = "Diagnoses"
+    )]
+    pub uncached_resources: Vec<String>,
     /// Objects per type that count as too many (the guide's 10 000).
     #[arg(long, default_value_t = 10_000, help_heading = "Diagnoses")]
     pub growth_threshold: i64,

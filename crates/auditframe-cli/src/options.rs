@@ -71,6 +71,13 @@ pub(crate) fn diagnosis(a: &DiagnoseArgs) -> Res<DiagnoseOptions> {
         .with_top(a.group.top)
         .with_bin(duration("--bin", &a.group.bin)?)
         .with_list_rules(a.list_rules)
+        .with_uncached_resources(
+            a.uncached_resources
+                .iter()
+                .filter(|r| !r.is_empty())
+                .cloned()
+                .collect(),
+        )
         .with_growth_threshold(a.growth_threshold)
         .with_growth_horizon(duration("--growth-horizon", &a.growth_horizon)?)
         .with_slo(SloThresholds {

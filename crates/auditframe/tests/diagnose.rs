@@ -196,6 +196,51 @@ fn list_read_types_follow_the_rule_sets() {
 }
 
 #[test]
+fn lists_of_resources_without_a_watch_cache_read_etcd() {
+    let list = |uri: &str, resource: &str, t: f64| {
+        ev("list", uri, "lister", resource, Some("a"), None, 200, t, 20)
+    };
+    let lines = vec![
+        // Trigger: events have no watch cache upstream, so even `resourceVersion=0` reads etcd
+        // (core and events.k8s.io alike).
+        list(
+            "/api/v1/namespaces/a/events?resourceVersion=0",
+            "events",
+            1.0,
+        ),
+        list("/apis/events.k8s.io/v1/namespaces/a/events", "events", 2.0),
+        // No trigger: the same query on a cached resource is served from the cache.
+        list("/api/v1/namespaces/a/pods?resourceVersion=0", "pods", 3.0),
+    ];
+    let read = |opts: &DiagnoseOptions| {
+        let d = diagnose(&frame(&lines), opts).unwrap().list;
+        let mut r: Vec<(String, ReadType, u64)> = d
+            .offenders
+            .iter()
+            .map(|o| (o.resource.clone(), o.read_type, o.count))
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(
+        read(&DiagnoseOptions::default()),
+        [
+            ("events".to_owned(), ReadType::Etcd, 2),
+            ("pods".to_owned(), ReadType::Cache, 1)
+        ]
+    );
+    // A cluster whose events have a watch cache: the query decides again.
+    let cached = DiagnoseOptions::default().with_uncached_resources(Vec::new());
+    assert_eq!(
+        read(&cached),
+        [
+            ("events".to_owned(), ReadType::Cache, 2),
+            ("pods".to_owned(), ReadType::Cache, 1)
+        ]
+    );
+}
+
+#[test]
 fn list_peak_windows_by_count_and_by_latency() {
     let mut lines = Vec::new();
     // 10:00–10:10: many fast cached LISTs; 11:00: few very slow etcd LISTs.

@@ -12,10 +12,16 @@
 //! | `limit>0` with `resourceVersion` ≠ `""`, `"0"` (legacy exact) | etcd | etcd |
 //! | no `resourceVersion` (a consistent read) | etcd | cache (`ConsistentListFromCache`, beta and on by default since 1.31) |
 //! | `resourceVersion=0`, or another `resourceVersion` without `limit` | cache | cache |
+//! | any LIST of a resource without a watch cache ([`DiagnoseOptions::uncached_resources`]: `events` by default) | etcd | etcd |
 //!
 //! Kubernetes 1.34 adds `ListFromCacheSnapshot` (beta), with which the cache may also serve
 //! `continue` pages and exact reads from a snapshot; the audit log does not say whether it
 //! did, so those stay "etcd" (the costlier possibility).
+//!
+//! A resource whose watch cache is disabled has every LIST served from etcd, whatever its
+//! query: upstream kube-apiserver disables it for `events` and `events.k8s.io/events`
+//! (`DefaultWatchCacheSizes` in `pkg/kubeapiserver/default_storage_factory_builder.go`, size
+//! 0), which is the default of [`DiagnoseOptions::uncached_resources`].
 
 use std::collections::HashMap;
 
@@ -188,12 +194,23 @@ impl ListDetector {
         // Code-keyed per frame (no string work per row), then turned into strings.
         let mut cells: PlHashMap<(u32, u32, u32, ReadType), Cell> = PlHashMap::default();
         let mut minutes: PlHashMap<(i64, u32), (u64, i128)> = PlHashMap::default();
+        // Per resource code (the null code last): served without a watch cache.
+        let uncached: Vec<bool> = (0..=c.resource.len)
+            .map(|code| {
+                c.str_of_code(&c.resource, code)
+                    .is_some_and(|r| opts.uncached_resources.iter().any(|u| u == r))
+            })
+            .collect();
         let mut uri = c.uri.cursor();
         for i in 0..c.height {
             if c.verb.at(i) != list || !is_success(c.status.at(i)) || !c.keep(i) {
                 continue;
             }
-            let read = classify_list(uri.at(i).unwrap_or(""), opts.list_rules);
+            let read = if uncached.get(c.resource.at(i) as usize) == Some(&true) {
+                ReadType::Etcd
+            } else {
+                classify_list(uri.at(i).unwrap_or(""), opts.list_rules)
+            };
             let key = c.key.at(i);
             let latency = c.latency.at(i);
             cells

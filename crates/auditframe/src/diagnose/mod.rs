@@ -68,6 +68,7 @@ pub struct DiagnoseOptions {
     pub(crate) slo: SloThresholds,
     /// Which diagnoses to run (default: all); the others come back empty.
     pub(crate) parts: Diagnoses,
+    pub(crate) uncached_resources: Vec<String>,
 }
 
 impl Default for DiagnoseOptions {
@@ -85,6 +86,7 @@ impl Default for DiagnoseOptions {
             slo_window_ns: 5 * minute,
             slo: SloThresholds::default(),
             parts: Diagnoses::ALL,
+            uncached_resources: vec!["events".to_owned()],
         }
     }
 }
@@ -219,6 +221,22 @@ impl DiagnoseOptions {
     #[must_use]
     pub fn with_parts(mut self, parts: Diagnoses) -> Self {
         self.parts = parts;
+        self
+    }
+
+    /// The resources served without a watch cache, whose LISTs always read etcd (default
+    /// `events`: upstream kube-apiserver's `DefaultWatchCacheSizes` sets the cache of `events`
+    /// and `events.k8s.io/events` to 0; a cluster started with other `--watch-cache-sizes`
+    /// differs).
+    pub fn uncached_resources(&self) -> &[String] {
+        &self.uncached_resources
+    }
+
+    /// Sets the resources served without a watch cache (see
+    /// [`uncached_resources`](Self::uncached_resources)).
+    #[must_use]
+    pub fn with_uncached_resources(mut self, resources: Vec<String>) -> Self {
+        self.uncached_resources = resources;
         self
     }
 
