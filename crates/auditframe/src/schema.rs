@@ -165,6 +165,7 @@ impl Projection {
         Projection::of(&[
             Column::TimeGenerated,
             Column::RequestReceived,
+            Column::StageTimestamp,
             Column::LatencyMs,
             Column::Stage,
             Column::Verb,

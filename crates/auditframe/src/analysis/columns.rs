@@ -108,6 +108,7 @@ impl Codes {
 
 /// A nullable i64 column (timestamps as ns, latency as ms), contiguous, with its range when
 /// asked for.
+#[derive(Clone)]
 pub(crate) struct Ints {
     pub(crate) arr: PrimitiveArray<i64>,
     pub(crate) min_max: Option<(i64, i64)>,

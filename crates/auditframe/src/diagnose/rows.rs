@@ -12,6 +12,9 @@ use crate::{AuditFrame, GroupKey, Result, TimeWindow};
 pub(crate) struct Cols {
     pub time: Ints,
     pub latency: Ints,
+    /// `stage_timestamp`: when a request completed (`time_generated` for a frame without the
+    /// column, such as Parquet converted with fewer columns).
+    pub stage_time: Ints,
     pub status: Ints,
     pub stage: Codes,
     pub verb: Codes,
@@ -64,6 +67,11 @@ impl Cols {
         };
         Ok(Cols {
             latency: Ints::load_if(frame, Column::LatencyMs, want(Column::LatencyMs), false)?,
+            stage_time: if optional(Column::StageTimestamp) {
+                Ints::load(frame, Column::StageTimestamp, false)?
+            } else {
+                time.clone()
+            },
             status,
             stage,
             verb: Codes::load_if(frame, Column::Verb, want(Column::Verb))?,

@@ -2,19 +2,29 @@
 //! (<https://github.com/kubernetes/community/blob/master/sig-scalability/slos/api_call_latency.md>),
 //! checked per 5-minute window.
 //!
-//! - mutating calls (`create`, `update`, `patch`, `delete`, `deletecollection`) per
+//! - mutating calls on single objects (`create`, `update`, `patch`, `delete`) per
 //!   (verb, resource): P99 ≤ 1 s;
-//! - read-only single-object calls (`get`) per resource: P99 ≤ 1 s;
+//! - read-only single-object calls per resource: a `get`, or a `list` naming one object
+//!   (`objectRef.name` set, e.g. `fieldSelector=metadata.name=…`: the apiserver's metrics put
+//!   it in `resource` scope, `CleanListScope`): P99 ≤ 1 s;
 //! - read-only namespace-scope `list` per resource: P99 ≤ 5 s;
 //! - read-only cluster-scope `list` per resource: P99 ≤ 30 s.
 //!
 //! Excluded like upstream: `watch`, long-running subresources (`exec`, `attach`,
 //! `portforward`, `proxy`, `log`), non-resource URLs, and events that are not a request's
-//! final stage. A call belongs to the window of its `time_generated` (for native events the
-//! stage timestamp: when it completed, as the apiserver's latency histogram observes it).
-//! Upstream measures "over the last 5 minutes" continuously; auditframe uses fixed windows
-//! aligned like KQL `bin(…, 5m)`, so a burst that straddles two windows is judged in each
-//! half. P99s are exact nearest-rank.
+//! final stage. Also left out:
+//! - `429` responses: requests rejected by API Priority and Fairness (or max-in-flight) are
+//!   counted by `RecordDroppedRequest` in `apiserver_request_total` only and never observed in
+//!   `apiserver_request_duration_seconds`, the SLI the SLO is defined on
+//!   (`k8s.io/apiserver/pkg/endpoints/metrics`); the audit log cannot tell them from the
+//!   rare handler 429 (an eviction refused by a PodDisruptionBudget), so every 429 is out;
+//! - `deletecollection`: it is not a call on a single object, and no read SLO applies to it.
+//!
+//! A call belongs to the window of its completion, `stage_timestamp` (as the apiserver's
+//! latency histogram observes it), in every shape — never `TimeGenerated`, which Log
+//! Analytics sets at ingestion, minutes later. Upstream measures "over the last 5 minutes"
+//! continuously; auditframe uses fixed windows aligned like KQL `bin(…, 5m)`, so a burst
+//! that straddles two windows is judged in each half. P99s are exact nearest-rank.
 
 use std::collections::HashMap;
 
@@ -78,7 +88,9 @@ impl SloClass {
     }
 }
 
-const MUTATING: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+const MUTATING: &[&str] = &["create", "update", "patch", "delete"];
+/// A request rejected by API Priority and Fairness: not in the SLI.
+const TOO_MANY_REQUESTS: i64 = 429;
 const LONG_RUNNING: &[&str] = &["exec", "attach", "portforward", "proxy", "log"];
 
 /// (window start, class, verb, resource).
@@ -116,21 +128,27 @@ impl SloVerdicts {
             .collect();
         let mut latencies: PlHashMap<CodeKey, Vec<i64>> = PlHashMap::default();
         let mut slow: PlHashMap<(CodeKey, u32), u64> = PlHashMap::default();
+        let mut name = c.name.cursor();
         for i in 0..c.height {
             let verb = c.verb.at(i);
             let Some(&Some(mutating)) = verbs.get(verb as usize) else {
                 continue;
             };
             let resource = c.resource.at(i);
-            if resource == c.resource.len || long.contains(&c.subresource.at(i)) || !c.keep(i) {
+            if resource == c.resource.len
+                || long.contains(&c.subresource.at(i))
+                || c.status.at(i) == Some(TOO_MANY_REQUESTS)
+                || !c.keep(i)
+            {
                 continue;
             }
-            let (Some(ms), Some(t)) = (c.latency.at(i), c.time.at(i)) else {
+            // The window is the completion's.
+            let (Some(ms), Some(t)) = (c.latency.at(i), c.stage_time.at(i)) else {
                 continue;
             };
             let class = if mutating {
                 SloClass::Mutating
-            } else if Some(verb) != list {
+            } else if Some(verb) != list || name.at(i).is_some_and(|n| !n.is_empty()) {
                 SloClass::ReadObject
             } else if c.namespace.at(i) == c.namespace.len {
                 SloClass::ReadCluster
@@ -298,10 +316,13 @@ impl super::Diagnosis for SloVerdicts {
     fn projection(opts: &DiagnoseOptions) -> crate::Projection {
         super::base_projection(opts).union(crate::Projection::of(&[
             Column::LatencyMs,
+            Column::StageTimestamp,
+            Column::StatusCode,
             Column::Verb,
             Column::Resource,
             Column::Subresource,
             Column::Namespace,
+            Column::Name,
         ]))
     }
 
