@@ -17,7 +17,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "auditframe",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = "Examples:
+  auditframe analyze                                  the embedded sample
+  auditframe analyze export/ audit.log.gz             files, .gz, directories (- for stdin)
+  auditframe analyze --by user --last 1h --format json export/
+  auditframe analyze --agent 'bad-client/0.1.0 (linux/amd64) list-all-pods' export/
+  auditframe diagnose --since 2026-11-20T10:00:00Z export/
+  auditframe convert export/ -o audit.parquet && auditframe analyze audit.parquet
+  auditframe inspect export/"
 )]
 pub(crate) struct Cli {
     #[command(subcommand)]

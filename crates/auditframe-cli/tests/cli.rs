@@ -317,5 +317,5 @@ fn completions_and_help_read_well() {
         assert!(help.contains(heading), "{heading} in\n{help}");
     }
     let top = ok(&["--help"]);
-    assert!(top.contains("Exit status"));
+    assert!(top.contains("Exit status") && top.contains("Examples:"));
 }
