@@ -611,12 +611,24 @@ pub fn walk(path: &Path) -> Result<Vec<PathBuf>> {
 
 /// The files that `paths` stand for, in order (`-` stays as is: stdin).
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    expand_paths(paths).map_err(|e| Error::io(e.path, e.source))
+}
+
+/// [`expand`] with the walk's own error (what [`FrameSource::files`] returns).
+///
+/// [`FrameSource::files`]: auditframe::source::FrameSource::files
+pub(crate) fn expand_paths(
+    paths: &[PathBuf],
+) -> std::result::Result<Vec<PathBuf>, auditframe::source::WalkError> {
     let mut files = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             files.push(p.clone());
         } else {
-            files.extend(walk(p)?);
+            files.extend(auditframe::source::walk(
+                p,
+                auditframe::source::JSON_EXTENSIONS,
+            )?);
         }
     }
     Ok(files)

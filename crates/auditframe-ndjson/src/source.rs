@@ -30,17 +30,6 @@ impl FrameSource for ReaderBuilder {
 
     /// `-` (stdin) stays as is.
     fn files(&self, paths: &[PathBuf]) -> std::result::Result<Vec<PathBuf>, WalkError> {
-        let mut out = Vec::new();
-        for p in paths {
-            if p.as_os_str() == "-" {
-                out.push(p.clone());
-            } else {
-                out.extend(auditframe::source::walk(
-                    p,
-                    auditframe::source::JSON_EXTENSIONS,
-                )?);
-            }
-        }
-        Ok(out)
+        crate::expand_paths(paths)
     }
 }

@@ -5,10 +5,10 @@ use std::io::Write;
 
 use auditframe::analysis::{percentile_field, PercentileRow};
 use auditframe::time::format_timestamp_secs;
-use auditframe::{Analysis, GroupKey};
+use auditframe::Analysis;
 use serde_json::{json, Map, Value};
 
-use super::{humanize, problems, read_fields, run_part, show_key, skipped_part};
+use super::{humanize, key_name, problems, read_fields, run_part, show_key, skipped_part};
 use super::{window_part, Context};
 use crate::args::AnalysisTable;
 use crate::Res;
@@ -17,13 +17,6 @@ use crate::Res;
 const PERCENTILE_ROWS_SHOWN: usize = 25;
 /// Watch rows printed apart in table mode.
 const WATCH_ROWS_SHOWN: usize = 5;
-
-fn key_name(k: GroupKey) -> &'static str {
-    match k {
-        GroupKey::UserAgent => "user agent",
-        GroupKey::User => "user",
-    }
-}
 
 fn summary_line(ctx: &Context<'_>, a: &Analysis) -> String {
     let r = &ctx.summary.report.parse;

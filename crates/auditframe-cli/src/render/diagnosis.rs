@@ -8,7 +8,9 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::Context;
-use super::{humanize, problems, read_fields, run_part, show_key, skipped_part, window_part};
+use super::{
+    humanize, key_name, problems, read_fields, run_part, show_key, skipped_part, window_part,
+};
 use crate::args::DiagnosisTable as Table;
 use crate::Res;
 
@@ -49,11 +51,7 @@ pub(crate) fn table(
 ) -> Res {
     writeln!(out, "{}", read_line(ctx))?;
     problems(out, ctx)?;
-    let key_name = match o.key() {
-        auditframe::GroupKey::UserAgent => "user agent",
-        auditframe::GroupKey::User => "user",
-    };
-    list_table(out, &d.list, key_name)?;
+    list_table(out, &d.list, key_name(o.key()))?;
     throttling_table(out, &d.throttling, o)?;
     growth_table(out, &d.growth)?;
     webhooks_table(out, &d.webhooks)?;

@@ -7,7 +7,7 @@ pub(crate) mod diagnosis;
 use std::time::Duration;
 
 use auditframe::time::format_timestamp_secs;
-use auditframe::ParseReport;
+use auditframe::{GroupKey, ParseReport};
 use serde_json::{json, Map, Value};
 
 use crate::run::Summary;
@@ -54,6 +54,14 @@ pub(crate) fn show_key(k: &str) -> String {
         serde_json::to_string(k).unwrap_or_default()
     } else {
         k.to_owned()
+    }
+}
+
+/// How a report names its grouping key: `user agent` or `user`.
+pub(crate) fn key_name(k: GroupKey) -> &'static str {
+    match k {
+        GroupKey::UserAgent => "user agent",
+        GroupKey::User => "user",
     }
 }
 

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::columns::{Codes, Ints};
 use super::partial::{Partial, SumCount};
-use super::{bin_start, GroupKey, Parts};
+use super::{bin_start, Parts};
 use crate::schema::Column;
 use crate::{AnalysisOptions, AuditFrame, Error, Result, TimeWindow};
 
@@ -92,10 +92,7 @@ const MAX_DENSE_CELLS: usize = 1 << 24;
 impl Plan {
     fn new(frame: &AuditFrame, opts: &AnalysisOptions, parts: Parts) -> Result<Plan> {
         opts.validate()?;
-        let key_col = match opts.key {
-            GroupKey::UserAgent => Column::UserAgent,
-            GroupKey::User => Column::Username,
-        };
+        let key_col = opts.key.column();
         let key = Codes::load(frame, key_col)?;
         // Only the columns the requested analyses read are loaded (and required).
         let latency_parts = parts.series || parts.percentiles;

@@ -25,6 +25,14 @@ impl GroupKey {
             GroupKey::User => "user",
         }
     }
+
+    /// The frame column this key groups by: `user_agent` or `username`.
+    pub const fn column(self) -> Column {
+        match self {
+            GroupKey::UserAgent => Column::UserAgent,
+            GroupKey::User => Column::Username,
+        }
+    }
 }
 
 impl fmt::Display for GroupKey {
@@ -257,12 +265,8 @@ impl AnalysisOptions {
     /// assert!(p.contains(Column::Username) && p.contains(Column::Stage));
     /// ```
     pub fn projection(&self) -> Projection {
-        let key = match self.key {
-            GroupKey::UserAgent => Column::UserAgent,
-            GroupKey::User => Column::Username,
-        };
         let mut p = Projection::of(&[
-            key,
+            self.key.column(),
             Column::TimeGenerated,
             Column::RequestReceived,
             Column::LatencyMs,

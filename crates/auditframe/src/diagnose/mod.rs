@@ -294,11 +294,7 @@ pub trait Diagnosis: Default + Clone + fmt::Debug + Send {
 /// The columns every diagnosis reads: the window's time and the stage (a request counts
 /// once, at `ResponseComplete`), and the grouping key.
 pub(crate) fn base_projection(opts: &DiagnoseOptions) -> Projection {
-    let key = match opts.key {
-        GroupKey::UserAgent => Column::UserAgent,
-        GroupKey::User => Column::Username,
-    };
-    Projection::of(&[Column::TimeGenerated, Column::Stage, key])
+    Projection::of(&[Column::TimeGenerated, Column::Stage, opts.key.column()])
 }
 
 /// One frame as the diagnoses read it: its columns loaded once (physical arrays, the window

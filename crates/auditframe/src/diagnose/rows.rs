@@ -6,7 +6,7 @@ use polars_arrow::array::PrimitiveArray;
 use super::DiagnoseOptions;
 use crate::analysis::columns::{Codes, Ints, Strs};
 use crate::schema::{Column, Projection};
-use crate::{AuditFrame, GroupKey, Result, TimeWindow};
+use crate::{AuditFrame, Result, TimeWindow};
 
 /// Columns of one frame, as physical arrays.
 pub(crate) struct Cols {
@@ -61,10 +61,7 @@ impl Cols {
                 min_max: None,
             }
         };
-        let key = match opts.key {
-            GroupKey::UserAgent => Column::UserAgent,
-            GroupKey::User => Column::Username,
-        };
+        let key = opts.key.column();
         Ok(Cols {
             latency: Ints::load_if(frame, Column::LatencyMs, want(Column::LatencyMs), false)?,
             stage_time: if optional(Column::StageTimestamp) {
