@@ -403,6 +403,17 @@ impl ColBuilder {
 }
 
 impl ColBuilder {
+    /// Appends `n` nulls.
+    #[cfg(feature = "arrow")]
+    pub(crate) fn push_nulls(&mut self, n: usize) {
+        match self {
+            ColBuilder::Time(b) | ColBuilder::I64(b) => b.extend((0..n).map(|_| None)),
+            ColBuilder::I32(b) => b.extend((0..n).map(|_| None)),
+            ColBuilder::Dict(b) => (0..n).for_each(|_| b.push(None)),
+            ColBuilder::Str(b) => (0..n).for_each(|_| b.push(None)),
+        }
+    }
+
     /// One column from the same column of several chunks, in order.
     fn concat(kind: ColumnKind, parts: Vec<ColBuilder>) -> ColBuilder {
         macro_rules! gather {
@@ -491,9 +502,12 @@ impl Columns {
                     Column::RequestReceived => f.request_received,
                     _ => f.stage_timestamp,
                 }),
-                ColBuilder::I64(b) => b.push(match (f.stage_timestamp, f.request_received) {
-                    (Some(end), Some(start)) => Some(datetime_diff_millis(end, start)),
-                    _ => None,
+                ColBuilder::I64(b) => b.push(match col.latency_annotation() {
+                    Some(i) => f.latency.get(i).copied().flatten(),
+                    None => match (f.stage_timestamp, f.request_received) {
+                        (Some(end), Some(start)) => Some(datetime_diff_millis(end, start)),
+                        _ => None,
+                    },
                 }),
                 ColBuilder::I32(b) => b.push(f.status_code),
                 ColBuilder::Dict(b) => b.push(match col {

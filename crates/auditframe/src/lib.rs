@@ -87,6 +87,7 @@ pub mod decoder;
 pub mod diagnose;
 mod error;
 mod frame;
+mod go_duration;
 mod framing;
 pub mod generate;
 mod record;

@@ -448,9 +448,12 @@ pub(crate) struct MapEntries<'a> {
 }
 
 /// Whether an annotation key can name an admission webhook (see
-/// [`Column::AdmissionWebhooks`](crate::Column::AdmissionWebhooks)).
-fn is_webhook_key(k: &str) -> bool {
-    k.starts_with("mutation.webhook.admission.k8s.io/") || k.starts_with("failed-open.")
+/// [`Column::AdmissionWebhooks`](crate::Column::AdmissionWebhooks)) or a latency component
+/// (`lat_*_ns`): the only annotations ever read.
+fn is_read_key(k: &str) -> bool {
+    k.starts_with("mutation.webhook.admission.k8s.io/")
+        || k.starts_with("failed-open.")
+        || k.starts_with(crate::Column::LATENCY_ANNOTATION_PREFIX)
 }
 
 impl<'a> Annotations<'a> {
@@ -459,7 +462,7 @@ impl<'a> Annotations<'a> {
         if let Some(st) = arr.as_struct_opt() {
             let mut keys = Vec::new();
             for (field, col) in st.fields().iter().zip(st.columns()) {
-                if !is_webhook_key(field.name()) {
+                if !is_read_key(field.name()) {
                     continue;
                 }
                 let child = Found {
@@ -493,14 +496,19 @@ impl<'a> Annotations<'a> {
         ))
     }
 
-    /// Calls `f(key, value)` for each admission-webhook annotation of row `i`.
-    pub fn for_each(&self, i: usize, mut f: impl FnMut(&'a str, &'a str)) {
+    /// Calls `f(key, value)` for each admission-webhook or latency annotation of row `i`,
+    /// stopping at the first error.
+    pub fn try_for_each<E>(
+        &self,
+        i: usize,
+        mut f: impl FnMut(&'a str, &'a str) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
         match self {
             Annotations::Absent => {}
             Annotations::Struct(keys) => {
                 for (k, v) in keys {
                     if let Some(v) = v.get(i) {
-                        f(k, v);
+                        f(k, v)?;
                     }
                 }
             }
@@ -512,20 +520,21 @@ impl<'a> Annotations<'a> {
                     values,
                 } = m.as_ref();
                 if is_null(nulls, i) {
-                    return;
+                    return Ok(());
                 }
                 let (Some(start), Some(end)) = (offsets.get(i), offsets.get(i + 1)) else {
-                    return;
+                    return Ok(());
                 };
                 for j in start.as_usize()..end.as_usize() {
                     if let (Some(k), Some(v)) = (keys.get(j), values.get(j)) {
-                        if is_webhook_key(k) {
-                            f(k, v);
+                        if is_read_key(k) {
+                            f(k, v)?;
                         }
                     }
                 }
             }
         }
+        Ok(())
     }
 }
 

@@ -19,9 +19,15 @@ pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<()
     let n = batch.num_rows();
     for (col, b) in cols.builders_mut() {
         let name = col.name();
-        let arr = batch
-            .column_by_name(name)
-            .ok_or_else(|| Error::schema(format!("column `{name}` is missing")))?;
+        let arr = match batch.column_by_name(name) {
+            Some(arr) => arr,
+            // A file written before the column existed (see `ArrowTable::check_projection`).
+            None if col.added_after_v1() => {
+                b.push_nulls(n);
+                continue;
+            }
+            None => return Err(Error::schema(format!("column `{name}` is missing"))),
+        };
         let found = Found {
             arr,
             nulls: arr.logical_nulls(),

@@ -9,7 +9,7 @@ use arrow_schema::{DataType, SchemaRef};
 use super::access::{locate, uuids_as_text, Annotations, FirstStr, Ints32, Located, Strs, Times};
 use super::canonical;
 use crate::record::{
-    add_webhook_annotation, apply_dynamic_text, category_of_table, finish_native,
+    add_annotation, apply_dynamic_text, category_of_table, finish_native,
     is_kept_log_category, Dynamic, EventFields, Need,
 };
 pub use crate::source::TableLayout;
@@ -211,7 +211,7 @@ impl ArrowTable {
         add(need.user_agent, &[names.user_agent]);
         add(need.request_uri, &[names.request_uri]);
         add(need.source_ip, &[names.source_ips]);
-        add(need.admission_webhooks, &[names.annotations]);
+        add(need.annotations(), &[names.annotations]);
         match self.layout {
             // Category (for the `category` column) and log-line columns of a mixed export.
             TableLayout::AksAudit => out.extend_from_slice(AKS_EXTRA),
@@ -264,13 +264,14 @@ impl ArrowTable {
     }
 
     /// Checks that a canonical table has every column of `projection` (other layouts take
-    /// absent fields as null, as the NDJSON readers do).
+    /// absent fields as null, as the NDJSON readers do), except the columns added after the
+    /// first canonical schema, which older files lack and read as null.
     pub fn check_projection(&self, projection: Projection) -> Result<()> {
         if self.layout != TableLayout::Canonical {
             return Ok(());
         }
         for c in projection.columns() {
-            if self.schema.column_with_name(c.name()).is_none() {
+            if self.schema.column_with_name(c.name()).is_none() && !c.added_after_v1() {
                 return Err(Error::schema(format!(
                     "column `{c}` is missing from the canonical table"
                 )));
@@ -513,7 +514,7 @@ impl<'a> RowReaders<'a> {
             },
             status_name: n.status,
             status_text: text_of(batch, n.status, need.status_code)?,
-            annotations: if need.admission_webhooks {
+            annotations: if need.annotations() {
                 Container::at(batch, n.annotations, Annotations::new, Annotations::Absent)?
             } else {
                 Container::Value(Annotations::Absent)
@@ -577,9 +578,10 @@ impl<'a> RowReaders<'a> {
         }
         match &self.annotations {
             Container::Value(a) => {
-                let mut w = None;
-                a.for_each(i, |k, v| add_webhook_annotation(&mut w, k, v));
-                f.admission_webhooks = w;
+                f.admission_webhooks = None;
+                f.latency = Default::default();
+                a.try_for_each(i, |k, v| add_annotation(f, need, k, v))
+                    .map_err(|m| (SkipReason::FieldType, "Annotations".to_owned(), m))?;
             }
             Container::Text(t) => dynamic(f, Dynamic::Annotations, t.get(i), need, "Annotations")?,
         }

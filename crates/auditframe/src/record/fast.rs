@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 
-use super::fields::{add_webhook_annotation, EventFields, Need};
+use super::fields::{add_annotation, EventFields, Need};
 use crate::scan::{Cursor, Index};
 use crate::timestamp::parse_timestamp_bytes;
 
@@ -222,7 +222,7 @@ pub(crate) fn aks_row<'a>(
                 b"SourceIps" if need.source_ip => out.source_ip = c.first_str_of_array()?,
                 b"ObjectRef" if need.object_ref => object_ref(c, need, out)?,
                 b"ResponseStatus" if need.status_code => status(c, out)?,
-                b"Annotations" if need.admission_webhooks => annotations(c, out)?,
+                b"Annotations" if need.annotations() => annotations(c, need, out)?,
                 b"Message" => row.message = c.opt_str()?,
                 // `Category` wins over `Type` (the table name) whatever the key order.
                 b"Category" => {
@@ -285,15 +285,16 @@ fn status(c: &mut Cursor<'_, '_>, out: &mut EventFields<'_>) -> Option<()> {
     })
 }
 
-/// `annotations` / `Annotations`: the admission webhook ones.
-fn annotations(c: &mut Cursor<'_, '_>, out: &mut EventFields<'_>) -> Option<()> {
+/// `annotations` / `Annotations`: the admission webhook and latency ones the projection
+/// needs. A bad latency value gives up: the serde path reports it.
+fn annotations(c: &mut Cursor<'_, '_>, need: &Need, out: &mut EventFields<'_>) -> Option<()> {
     c.object_or_null(|c, k| {
-        if memchr::memmem::find(k, b"webhook.admission.k8s.io/").is_none() {
+        if !need.annotation_key(k) {
             return c.skip_value();
         }
         let key = std::str::from_utf8(k).ok()?;
         if let Some(v) = c.opt_str()? {
-            add_webhook_annotation(&mut out.admission_webhooks, key, &v);
+            add_annotation(out, need, key, &v).ok()?;
         }
         Some(())
     })
@@ -342,7 +343,7 @@ fn event<'a>(c: &mut Cursor<'a, '_>, need: &Need, out: &mut EventFields<'a>) -> 
                     c.skip_value()?;
                 }
             }
-            b"annotations" if need.admission_webhooks => annotations(c, out)?,
+            b"annotations" if need.annotations() => annotations(c, need, out)?,
             b"timestamp" if need.time_generated => out.legacy_timestamp = timestamp(c)?,
             _ => c.skip_value()?,
         }

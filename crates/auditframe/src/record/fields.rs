@@ -39,6 +39,9 @@ pub(crate) struct EventFields<'a> {
     /// `kind:webhook` entries from admission annotations, comma-separated (see
     /// [`Column::AdmissionWebhooks`]).
     pub admission_webhooks: Option<String>,
+    /// The `apiserver.latency.k8s.io/*` annotations in nanoseconds, in the order of
+    /// [`Column::LATENCY_ANNOTATIONS`].
+    pub latency: [Option<i64>; 9],
     /// Whether any key that only audit events carry was seen (used to reject non-events).
     pub looks_like_event: bool,
 }
@@ -66,6 +69,8 @@ pub(crate) struct Need {
     pub api_version: bool,
     pub status_code: bool,
     pub admission_webhooks: bool,
+    /// Any `lat_*_ns` column.
+    pub latency: bool,
 }
 
 impl Need {
@@ -92,6 +97,9 @@ impl Need {
             api_version: p.contains(Column::ApiVersion),
             status_code: p.contains(Column::StatusCode),
             admission_webhooks: p.contains(Column::AdmissionWebhooks),
+            latency: Column::LATENCY_ANNOTATIONS
+                .iter()
+                .any(|(c, _)| p.contains(*c)),
         };
         Need {
             object_ref: n.resource
@@ -102,6 +110,21 @@ impl Need {
                 || n.api_version,
             ..n
         }
+    }
+
+    /// Whether the `annotations` object must be read at all.
+    #[inline]
+    pub fn annotations(&self) -> bool {
+        self.admission_webhooks || self.latency
+    }
+
+    /// Whether the annotation `key` holds a value the projection needs (cheap: the keys of
+    /// other annotations are skipped without decoding their values).
+    #[inline]
+    pub fn annotation_key(&self, key: &[u8]) -> bool {
+        (self.latency && key.starts_with(Column::LATENCY_ANNOTATION_PREFIX.as_bytes()))
+            || (self.admission_webhooks
+                && memchr::memmem::find(key, b"webhook.admission.k8s.io/").is_some())
     }
 }
 
@@ -529,9 +552,40 @@ pub(crate) fn add_webhook_annotation(out: &mut Option<String>, key: &str, value:
     list.push_str(&name.replace(',', "%2C"));
 }
 
-/// `annotations` / `Annotations`: a string-to-string map; only admission webhook keys are read.
+/// Takes what the projection needs from one annotation: an admission webhook (see
+/// [`Column::AdmissionWebhooks`]) or a latency component (`lat_*_ns`). `Err`: the message
+/// for a latency value that is not a Go duration (a `field_type` error, as any bad field).
+pub(crate) fn add_annotation(
+    out: &mut EventFields<'_>,
+    need: &Need,
+    key: &str,
+    value: &str,
+) -> Result<(), String> {
+    if let Some(component) = key.strip_prefix(Column::LATENCY_ANNOTATION_PREFIX) {
+        if need.latency {
+            // Other keys under the prefix (`authentication`, `authorization`, future ones)
+            // have no column.
+            let slot = Column::LATENCY_ANNOTATIONS
+                .iter()
+                .position(|(_, k)| *k == component)
+                .and_then(|i| out.latency.get_mut(i));
+            if let Some(slot) = slot {
+                let ns = crate::go_duration::parse_go_duration(value)
+                    .map_err(|e| format!("`annotations.{key}`: {e}: {value:?}"))?;
+                *slot = Some(ns);
+            }
+        }
+    } else if need.admission_webhooks {
+        add_webhook_annotation(&mut out.admission_webhooks, key, value);
+    }
+    Ok(())
+}
+
+/// `annotations` / `Annotations`: a string-to-string map; only the admission webhook and
+/// latency keys the projection needs are read.
 pub(crate) struct AnnotationsSeed<'f, 'a> {
     pub out: &'f mut EventFields<'a>,
+    pub need: &'f Need,
     pub ctx: &'f mut Ctx,
     pub text: Option<&'f mut Pending<'a>>,
 }
@@ -539,9 +593,9 @@ pub(crate) struct AnnotationsSeed<'f, 'a> {
 object_or_text!(AnnotationsSeed, "an annotations object", |s, map| {
     s.ctx.field = "annotations";
     while let Some(k) = map.next_key::<Key<'de>>()? {
-        if k.0.contains("webhook.admission.k8s.io/") {
+        if s.need.annotation_key(k.0.as_bytes()) {
             if let Some(v) = next_str(&mut map, s.ctx, "annotations")? {
-                add_webhook_annotation(&mut s.out.admission_webhooks, &k.0, &v);
+                add_annotation(s.out, s.need, &k.0, &v).map_err(de::Error::custom)?;
             }
         } else {
             skip(&mut map)?;

@@ -12,7 +12,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use sonic_rs::LazyValue;
 
 #[cfg(feature = "arrow")]
-pub(crate) use fields::add_webhook_annotation;
+pub(crate) use fields::add_annotation;
 use fields::{skip, Key};
 pub(crate) use fields::{Ctx, EventFields, Need};
 #[cfg(feature = "arrow")]
@@ -424,6 +424,7 @@ pub(crate) fn apply_dynamic_text<'a>(
             b,
             fields::AnnotationsSeed {
                 out: f,
+                need,
                 ctx: &mut ctx,
                 text: None,
             },
@@ -830,6 +831,7 @@ mod tests {
             status_code: f.status_code,
             category: o(f.category),
             admission_webhooks: f.admission_webhooks,
+            latency: f.latency,
             looks_like_event: f.looks_like_event,
         }
     }

@@ -115,10 +115,11 @@ impl<'de> Visitor<'de> for EventSeed<'_, 'de> {
                         skip(&mut map)?;
                     }
                 }
-                "annotations" if need.admission_webhooks => {
+                "annotations" if need.annotations() => {
                     ctx.field = "annotations";
                     map.next_value_seed(AnnotationsSeed {
                         out: &mut *out,
+                        need,
                         ctx: &mut *ctx,
                         text: None,
                     })?

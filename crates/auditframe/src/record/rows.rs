@@ -110,10 +110,11 @@ impl<'de> Visitor<'de> for AksRowSeed<'_, 'de> {
                         text: Some(&mut pending.status),
                     })?
                 }
-                "Annotations" if need.admission_webhooks => {
+                "Annotations" if need.annotations() => {
                     ctx.field = "Annotations";
                     map.next_value_seed(AnnotationsSeed {
                         out: &mut *out,
+                        need,
                         ctx: &mut *ctx,
                         text: Some(&mut pending.annotations),
                     })?
