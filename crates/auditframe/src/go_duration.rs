@@ -102,6 +102,44 @@ pub fn parse_go_duration_bytes(b: &[u8]) -> Result<i64, GoDurationError> {
     }
 }
 
+/// Formats nanoseconds as Go's `Duration.String()` does: `"0s"`, `"450ns"`, `"3.056µs"`,
+/// `"512.3ms"`, `"4.730661757s"`, `"1m0s"`, `"1h2m3.5s"` (the inverse of
+/// [`parse_go_duration`]).
+///
+/// ```
+/// use auditframe::time::format_go_duration;
+/// assert_eq!(format_go_duration(512_300_000), "512.3ms");
+/// assert_eq!(format_go_duration(3_723_500_000_000), "1h2m3.5s");
+/// ```
+pub fn format_go_duration(ns: i64) -> String {
+    let sign = if ns < 0 { "-" } else { "" };
+    let u = ns.unsigned_abs();
+    // `whole.fraction` of `v` in units of `unit_ns`, the fraction's trailing zeros trimmed.
+    let decimal = |v: u64, unit_ns: u64| {
+        let width = unit_ns.ilog10() as usize;
+        let frac = format!("{:0width$}", v % unit_ns);
+        let frac = frac.trim_end_matches('0');
+        let dot = if frac.is_empty() { "" } else { "." };
+        format!("{}{dot}{frac}", v / unit_ns)
+    };
+    match u {
+        0 => "0s".to_owned(),
+        1..=999 => format!("{sign}{u}ns"),
+        1_000..=999_999 => format!("{sign}{}µs", decimal(u, 1_000)),
+        1_000_000..=999_999_999 => format!("{sign}{}ms", decimal(u, 1_000_000)),
+        _ => {
+            const MINUTE: u64 = 60_000_000_000;
+            const HOUR: u64 = 60 * MINUTE;
+            let seconds = decimal(u % MINUTE, 1_000_000_000);
+            match (u / HOUR, u % HOUR / MINUTE) {
+                (0, 0) => format!("{sign}{seconds}s"),
+                (0, m) => format!("{sign}{m}m{seconds}s"),
+                (h, m) => format!("{sign}{h}h{m}m{seconds}s"),
+            }
+        }
+    }
+}
+
 fn digits(d: &[u8]) -> Result<u128, GoDurationError> {
     d.iter().try_fold(0u128, |acc, &c| {
         acc.checked_mul(10)
@@ -156,6 +194,38 @@ mod tests {
             "1h-2m",
         ] {
             assert_eq!(parse_go_duration(bad), Err(GoDurationError), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn formats_like_go() {
+        for (ns, want) in [
+            (0, "0s"),
+            (1, "1ns"),
+            (999, "999ns"),
+            (1_000, "1µs"),
+            (3_056, "3.056µs"),
+            (1_500_000, "1.5ms"),
+            (512_300_000, "512.3ms"),
+            (1_000_000_000, "1s"),
+            (4_730_661_757, "4.730661757s"),
+            (60_000_000_000, "1m0s"),
+            (61_500_000_000, "1m1.5s"),
+            (3_600_000_000_000, "1h0m0s"),
+            (3_723_500_000_000, "1h2m3.5s"),
+            (-1_500_000, "-1.5ms"),
+            (i64::MIN, "-2562047h47m16.854775808s"),
+            (i64::MAX, "2562047h47m16.854775807s"),
+        ] {
+            assert_eq!(format_go_duration(ns), want, "{ns}");
+            assert_eq!(parse_go_duration(want), Ok(ns), "{want}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn format_then_parse_round_trips(ns in proptest::prelude::any::<i64>()) {
+            proptest::prop_assert_eq!(parse_go_duration(&format_go_duration(ns)), Ok(ns));
         }
     }
 }

@@ -148,6 +148,7 @@ impl Column {
     /// Whether a canonical table (Parquet or Arrow written by auditframe) may lack this
     /// column: it was added after the first canonical schema, so older files do not have it
     /// and read it as null.
+    #[cfg(feature = "arrow")]
     pub(crate) const fn added_after_v1(self) -> bool {
         matches!(
             self,

@@ -14,7 +14,9 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 pub use crate::analysis::{bin_start, parse_duration};
-pub use crate::go_duration::{parse_go_duration, parse_go_duration_bytes, GoDurationError};
+pub use crate::go_duration::{
+    format_go_duration, parse_go_duration, parse_go_duration_bytes, GoDurationError,
+};
 pub use crate::timestamp::{
     datetime_diff_millis, format_timestamp, format_timestamp_secs, parse_timestamp,
     parse_timestamp_bytes, TimestampError, NANOS_PER_MILLI, NANOS_PER_SECOND,

@@ -53,7 +53,10 @@ fn text(json: &str) -> String {
 #[test]
 fn every_shape_fast_and_serde_paths() {
     let event = native("annotations", ANNOTATIONS);
-    let plain = native("annotations", r#"{"authorization.k8s.io/decision":"allow"}"#);
+    let plain = native(
+        "annotations",
+        r#"{"authorization.k8s.io/decision":"allow"}"#,
+    );
     let inputs = [
         (Shape::Native, format!("{event}\n{plain}\n")),
         // An escaped key sends the record down the serde path.
@@ -103,10 +106,7 @@ fn every_shape_fast_and_serde_paths() {
         assert_eq!(lat(&f, 0), EXPECTED, "{shape:?}: {input}");
         assert_eq!(lat(&f, 1), [None; 9], "{shape:?}");
         // The webhook column still reads its annotations next to the latency ones.
-        let (f, _) = read(
-            &input,
-            latency_projection().with(Column::AdmissionWebhooks),
-        );
+        let (f, _) = read(&input, latency_projection().with(Column::AdmissionWebhooks));
         assert_eq!(lat(&f, 0), EXPECTED);
         let w = f.column(Column::AdmissionWebhooks).unwrap();
         assert_eq!(w.str().unwrap().get(0), Some("mutating:w.example.com"));
@@ -116,10 +116,7 @@ fn every_shape_fast_and_serde_paths() {
 #[test]
 fn not_projected_means_not_read() {
     // A bad latency value is not even looked at when no `lat_*` column is projected.
-    let bad = native(
-        "annotations",
-        r#"{"apiserver.latency.k8s.io/etcd":"fast"}"#,
-    );
+    let bad = native("annotations", r#"{"apiserver.latency.k8s.io/etcd":"fast"}"#);
     let (f, r) = read(&bad, Projection::analyses());
     assert_eq!((f.height(), r.skipped_total()), (1, 0));
     assert!(f.column(Column::LatEtcdNs).is_err());

@@ -394,6 +394,7 @@ mod roundtrip {
     use super::*;
     use auditframe::generate::{
         write_aks, write_archive, write_azure_diagnostics, write_native, GenEvent, ObjectRef,
+        SlowPart,
     };
     use proptest::prelude::*;
 
@@ -415,6 +416,7 @@ mod roundtrip {
                 "failed-open.mutation.webhook.admission.k8s.io/round_0_index_0",
                 "not.a.webhook/x",
             ]), text())),
+            slow_part in prop::sample::select(vec![SlowPart::Storage, SlowPart::ApfQueue, SlowPart::MutatingWebhook]),
         ) -> GenEvent {
             GenEvent {
                 audit_id, stage: "ResponseComplete", verb: "get", request_uri: uri, user_agent: ua, username: user,
@@ -432,6 +434,7 @@ mod roundtrip {
                     };
                     vec![(k.to_owned(), v)]
                 }).unwrap_or_default(),
+                slow_part,
             }
         }
     }
@@ -472,6 +475,12 @@ mod roundtrip {
             };
             let native = frame(&lines(&|e, o| write_native(e, o)));
             prop_assert_eq!(native.height(), events.len());
+            // The latency annotations: written (exactly) only for requests over 500 ms.
+            let total = native.column("lat_total_ns").unwrap().i64().unwrap().clone();
+            for (e, t) in events.iter().zip(total.iter()) {
+                let d = e.stage_ns - e.received_ns;
+                prop_assert_eq!(t, (d > 500_000_000).then_some(d));
+            }
             for other in [
                 lines(&|e, o| write_aks(e, o, false)),
                 lines(&|e, o| write_aks(e, o, true)),

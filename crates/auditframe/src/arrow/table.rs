@@ -9,8 +9,8 @@ use arrow_schema::{DataType, SchemaRef};
 use super::access::{locate, uuids_as_text, Annotations, FirstStr, Ints32, Located, Strs, Times};
 use super::canonical;
 use crate::record::{
-    add_annotation, apply_dynamic_text, category_of_table, finish_native,
-    is_kept_log_category, Dynamic, EventFields, Need,
+    add_annotation, apply_dynamic_text, category_of_table, finish_native, is_kept_log_category,
+    Dynamic, EventFields, Need,
 };
 pub use crate::source::TableLayout;
 use crate::{

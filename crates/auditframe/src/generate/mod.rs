@@ -203,6 +203,21 @@ pub struct GenEvent {
     pub stage_ns: i64,
     /// Annotations beyond the authorization decision (admission webhooks).
     pub annotations: Vec<(String, String)>,
+    /// Where the request spent its time, for the `apiserver.latency.k8s.io/*` annotations
+    /// written when it took over 500 ms.
+    pub slow_part: SlowPart,
+}
+
+/// The component that dominates a slow generated request's latency annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlowPart {
+    /// The storage layer (`etcd`), with decoding, serialisation and response writing for reads.
+    #[default]
+    Storage,
+    /// Queued by API Priority and Fairness (`apf-queue-wait`).
+    ApfQueue,
+    /// A mutating admission webhook (`mutating-webhook`).
+    MutatingWebhook,
 }
 
 /// A generated `objectRef`.
@@ -310,6 +325,9 @@ const NON_RESOURCE: &[&str] = &[
 pub struct Generator {
     opts: GeneratorOptions,
     rng: Rng,
+    /// A second stream for story details added later (APF queueing), so that adding them
+    /// left every draw of `rng`, and so every other event, unchanged.
+    story_rng: Rng,
     agents: Vec<Agent>,
     cumulative: Vec<f64>,
     tail_names: Vec<(String, String)>,
@@ -345,6 +363,7 @@ impl Generator {
         }
         Generator {
             rng: Rng::new(opts.seed),
+            story_rng: Rng::new(opts.seed ^ 0x5EED_A9F0_0000_0001),
             opts,
             agents,
             cumulative,
@@ -557,6 +576,7 @@ impl Generator {
             received_ns: received,
             stage_ns: received + dur,
             annotations: Vec::new(),
+            slow_part: SlowPart::Storage,
         };
         if self.opts.story {
             self.story_adjust(&mut ev, kind == AgentKind::BadClient);

@@ -5,10 +5,10 @@
 //! | when (of 60 min) | what |
 //! |---|---|
 //! | throughout | a CronJob leaks Jobs in `batch`: ~8 % of events are Job creates by the `cronjob-controller`, few are deleted (≈ 460 net per hour at 6 000 events/h: flagged against 10 000 per day) |
-//! | 10–40 | `bad-client` pages through every pod with `limit=500` and `continue` tokens: LISTs from etcd, seconds each (outside this window it lists from the cache, quickly) |
-//! | 20–30 | the `mutate.kyverno.svc-fail` webhook fails closed: pod creates take 10 s and fail with 500, and kube-apiserver logs `Failed calling webhook, failing closed …`; outside, pod creates carry its mutation annotation |
+//! | 10–40 | `bad-client` pages through every pod with `limit=500` and `continue` tokens: LISTs from etcd, seconds each, annotated as mostly `etcd` time (outside this window it lists from the cache, quickly) |
+//! | 20–30 | the `mutate.kyverno.svc-fail` webhook fails closed: pod creates take 10 s (annotated `mutating-webhook`) and fail with 500, and kube-apiserver logs `Failed calling webhook, failing closed …`; outside, pod creates carry its mutation annotation |
 //! | 38.4 | AKS creates the `aks-managed-apiserver-guard` FlowSchema and PriorityLevelConfiguration |
-//! | 40–50 | half of the non-node requests are throttled (429) |
+//! | 40–50 | half of the non-node requests are throttled (429); of those let through, 30 % wait ~0.9 s in the APF queue (their latency annotations say `apf-queue-wait`) |
 //! | 55.2 | an operator deletes the guard (Solution 4) |
 //!
 //! The identities (`aks-operator`, `alice@example.com`) are illustrative.
@@ -144,6 +144,16 @@ impl Generator {
         if e.code == 429 {
             return;
         }
+        if (2.0 / 3.0..5.0 / 6.0).contains(&phase)
+            && e.verb != "watch"
+            && !e.username.starts_with("system:node")
+            && self.story_rng.unit() < 0.3
+        {
+            // The requests APF lets through queue first: most of their time is the wait.
+            let wait = self.story_rng.lognormal(900.0, 0.5);
+            e.stage_ns += (wait * 1e3) as i64 * 1_000;
+            e.slow_part = super::SlowPart::ApfQueue;
+        }
         if bad_client && e.verb == "list" {
             let ns = e
                 .object_ref
@@ -175,6 +185,7 @@ impl Generator {
         if (1.0 / 3.0..0.5).contains(&phase) {
             // `timeout=10s`, then "Internal error occurred: failed calling webhook".
             e.code = 500;
+            e.slow_part = super::SlowPart::MutatingWebhook;
             e.stage_ns =
                 e.received_ns + 10 * NANOS_PER_SECOND + self.rng.below(50) as i64 * NANOS_PER_MILLI;
             self.logs.push((
@@ -234,6 +245,7 @@ impl Generator {
             received_ns: c.at,
             stage_ns: c.at + c.ms * NANOS_PER_MILLI,
             annotations: Vec::new(),
+            slow_part: super::SlowPart::Storage,
         }
     }
 
