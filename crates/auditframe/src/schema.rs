@@ -256,7 +256,14 @@ impl Projection {
             Column::Name,
             Column::StatusCode,
             Column::AdmissionWebhooks,
+            Column::AuditId,
         ])
+        .union(Projection::latency_annotations())
+    }
+
+    /// The `lat_*_ns` columns.
+    pub fn latency_annotations() -> Projection {
+        Projection::of(&Column::LATENCY_ANNOTATIONS.map(|(c, _)| c))
     }
 
     /// This projection plus `column`.

@@ -1,18 +1,26 @@
 //! Diagnoses of the guide's causes, from the same exports: the LIST detector with read types
 //! (Cause 5), throttling and the AKS API server guard (Cause 4), object growth (Cause 3),
-//! admission webhook failures (Cause 2), and SLO verdicts.
+//! admission webhook failures (Cause 2), SLO verdicts, and the attribution of slow requests'
+//! latency to etcd, APF queueing, webhooks or serialisation (the API server's own
+//! annotations).
 //!
 //! Each implements [`Diagnosis`]: a mergeable partial aggregate that declares the columns it
 //! reads, so chunks of a stream, files or machines combine exactly. [`diagnose`] runs the
 //! selected ones ([`Diagnoses`]) over one column load; [`run`] runs one alone.
 
+mod attribution;
 mod growth;
 mod list;
 mod rows;
 mod slo;
 mod throttle;
+mod watch;
 mod webhook;
 
+pub use attribution::{
+    AttributionBin, AttributionReport, AttributionRow, ComponentStat, LatencyAttribution, CAUSES,
+    COMPONENTS,
+};
 pub use growth::{Creator, GrowthBin, GrowthDetector, GrowthReport, GrowthType, NamespaceGrowth};
 pub use list::{
     classify_list, ListClassRow, ListDetector, ListOffender, ListReadRules, ListReport,
@@ -24,6 +32,7 @@ pub use slo::{
 pub use throttle::{
     GuardEvent, ThrottleDetector, ThrottledBin, ThrottledKey, ThrottlingReport, AKS_GUARD_NAME,
 };
+pub use watch::{LoadRow, WatchBin, WatchLoad, WatchReport, WatchRow};
 pub use webhook::{webhook_failure, WebhookBin, WebhookDetector, WebhookReport, WebhookRow};
 
 use std::fmt;
@@ -403,6 +412,10 @@ registry! {
     webhooks: WebhookDetector,
     /// Upstream API call latency SLOs.
     slo: SloVerdicts,
+    /// Why slow requests were slow: the API server's latency annotations.
+    attribution: LatencyAttribution,
+    /// Watch load: held connections, which request counts hide.
+    watches: WatchLoad,
 }
 
 impl Default for Diagnoses {

@@ -27,6 +27,12 @@ pub(crate) struct Cols {
     pub uri: Strs,
     pub name: Strs,
     pub webhooks: Strs,
+    /// `audit_id` (all null when not needed).
+    pub audit_id: Strs,
+    /// The `lat_*_ns` columns in [`Column::LATENCY_ANNOTATIONS`] order (empty when not needed).
+    pub lat: [Ints; 9],
+    /// `request_received` (empty when not needed).
+    pub received: Ints,
     /// The code of `ResponseComplete` in `stage` (`None`: no row has it).
     complete: Option<u32>,
     /// Inclusive bounds on `time_generated`, when a window applies.
@@ -84,6 +90,19 @@ impl Cols {
                 frame,
                 Column::AdmissionWebhooks,
                 optional(Column::AdmissionWebhooks),
+            )?,
+            audit_id: Strs::load_if(frame, Column::AuditId, optional(Column::AuditId))?,
+            lat: Column::LATENCY_ANNOTATIONS
+                .map(|(c, _)| Ints::load_if(frame, c, optional(c), false))
+                .into_iter()
+                .collect::<Result<Vec<Ints>>>()?
+                .try_into()
+                .map_err(|_| crate::Error::invalid("latency annotation columns"))?,
+            received: Ints::load_if(
+                frame,
+                Column::RequestReceived,
+                optional(Column::RequestReceived),
+                false,
             )?,
             complete,
             window,
