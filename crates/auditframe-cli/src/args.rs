@@ -209,6 +209,18 @@ pub(crate) enum DiagnosisTable {
     WebhookSeries,
     /// SLO violations.
     Slo,
+    /// The ranked findings.
+    Findings,
+    /// Slow-request latency by component per (key, verb, resource).
+    Attribution,
+    /// Slow-request latency by component per bin.
+    AttributionSeries,
+    /// Watches per key and resource.
+    Watches,
+    /// Keys by watch-seconds, with their request rank.
+    WatchLoad,
+    /// Peak concurrent watches per key, resource and bin.
+    WatchSeries,
 }
 
 /// `auditframe diagnose`.

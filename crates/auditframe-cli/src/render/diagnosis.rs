@@ -7,10 +7,10 @@ use auditframe::{DiagnoseOptions, DiagnosisReport};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::Context;
 use super::{
     humanize, key_name, problems, read_fields, run_part, show_key, skipped_part, window_part,
 };
+use super::{why, Context};
 use crate::args::DiagnosisTable as Table;
 use crate::Res;
 
@@ -51,11 +51,14 @@ pub(crate) fn table(
 ) -> Res {
     writeln!(out, "{}", read_line(ctx))?;
     problems(out, ctx)?;
+    why::findings_table(out, &d.findings)?;
     list_table(out, &d.list, key_name(o.key()))?;
     throttling_table(out, &d.throttling, o)?;
     growth_table(out, &d.growth)?;
     webhooks_table(out, &d.webhooks)?;
-    slo_table(out, &d.slo, o)
+    slo_table(out, &d.slo, o)?;
+    why::attribution_table(out, &d.attribution)?;
+    why::watch_table(out, &d.watches)
 }
 
 /// Cause 5: LISTs by read type, offenders, peak windows.
@@ -303,6 +306,7 @@ pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, d: &DiagnosisReport)
     );
     let doc = json!({
         "input": input,
+        "findings": d.findings,
         "diagnosis": d,
     });
     serde_json::to_writer(&mut *out, &doc)?;
@@ -412,6 +416,43 @@ pub(crate) fn csv(out: &mut impl Write, d: &DiagnosisReport, table: Table) -> Re
             out,
             &d.webhooks.series,
             &["webhook", "bin_start", "failures"],
+        ),
+        Table::Findings => rows(
+            out,
+            &d.findings,
+            &["severity", "cause", "summary", "evidence"],
+        ),
+        Table::Attribution => why::attribution_csv(out, &d.attribution),
+        Table::AttributionSeries => why::attribution_series_csv(out, &d.attribution),
+        Table::Watches => rows(
+            out,
+            &d.watches.by_key_resource,
+            &[
+                "key",
+                "resource",
+                "watches",
+                "open",
+                "watch_seconds",
+                "max_concurrent",
+            ],
+        ),
+        Table::WatchLoad => rows(
+            out,
+            &d.watches.top_by_load,
+            &[
+                "key",
+                "watches",
+                "watch_seconds",
+                "load_share",
+                "requests",
+                "request_share",
+                "rank_by_requests",
+            ],
+        ),
+        Table::WatchSeries => rows(
+            out,
+            &d.watches.series,
+            &["key", "resource", "bin_start", "max_concurrent"],
         ),
         Table::Slo => rows(
             out,

@@ -3,6 +3,7 @@
 pub(crate) mod analysis;
 pub(crate) mod chart;
 pub(crate) mod diagnosis;
+pub(crate) mod why;
 
 use std::time::Duration;
 

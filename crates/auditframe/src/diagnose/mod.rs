@@ -9,6 +9,7 @@
 //! selected ones ([`Diagnoses`]) over one column load; [`run`] runs one alone.
 
 mod attribution;
+mod findings;
 mod growth;
 mod list;
 mod rows;
@@ -21,6 +22,7 @@ pub use attribution::{
     AttributionBin, AttributionReport, AttributionRow, ComponentStat, LatencyAttribution, CAUSES,
     COMPONENTS,
 };
+pub use findings::{Evidence, Finding, Severity};
 pub use growth::{Creator, GrowthBin, GrowthDetector, GrowthReport, GrowthType, NamespaceGrowth};
 pub use list::{
     classify_list, ListClassRow, ListDetector, ListOffender, ListReadRules, ListReport,
@@ -382,7 +384,12 @@ macro_rules! registry {
             /// The reports (a diagnosis left out of the selection reports nothing found).
             pub fn finish(self, opts: &DiagnoseOptions) -> Result<DiagnosisReport> {
                 opts.validate()?;
-                Ok(DiagnosisReport { $( $field: self.$field.finish(opts), )* })
+                let mut report = DiagnosisReport {
+                    findings: Vec::new(),
+                    $( $field: self.$field.finish(opts), )*
+                };
+                report.findings = findings::findings(&report);
+                Ok(report)
             }
 
             fn add_frame(&mut self, f: &DiagnosisFrame<'_>, opts: &DiagnoseOptions) {
@@ -393,6 +400,10 @@ macro_rules! registry {
         /// What [`diagnose`] found.
         #[derive(Debug, Clone, PartialEq, Serialize)]
         pub struct DiagnosisReport {
+            /// The verdicts of every diagnosis, ranked (see [`Finding`]); serialised apart by
+            /// front ends, which show them first.
+            #[serde(skip)]
+            pub findings: Vec<Finding>,
             $( $(#[$doc])* pub $field: <$ty as Diagnosis>::Report, )*
         }
 
