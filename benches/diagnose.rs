@@ -3,13 +3,14 @@
 //! substring filter).
 
 use auditframe::diagnose::{
-    run, GrowthDetector, ListDetector, SloVerdicts, ThrottleDetector, WebhookDetector,
+    run, GrowthDetector, LatencyAttribution, ListDetector, SloVerdicts, ThrottleDetector,
+    WatchLoad, WebhookDetector,
 };
 use auditframe::polars::prelude::{ChunkAgg, DataFrame, DataType};
 use auditframe::{diagnose, DiagnoseOptions};
 use auditframe_benches::{
-    diagnosis_frame, naive_webhook_scan, polars_growth, polars_list, polars_slo, polars_throttling,
-    rows,
+    diagnosis_frame, naive_webhook_scan, polars_attribution, polars_growth, polars_list,
+    polars_slo, polars_throttling, rows,
 };
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -41,6 +42,8 @@ fn bench(c: &mut Criterion) {
         .map(|w| w.count)
         .sum();
     assert_eq!(naive_webhook_scan(&frame) as u64, log_failures);
+    let (groups, _) = polars_attribution(&df).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sum(&groups, "requests"), d.attribution.annotated);
 
     let mut g = c.benchmark_group("diagnose");
     g.sample_size(10);
@@ -74,6 +77,15 @@ fn bench(c: &mut Criterion) {
         b.iter(|| run::<SloVerdicts>(&frame, &opts))
     });
     g.bench_function("polars_lazy/slo", |b| b.iter(|| polars_slo(&df)));
+    g.bench_function("auditframe/attribution", |b| {
+        b.iter(|| run::<LatencyAttribution>(&frame, &opts))
+    });
+    g.bench_function("polars_lazy/attribution", |b| {
+        b.iter(|| polars_attribution(&df))
+    });
+    g.bench_function("auditframe/watches", |b| {
+        b.iter(|| run::<WatchLoad>(&frame, &opts))
+    });
     g.finish();
 }
 

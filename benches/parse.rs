@@ -39,6 +39,19 @@ fn bench(c: &mut Criterion) {
                 .read_slice(&native, "b")
         })
     });
+    // The same plus the nine `lat_*_ns` columns: what reading the latency annotations costs
+    // when they are projected (without them, the annotations object is skipped as before).
+    g.bench_function(
+        "auditframe/analyses_projection_with_latency_annotations",
+        |b| {
+            let projection = Projection::analyses().union(Projection::latency_annotations());
+            b.iter(|| {
+                ReaderBuilder::new()
+                    .projection(projection)
+                    .read_slice(&native, "b")
+            })
+        },
+    );
     g.bench_function("auditframe/default_analyze_projection", |b| {
         let projection = AnalysisOptions::default().projection();
         b.iter(|| {

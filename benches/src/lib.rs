@@ -258,6 +258,71 @@ pub fn polars_slo(df: &DataFrame) -> PolarsResult<DataFrame> {
         .collect()
 }
 
+/// The latency attribution as polars lazy plans: the annotated slow requests (final event,
+/// no watch or stream) per (user agent, verb, resource) with each component's sum and P99,
+/// and the component sums per 5-minute bin.
+pub fn polars_attribution(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame)> {
+    let components = [
+        "lat_etcd_ns",
+        "lat_apf_queue_wait_ns",
+        "lat_mutating_webhook_ns",
+        "lat_validating_webhook_ns",
+        "lat_decode_ns",
+        "lat_transform_ns",
+        "lat_serialize_ns",
+        "lat_response_write_ns",
+    ];
+    let annotated = components
+        .iter()
+        .fold(col("lat_total_ns").is_not_null(), |e, c| {
+            e.or(col(*c).is_not_null())
+        });
+    let long = col("subresource")
+        .eq(lit("exec"))
+        .or(col("subresource").eq(lit("attach")))
+        .or(col("subresource").eq(lit("portforward")))
+        .or(col("subresource").eq(lit("proxy")));
+    let total = when(col("lat_total_ns").gt(lit(0)))
+        .then(col("lat_total_ns"))
+        .otherwise(col("latency_ms") * lit(1_000_000i64))
+        .alias("total");
+    let slow = df
+        .clone()
+        .lazy()
+        .filter(
+            complete()
+                .and(col("verb").neq(lit("watch")))
+                .and(long.fill_null(lit(false)).not())
+                .and(annotated),
+        )
+        .with_columns(
+            components
+                .iter()
+                .map(|c| col(*c).fill_null(lit(0i64)))
+                .chain(std::iter::once(total))
+                .collect::<Vec<_>>(),
+        );
+    let mut aggs = vec![len().alias("requests"), col("total").sum()];
+    for c in components {
+        aggs.push(col(c).sum().alias(format!("{c}_sum")));
+        aggs.push(
+            col(c)
+                .quantile(lit(0.99), QuantileMethod::Equiprobable)
+                .alias(format!("{c}_p99")),
+        );
+    }
+    let groups = slow
+        .clone()
+        .group_by([col("user_agent"), col("verb"), col("resource")])
+        .agg(aggs)
+        .collect()?;
+    let bins = slow
+        .group_by([col("stage_timestamp").dt().truncate(lit("5m")).alias("bin")])
+        .agg(components.iter().map(|c| col(*c).sum()).collect::<Vec<_>>())
+        .collect()?;
+    Ok((groups, bins))
+}
+
 /// The webhook-failure scan as a plain Rust baseline: the substring test alone over every
 /// log line (no name extraction, no grouping).
 pub fn naive_webhook_scan(frame: &AuditFrame) -> usize {

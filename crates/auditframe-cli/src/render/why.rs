@@ -67,8 +67,8 @@ pub(crate) fn attribution_table(out: &mut impl Write, a: &AttributionReport) -> 
     )?;
     writeln!(
         out,
-        "  {:>5}  {:>9}  {:<28} {:<7} {:<16} {}",
-        "slow", "total s", "dominant cause", "verb", "resource", "components; key"
+        "  {:>5}  {:>9}  {:<28} {:<7} {:<16} components; key",
+        "slow", "total s", "dominant cause", "verb", "resource"
     )?;
     for r in &a.by_group {
         writeln!(

@@ -109,7 +109,9 @@ impl LatencyAttribution {
             .map(|code| LONG_RUNNING_SUBRESOURCES.contains(&c.subresource.name(code)))
             .collect();
         let mut by_codes: HashMap<(u32, u32, u32), Group> = HashMap::new();
-        for i in 0..c.height {
+        // Slow requests are a small share of all rows: visit only the candidates (a latency
+        // annotation, or a latency over 500 ms), found a 64-row word at a time.
+        for i in candidates(c) {
             if !c.keep(i) {
                 continue;
             }
@@ -253,6 +255,54 @@ impl LatencyAttribution {
             series,
         }
     }
+}
+
+/// Rows that may be slow requests, in order: any `lat_*` value, or `latency_ms` over 500
+/// (a superset: each is checked again).
+fn candidates(c: &Cols) -> impl Iterator<Item = usize> + '_ {
+    let words = c.height.div_ceil(64);
+    let mut marks = vec![0u64; words];
+    for col in &c.lat {
+        let arr = &col.arr;
+        if arr.values().is_empty() {
+            continue;
+        }
+        match arr.validity() {
+            Some(v) if v.unset_bits() == v.len() => {}
+            Some(v) => {
+                let mut words = v.fast_iter_u64();
+                let mut k = 0;
+                for (m, w) in marks.iter_mut().zip(words.by_ref()) {
+                    *m |= w;
+                    k += 1;
+                }
+                // The last words, the final one partial.
+                for (m, w) in marks.iter_mut().skip(k).zip(words.remainder().0) {
+                    *m |= w;
+                }
+            }
+            None => marks.iter_mut().for_each(|m| *m = u64::MAX),
+        }
+    }
+    let slow_ms = 500;
+    for (word, chunk) in marks.iter_mut().zip(c.latency.arr.values().chunks(64)) {
+        let mut bits = 0u64;
+        for (j, &ms) in chunk.iter().enumerate() {
+            bits |= u64::from(ms > slow_ms) << j;
+        }
+        *word |= bits;
+    }
+    let height = c.height;
+    marks.into_iter().enumerate().flat_map(move |(k, mut w)| {
+        std::iter::from_fn(move || {
+            (w != 0).then(|| {
+                let j = w.trailing_zeros() as usize;
+                w &= w - 1;
+                k * 64 + j
+            })
+        })
+        .filter(move |&i| i < height)
+    })
 }
 
 fn ms(ns: i128) -> f64 {

@@ -215,8 +215,9 @@ pub(crate) fn findings(d: &DiagnosisReport) -> Vec<Finding> {
     }
 
     // Cause 2: webhook failures, one finding per webhook.
-    let mut by_webhook: BTreeMap<&str, (u64, bool, Option<Timestamp>, Option<Timestamp>)> =
-        BTreeMap::new();
+    // Per webhook: failures, whether any failed closed, first and last seen.
+    type Failures = (u64, bool, Option<Timestamp>, Option<Timestamp>);
+    let mut by_webhook: BTreeMap<&str, Failures> = BTreeMap::new();
     for w in d.webhooks.webhooks.iter().filter(|w| w.failure) {
         let e = by_webhook
             .entry(&w.webhook)

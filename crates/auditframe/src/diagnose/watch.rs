@@ -46,7 +46,8 @@ impl WatchLoad {
     fn add(&mut self, c: &Cols) {
         let watch = c.verb.code_of("watch");
         let started = c.stage.code_of("ResponseStarted");
-        let mut requests: HashMap<u32, u64> = HashMap::new();
+        // Per key code (the last slot: null).
+        let mut requests = vec![0u64; c.key.len as usize + 1];
         let mut ids = c.audit_id.cursor();
         for i in 0..c.height {
             let t = c.time.at(i);
@@ -59,7 +60,9 @@ impl WatchLoad {
             let stage = c.stage.at(i);
             let complete = c.keep(i);
             if complete {
-                *requests.entry(c.key.at(i)).or_default() += 1;
+                if let Some(n) = requests.get_mut(c.key.at(i) as usize) {
+                    *n += 1;
+                }
             }
             if watch.is_none() || Some(c.verb.at(i)) != watch {
                 continue;
@@ -85,8 +88,8 @@ impl WatchLoad {
                 w.end = c.stage_time.at(i).or(Some(received));
             }
         }
-        for (k, n) in requests {
-            *self.requests.entry(c.key_of(&c.key, k)).or_default() += n;
+        for (k, n) in requests.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+            *self.requests.entry(c.key_of(&c.key, k as u32)).or_default() += n;
         }
     }
 
