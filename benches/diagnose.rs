@@ -44,6 +44,19 @@ fn bench(c: &mut Criterion) {
     assert_eq!(naive_webhook_scan(&frame) as u64, log_failures);
     let (groups, _) = polars_attribution(&df).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sum(&groups, "requests"), d.attribution.annotated);
+    for (column, component) in [("lat_etcd_ns_sum", "etcd"), ("other_sum", "other")] {
+        let ours = d
+            .attribution
+            .components
+            .iter()
+            .find(|c| c.component == component);
+        let ours_ns = ours.map_or(0.0, |c| c.total_ms * 1e6);
+        let theirs = sum(&groups, column) as f64;
+        assert!(
+            (ours_ns - theirs).abs() <= theirs * 1e-9,
+            "{component}: {ours_ns} vs {theirs}"
+        );
+    }
 
     let mut g = c.benchmark_group("diagnose");
     g.sample_size(10);
@@ -77,6 +90,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| run::<SloVerdicts>(&frame, &opts))
     });
     g.bench_function("polars_lazy/slo", |b| b.iter(|| polars_slo(&df)));
+    // The column loading every diagnosis starts with, alone (for the attribution's columns).
+    g.bench_function("auditframe/attribution_columns_only", |b| {
+        let p = <LatencyAttribution as auditframe::diagnose::Diagnosis>::projection(&opts);
+        b.iter(|| auditframe::diagnose::DiagnosisFrame::new(&frame, &opts, p).map(|_| ()))
+    });
     g.bench_function("auditframe/attribution", |b| {
         b.iter(|| run::<LatencyAttribution>(&frame, &opts))
     });

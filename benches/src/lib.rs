@@ -258,9 +258,12 @@ pub fn polars_slo(df: &DataFrame) -> PolarsResult<DataFrame> {
         .collect()
 }
 
-/// The latency attribution as polars lazy plans: the annotated slow requests (final event,
-/// no watch or stream) per (user agent, verb, resource) with each component's sum and P99,
-/// and the component sums per 5-minute bin.
+/// The latency attribution as polars lazy plans, the same computation as
+/// `diagnose::LatencyAttribution`: the annotated slow requests (final event, no watch or
+/// stream) with their components (absent = 0) and `other` (total minus components, at least
+/// 0); per (user agent, verb, resource), per user agent, per (verb, resource) and overall each
+/// component's sum and P99; the component sums per 5-minute bin. Returns the per-group table
+/// and the bins.
 pub fn polars_attribution(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame)> {
     let components = [
         "lat_etcd_ns",
@@ -284,8 +287,15 @@ pub fn polars_attribution(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame)
         .or(col("subresource").eq(lit("proxy")));
     let total = when(col("lat_total_ns").gt(lit(0)))
         .then(col("lat_total_ns"))
-        .otherwise(col("latency_ms") * lit(1_000_000i64))
+        .otherwise(
+            (col("stage_timestamp").cast(DataType::Int64)
+                - col("request_received").cast(DataType::Int64))
+            .fill_null(col("latency_ms") * lit(1_000_000i64)),
+        )
         .alias("total");
+    let attributed = components
+        .iter()
+        .fold(lit(0i64), |e, c| e + col(*c).fill_null(lit(0i64)));
     let slow = df
         .clone()
         .lazy()
@@ -298,27 +308,59 @@ pub fn polars_attribution(df: &DataFrame) -> PolarsResult<(DataFrame, DataFrame)
         .with_columns(
             components
                 .iter()
-                .map(|c| col(*c).fill_null(lit(0i64)))
+                .map(|c| {
+                    let v = col(*c).fill_null(lit(0i64));
+                    when(v.clone().lt(lit(0i64)))
+                        .then(lit(0i64))
+                        .otherwise(v)
+                        .alias(*c)
+                })
                 .chain(std::iter::once(total))
                 .collect::<Vec<_>>(),
-        );
-    let mut aggs = vec![len().alias("requests"), col("total").sum()];
-    for c in components {
-        aggs.push(col(c).sum().alias(format!("{c}_sum")));
-        aggs.push(
-            col(c)
-                .quantile(lit(0.99), QuantileMethod::Equiprobable)
-                .alias(format!("{c}_p99")),
-        );
-    }
+        )
+        .with_column({
+            let other = col("total") - attributed;
+            when(other.clone().lt(lit(0i64)))
+                .then(lit(0i64))
+                .otherwise(other)
+                .alias("other")
+        })
+        // Materialised once, as auditframe keeps the slow requests' rows.
+        .collect()?;
+    let parts: Vec<&str> = components.iter().copied().chain(["other"]).collect();
+    let aggs = || {
+        let mut a = vec![len().alias("requests"), col("total").sum()];
+        for c in &parts {
+            a.push(col(*c).sum().alias(format!("{c}_sum")));
+            a.push(
+                col(*c)
+                    .quantile(lit(0.99), QuantileMethod::Equiprobable)
+                    .alias(format!("{c}_p99")),
+            );
+        }
+        a
+    };
     let groups = slow
         .clone()
+        .lazy()
         .group_by([col("user_agent"), col("verb"), col("resource")])
-        .agg(aggs)
+        .agg(aggs())
         .collect()?;
+    slow.clone()
+        .lazy()
+        .group_by([col("user_agent")])
+        .agg(aggs())
+        .collect()?;
+    slow.clone()
+        .lazy()
+        .group_by([col("verb"), col("resource")])
+        .agg(aggs())
+        .collect()?;
+    slow.clone().lazy().select(aggs()).collect()?;
     let bins = slow
+        .lazy()
         .group_by([col("stage_timestamp").dt().truncate(lit("5m")).alias("bin")])
-        .agg(components.iter().map(|c| col(*c).sum()).collect::<Vec<_>>())
+        .agg(parts.iter().map(|c| col(*c).sum()).collect::<Vec<_>>())
         .collect()?;
     Ok((groups, bins))
 }

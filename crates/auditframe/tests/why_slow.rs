@@ -268,6 +268,15 @@ proptest! {
         let comp = |c: &str| a.components.iter().find(|x| x.component == c).map_or(0.0, |x| x.total_ms);
         prop_assert!((comp("etcd") - ms(etcd)).abs() < 1e-6);
         prop_assert!((comp("other") - ms(other)).abs() < 1e-6);
+        // Exact nearest-rank P99 of each annotated component over the annotated requests.
+        let annotated_rows: Vec<&(usize, i64, i64, i64)> = reference.iter().filter(|r| r.2 > 0 || r.3 > 0).collect();
+        for (name, pick) in [("etcd", 2usize), ("validating_webhook", 3)] {
+            let mut v: Vec<i64> = annotated_rows.iter().map(|r| if pick == 2 { r.2 } else { r.3 }).collect();
+            v.sort_unstable();
+            let want = if v.is_empty() { 0 } else { v[(v.len() * 99).div_ceil(100) - 1] };
+            let got = a.components.iter().find(|x| x.component == name).unwrap().p99_ms;
+            prop_assert_eq!(got, ms(i128::from(want)), "{}", name);
+        }
         let w = diag::run::<WatchLoad>(&f, &opts).unwrap();
         let held: i64 = events.iter().enumerate().filter(|(i, _)| i % 3 == 0).map(|(_, e)| e.1 * MS).sum();
         prop_assert!((w.watch_seconds - held as f64 / S as f64).abs() < 1e-6);

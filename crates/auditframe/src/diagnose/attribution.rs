@@ -14,8 +14,8 @@
 //!   write a bogus negative total); a component it lacks took no time (kube-apiserver writes
 //!   only non-zero ones); `other` is the total minus the components, never below zero.
 
-use std::collections::HashMap;
-
+use polars::prelude::PlHashMap;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use super::rows::Cols;
@@ -57,115 +57,73 @@ const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "p
 /// Component sums and per-request values of one group.
 #[derive(Debug, Clone, Default, PartialEq)]
 struct Group {
-    requests: u64,
     total_ns: i128,
     sums: [i128; N],
-    /// Per component, one value per request (0 when absent), for exact percentiles.
-    values: [Vec<i64>; N],
+    /// One entry per request: its components (0 when absent), for exact percentiles.
+    rows: Vec<[i64; N]>,
 }
 
 impl Group {
-    fn add(&mut self, total: i64, parts: &[i64; N]) {
-        self.requests += 1;
+    fn add(&mut self, total: i64, parts: [i64; N]) {
         self.total_ns += i128::from(total);
-        for ((s, v), &p) in self.sums.iter_mut().zip(&mut self.values).zip(parts) {
+        for (s, &p) in self.sums.iter_mut().zip(&parts) {
             *s += i128::from(p);
-            v.push(p);
         }
+        self.rows.push(parts);
     }
 
     fn merge(&mut self, o: &Group) {
-        self.requests += o.requests;
         self.total_ns += o.total_ns;
-        for ((s, v), (os, ov)) in self
-            .sums
-            .iter_mut()
-            .zip(&mut self.values)
-            .zip(o.sums.iter().zip(&o.values))
-        {
+        for (s, os) in self.sums.iter_mut().zip(&o.sums) {
             *s += os;
-            v.extend_from_slice(ov);
         }
+        self.rows.extend_from_slice(&o.rows);
     }
 }
 
 /// (key, verb, resource); `None` is null.
 type GroupKey = (String, Option<String>, Option<String>);
 
+/// A reported row's (key, verb, resource): `None` where the level does not group by it.
+type RowKey = (Option<String>, Option<String>, Option<String>);
+
 /// The mergeable state of the attribution diagnosis.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LatencyAttribution {
     slow: u64,
     unannotated: u64,
-    groups: HashMap<GroupKey, Group>,
+    groups: PlHashMap<GroupKey, Group>,
     /// Component sums per bin start (of the completion time).
-    bins: HashMap<i64, [i128; N]>,
+    bins: PlHashMap<i64, [i128; N]>,
 }
 
 impl LatencyAttribution {
     fn add(&mut self, c: &Cols, opts: &DiagnoseOptions) {
-        let watch = c.verb.code_of("watch");
-        let long_running: Vec<bool> = (0..c.subresource.len)
-            .map(|code| LONG_RUNNING_SUBRESOURCES.contains(&c.subresource.name(code)))
+        // Row ranges of whole 64-row words, one per thread, scanned in parallel; their
+        // groups are keyed by this frame's codes, so they merge before becoming strings.
+        let words = c.height.div_ceil(64);
+        let per = words.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let starts: Vec<usize> = (0..words).step_by(per).collect();
+        let scans: Vec<Scan> = starts
+            .into_par_iter()
+            .map(|w| scan(c, opts, w * 64..((w + per) * 64).min(c.height)))
             .collect();
-        let mut by_codes: HashMap<(u32, u32, u32), Group> = HashMap::new();
-        // Slow requests are a small share of all rows: visit only the candidates (a latency
-        // annotation, or a latency over 500 ms), found a 64-row word at a time.
-        for i in candidates(c) {
-            if !c.keep(i) {
-                continue;
-            }
-            let verb = c.verb.at(i);
-            if Some(verb) == watch
-                || long_running
-                    .get(c.subresource.at(i) as usize)
-                    .copied()
-                    .unwrap_or(false)
-            {
-                continue;
-            }
-            let mut parts = [0i64; N];
-            let mut annotated = false;
-            for (p, col) in parts.iter_mut().zip(&c.lat) {
-                if let Some(v) = col.at(i) {
-                    *p = v.max(0);
-                    annotated = true;
+        let mut by_codes: PlHashMap<(u32, u32, u32), Group> = PlHashMap::default();
+        for part in scans {
+            self.slow += part.slow;
+            self.unannotated += part.unannotated;
+            for (k, g) in part.groups {
+                match by_codes.get_mut(&k) {
+                    Some(mine) => mine.merge(&g),
+                    None => {
+                        by_codes.insert(k, g);
+                    }
                 }
             }
-            let written_total = c.lat.get(N - 1).and_then(|t| t.at(i));
-            annotated |= written_total.is_some();
-            let measured = match (c.stage_time.at(i), c.received.at(i)) {
-                (Some(end), Some(start)) => Some(end.saturating_sub(start)),
-                _ => c.latency.at(i).map(|ms| ms.saturating_mul(NANOS_PER_MILLI)),
-            };
-            if !annotated {
-                if measured.is_some_and(|ns| ns > 500 * NANOS_PER_MILLI) {
-                    self.slow += 1;
-                    self.unannotated += 1;
-                }
-                continue;
-            }
-            self.slow += 1;
-            let total = written_total
-                .filter(|t| *t > 0)
-                .or(measured)
-                .unwrap_or(0)
-                .max(0);
-            let attributed: i64 = parts
-                .iter()
-                .take(OTHER)
-                .fold(0i64, |a, p| a.saturating_add(*p));
-            if let Some(o) = parts.get_mut(OTHER) {
-                *o = total.saturating_sub(attributed).max(0);
-            }
-            by_codes
-                .entry((c.key.at(i), verb, c.resource.at(i)))
-                .or_default()
-                .add(total, &parts);
-            if let Some(t) = c.stage_time.at(i) {
-                let bin = self.bins.entry(bin_start(t, opts.bin_ns)).or_insert([0; N]);
-                for (b, p) in bin.iter_mut().zip(parts) {
-                    *b += i128::from(p);
+            for (b, sums) in part.bins {
+                let mine = self.bins.entry(b).or_insert([0; N]);
+                for (m, s) in mine.iter_mut().zip(sums) {
+                    *m += s;
                 }
             }
         }
@@ -175,7 +133,12 @@ impl LatencyAttribution {
                 c.str_of_code(&c.verb, v).map(str::to_owned),
                 c.str_of_code(&c.resource, r).map(str::to_owned),
             );
-            self.groups.entry(key).or_default().merge(&g);
+            match self.groups.get_mut(&key) {
+                Some(mine) => mine.merge(&g),
+                None => {
+                    self.groups.insert(key, g);
+                }
+            }
         }
     }
 
@@ -183,7 +146,12 @@ impl LatencyAttribution {
         self.slow += o.slow;
         self.unannotated += o.unannotated;
         for (k, g) in o.groups {
-            self.groups.entry(k).or_default().merge(&g);
+            match self.groups.get_mut(&k) {
+                Some(mine) => mine.merge(&g),
+                None => {
+                    self.groups.insert(k, g);
+                }
+            }
         }
         for (b, sums) in o.bins {
             let mine = self.bins.entry(b).or_insert([0; N]);
@@ -194,40 +162,31 @@ impl LatencyAttribution {
     }
 
     fn report(self, opts: &DiagnoseOptions) -> AttributionReport {
-        let mut all = Group::default();
-        let mut by_key: HashMap<String, Group> = HashMap::new();
-        let mut by_vr: HashMap<(Option<String>, Option<String>), Group> = HashMap::new();
-        for ((k, v, r), g) in &self.groups {
-            all.merge(g);
-            by_key.entry(k.clone()).or_default().merge(g);
-            by_vr.entry((v.clone(), r.clone())).or_default().merge(g);
-        }
-        let rank = |rows: &mut Vec<AttributionRow>| {
-            rows.sort_by(|a, b| {
-                b.total_ms
-                    .total_cmp(&a.total_ms)
-                    .then_with(|| a.key.cmp(&b.key))
-                    .then_with(|| a.verb.cmp(&b.verb))
-                    .then_with(|| a.resource.cmp(&b.resource))
-            });
+        // Every level sums its groups first; percentiles are computed only for the rows
+        // reported (the top ones by summed latency), from the groups' rows.
+        let groups: Vec<(&GroupKey, &Group)> = self.groups.iter().collect();
+        let level = |of: &dyn Fn(&GroupKey) -> RowKey| {
+            let mut m: PlHashMap<RowKey, Level<'_>> = PlHashMap::default();
+            for (k, g) in &groups {
+                m.entry(of(k)).or_default().add(g);
+            }
+            let mut rows: Vec<(RowKey, Level<'_>)> = m.into_iter().collect();
+            rows.sort_by(|(ka, a), (kb, b)| b.total_ns.cmp(&a.total_ns).then_with(|| ka.cmp(kb)));
             rows.truncate(opts.top);
+            // Each reported row selects nine percentiles over its requests: in parallel.
+            rows.into_par_iter()
+                .map(|((k, v, r), l)| l.row(k, v, r))
+                .collect::<Vec<_>>()
         };
-        let mut key_rows: Vec<AttributionRow> = by_key
-            .iter()
-            .map(|(k, g)| row(Some(k.clone()), None, None, g))
-            .collect();
-        rank(&mut key_rows);
-        let mut vr_rows: Vec<AttributionRow> = by_vr
-            .iter()
-            .map(|((v, r), g)| row(None, v.clone(), r.clone(), g))
-            .collect();
-        rank(&mut vr_rows);
-        let mut group_rows: Vec<AttributionRow> = self
-            .groups
-            .iter()
-            .map(|((k, v, r), g)| row(Some(k.clone()), v.clone(), r.clone(), g))
-            .collect();
-        rank(&mut group_rows);
+        let by_group = level(&|(k, v, r)| (Some(k.clone()), v.clone(), r.clone()));
+        let by_key = level(&|(k, _, _)| (Some(k.clone()), None, None));
+        let by_verb_resource = level(&|(_, v, r)| (None, v.clone(), r.clone()));
+        let mut all = Level::default();
+        for (_, g) in &groups {
+            all.add(g);
+        }
+        let annotated = all.requests();
+        let overall = all.row(None, None, None);
         let mut series: Vec<AttributionBin> = self
             .bins
             .iter()
@@ -241,26 +200,190 @@ impl LatencyAttribution {
             })
             .collect();
         series.sort_by_key(|b| b.bin_start);
-        let overall = row(None, None, None, &all);
         AttributionReport {
             slow_requests: self.slow,
-            annotated: all.requests,
+            annotated,
             unannotated: self.unannotated,
             total_ms: overall.total_ms,
-            dominant_cause: (all.requests > 0).then_some(overall.dominant_cause),
+            dominant_cause: (annotated > 0).then_some(overall.dominant_cause),
             components: overall.components,
-            by_key: key_rows,
-            by_verb_resource: vr_rows,
-            by_group: group_rows,
+            by_key,
+            by_verb_resource,
+            by_group,
             series,
         }
     }
 }
 
-/// Rows that may be slow requests, in order: any `lat_*` value, or `latency_ms` over 500
-/// (a superset: each is checked again).
-fn candidates(c: &Cols) -> impl Iterator<Item = usize> + '_ {
-    let words = c.height.div_ceil(64);
+/// The groups one reported row sums.
+#[derive(Default)]
+struct Level<'g> {
+    total_ns: i128,
+    sums: [i128; N],
+    groups: Vec<&'g Group>,
+}
+
+impl<'g> Level<'g> {
+    fn add(&mut self, g: &'g Group) {
+        self.total_ns += g.total_ns;
+        for (s, gs) in self.sums.iter_mut().zip(&g.sums) {
+            *s += gs;
+        }
+        self.groups.push(g);
+    }
+
+    fn requests(&self) -> u64 {
+        self.groups.iter().map(|g| g.rows.len() as u64).sum()
+    }
+
+    fn row(
+        self,
+        key: Option<String>,
+        verb: Option<String>,
+        resource: Option<String>,
+    ) -> AttributionRow {
+        let n = self.groups.iter().map(|g| g.rows.len()).sum::<usize>();
+        // Most components are zero for most requests: the P99 is zero unless more than 1 %
+        // of the values are not, and only those need selecting. One pass gathers them all.
+        let mut nonzero: [Vec<i64>; N] = Default::default();
+        for g in &self.groups {
+            for r in &g.rows {
+                for (v, &x) in nonzero.iter_mut().zip(r) {
+                    if x != 0 {
+                        v.push(x);
+                    }
+                }
+            }
+        }
+        let k = percentile_rank(99.0, n);
+        let p99: Vec<i64> = nonzero
+            .into_par_iter()
+            .map(|mut nonzero| {
+                let zeros = n - nonzero.len();
+                if n == 0 || k <= zeros {
+                    // Values are never negative: zeros sort first.
+                    0
+                } else {
+                    // The exact nearest rank among all n values, k > zeros here.
+                    let (_, x, _) = nonzero.select_nth_unstable(k - zeros - 1);
+                    *x
+                }
+            })
+            .collect();
+        row(
+            key,
+            verb,
+            resource,
+            n as u64,
+            self.total_ns,
+            &self.sums,
+            &p99,
+        )
+    }
+}
+
+/// What one range of rows adds, grouped by this frame's (key, verb, resource) codes.
+#[derive(Default)]
+struct Scan {
+    slow: u64,
+    unannotated: u64,
+    groups: PlHashMap<(u32, u32, u32), Group>,
+    bins: PlHashMap<i64, [i128; N]>,
+}
+
+/// Scans the rows of `range` (whole 64-row words but the last).
+fn scan(c: &Cols, opts: &DiagnoseOptions, range: std::ops::Range<usize>) -> Scan {
+    let mut out = Scan::default();
+    // The bin being summed: (start, sums, whether a request fell in it).
+    let mut bin: (i64, [i128; N], bool) = (i64::MIN, [0; N], false);
+    let watch = c.verb.code_of("watch");
+    let long_running: Vec<bool> = (0..c.subresource.len)
+        .map(|code| LONG_RUNNING_SUBRESOURCES.contains(&c.subresource.name(code)))
+        .collect();
+    // Slow requests are a small share of all rows: visit only the candidates (a latency
+    // annotation, or a latency over 500 ms), found a 64-row word at a time.
+    for i in candidates(c, range) {
+        if !c.keep(i) {
+            continue;
+        }
+        let verb = c.verb.at(i);
+        if Some(verb) == watch
+            || long_running
+                .get(c.subresource.at(i) as usize)
+                .copied()
+                .unwrap_or(false)
+        {
+            continue;
+        }
+        let mut parts = [0i64; N];
+        let mut annotated = false;
+        for (p, col) in parts.iter_mut().zip(&c.lat) {
+            if let Some(v) = col.at(i) {
+                *p = v.max(0);
+                annotated = true;
+            }
+        }
+        let written_total = c.lat.get(N - 1).and_then(|t| t.at(i));
+        let measured = match (c.stage_time.at(i), c.received.at(i)) {
+            (Some(end), Some(start)) => Some(end.saturating_sub(start)),
+            _ => c.latency.at(i).map(|ms| ms.saturating_mul(NANOS_PER_MILLI)),
+        };
+        if !annotated {
+            if measured.is_some_and(|ns| ns > 500 * NANOS_PER_MILLI) {
+                out.slow += 1;
+                out.unannotated += 1;
+            }
+            continue;
+        }
+        out.slow += 1;
+        let total = written_total
+            .filter(|t| *t > 0)
+            .or(measured)
+            .unwrap_or(0)
+            .max(0);
+        let attributed: i64 = parts
+            .iter()
+            .take(OTHER)
+            .fold(0i64, |a, p| a.saturating_add(*p));
+        if let Some(o) = parts.get_mut(OTHER) {
+            *o = total.saturating_sub(attributed).max(0);
+        }
+        out.groups
+            .entry((c.key.at(i), verb, c.resource.at(i)))
+            .or_default()
+            .add(total, parts);
+        if let Some(t) = c.stage_time.at(i) {
+            // Rows come roughly in time order: sum into the current bin until one falls
+            // outside it (no hashing and no bin arithmetic per row).
+            if !(bin.2 && bin.0 <= t && t < bin.0.saturating_add(opts.bin_ns)) {
+                out.add_bin(&bin);
+                bin = (bin_start(t, opts.bin_ns), [0; N], true);
+            }
+            for (b, p) in bin.1.iter_mut().zip(parts) {
+                *b += i128::from(p);
+            }
+        }
+    }
+    out.add_bin(&bin);
+    out
+}
+
+impl Scan {
+    fn add_bin(&mut self, (start, sums, seen): &(i64, [i128; N], bool)) {
+        if *seen {
+            let mine = self.bins.entry(*start).or_insert([0; N]);
+            for (m, s) in mine.iter_mut().zip(sums) {
+                *m += s;
+            }
+        }
+    }
+}
+
+/// Rows of `range` (starting on a 64-row word) that may be slow requests, in order: any
+/// `lat_*` value, or `latency_ms` over 500 (a superset: each is checked again).
+fn candidates(c: &Cols, range: std::ops::Range<usize>) -> impl Iterator<Item = usize> + '_ {
+    let first_word = range.start / 64;
+    let words = range.end.div_ceil(64).saturating_sub(first_word);
     let mut marks = vec![0u64; words];
     for col in &c.lat {
         let arr = &col.arr;
@@ -270,14 +393,17 @@ fn candidates(c: &Cols) -> impl Iterator<Item = usize> + '_ {
         match arr.validity() {
             Some(v) if v.unset_bits() == v.len() => {}
             Some(v) => {
-                let mut words = v.fast_iter_u64();
+                let end = range.end.min(v.len());
+                let start = range.start.min(end);
+                let part = v.clone().sliced(start, end - start);
+                let mut it = part.fast_iter_u64();
                 let mut k = 0;
-                for (m, w) in marks.iter_mut().zip(words.by_ref()) {
+                for (m, w) in marks.iter_mut().zip(it.by_ref()) {
                     *m |= w;
                     k += 1;
                 }
                 // The last words, the final one partial.
-                for (m, w) in marks.iter_mut().skip(k).zip(words.remainder().0) {
+                for (m, w) in marks.iter_mut().skip(k).zip(it.remainder().0) {
                     *m |= w;
                 }
             }
@@ -285,23 +411,29 @@ fn candidates(c: &Cols) -> impl Iterator<Item = usize> + '_ {
         }
     }
     let slow_ms = 500;
-    for (word, chunk) in marks.iter_mut().zip(c.latency.arr.values().chunks(64)) {
+    let latency = c
+        .latency
+        .arr
+        .values()
+        .get(range.clone())
+        .unwrap_or_default();
+    for (word, chunk) in marks.iter_mut().zip(latency.chunks(64)) {
         let mut bits = 0u64;
         for (j, &ms) in chunk.iter().enumerate() {
             bits |= u64::from(ms > slow_ms) << j;
         }
         *word |= bits;
     }
-    let height = c.height;
+    let (start, end) = (range.start, range.end);
     marks.into_iter().enumerate().flat_map(move |(k, mut w)| {
         std::iter::from_fn(move || {
             (w != 0).then(|| {
                 let j = w.trailing_zeros() as usize;
                 w &= w - 1;
-                k * 64 + j
+                start + k * 64 + j
             })
         })
-        .filter(move |&i| i < height)
+        .filter(move |&i| i < end)
     })
 }
 
@@ -309,42 +441,30 @@ fn ms(ns: i128) -> f64 {
     ns as f64 / NANOS_PER_MILLI as f64
 }
 
-/// The exact nearest-rank percentile `p` of `values` (sorted here), in ns.
-fn nearest_rank(values: &[i64], p: f64) -> i64 {
-    let mut v = values.to_vec();
-    if v.is_empty() {
-        return 0;
-    }
-    let k = percentile_rank(p, v.len()) - 1;
-    let (_, x, _) = v.select_nth_unstable(k);
-    *x
-}
-
 fn row(
     key: Option<String>,
     verb: Option<String>,
     resource: Option<String>,
-    g: &Group,
+    requests: u64,
+    total_ns: i128,
+    sums: &[i128; N],
+    p99: &[i64],
 ) -> AttributionRow {
-    let denominator: i128 = g.sums.iter().sum();
+    let denominator: i128 = sums.iter().sum();
     let components: Vec<ComponentStat> = COMPONENTS
         .iter()
-        .zip(g.sums.iter().zip(&g.values))
-        .map(|(&component, (&sum, values))| ComponentStat {
+        .zip(sums.iter().zip(p99))
+        .map(|(&component, (&sum, &p))| ComponentStat {
             component,
             total_ms: ms(sum),
-            share: if denominator > 0 {
-                sum as f64 / denominator as f64
-            } else {
-                0.0
-            },
-            p99_ms: ms(i128::from(nearest_rank(values, 99.0))),
+            share: super::ratio(sum, denominator),
+            p99_ms: ms(i128::from(p)),
         })
         .collect();
     let dominant_cause = CAUSES
         .iter()
         .map(|(cause, parts)| {
-            let sum: i128 = parts.iter().filter_map(|&i| g.sums.get(i)).sum();
+            let sum: i128 = parts.iter().filter_map(|&i| sums.get(i)).sum();
             (*cause, sum)
         })
         // The first of equal sums wins: the order of `CAUSES`.
@@ -360,8 +480,8 @@ fn row(
         key,
         verb,
         resource,
-        requests: g.requests,
-        total_ms: ms(g.total_ns),
+        requests,
+        total_ms: ms(total_ns),
         dominant_cause,
         components,
     }

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{DiagnosisReport, ReadType};
+use super::{max_some, min_some, ratio, DiagnosisReport, ReadType};
 use crate::time::Timestamp;
 
 /// How urgent a finding is.
@@ -224,8 +224,8 @@ pub(crate) fn findings(d: &DiagnosisReport) -> Vec<Finding> {
             .or_insert((0, false, None, None));
         e.0 += w.count;
         e.1 |= w.kind == "failing_closed";
-        e.2 = min_t(e.2, w.first_seen);
-        e.3 = max_t(e.3, w.last_seen);
+        e.2 = min_some(e.2, w.first_seen);
+        e.3 = max_some(e.3, w.last_seen);
     }
     for (name, (count, closed, first, last)) in by_webhook {
         let span = match (first, last) {
@@ -378,26 +378,4 @@ pub(crate) fn findings(d: &DiagnosisReport) -> Vec<Finding> {
             .then_with(|| b.score.total_cmp(&a.score))
     });
     out
-}
-
-fn ratio(part: i128, whole: i128) -> f64 {
-    if whole > 0 {
-        part as f64 / whole as f64
-    } else {
-        0.0
-    }
-}
-
-fn min_t(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, y) => x.or(y),
-    }
-}
-
-fn max_t(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.max(y)),
-        (x, y) => x.or(y),
-    }
 }

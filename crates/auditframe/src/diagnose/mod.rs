@@ -302,6 +302,31 @@ pub trait Diagnosis: Default + Clone + fmt::Debug + Send {
     fn finish(self, opts: &DiagnoseOptions) -> Self::Report;
 }
 
+/// `part / whole`, 0 when there is no whole.
+pub(crate) fn ratio(part: i128, whole: i128) -> f64 {
+    if whole > 0 {
+        part as f64 / whole as f64
+    } else {
+        0.0
+    }
+}
+
+/// The smaller of two optional values (either alone when the other is absent).
+pub(crate) fn min_some<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// The larger of two optional values (either alone when the other is absent).
+pub(crate) fn max_some<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    }
+}
+
 /// The columns every diagnosis reads: the window's time and the stage (a request counts
 /// once, at `ResponseComplete`), and the grouping key.
 pub(crate) fn base_projection(opts: &DiagnoseOptions) -> Projection {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::rows::Cols;
-use super::DiagnoseOptions;
+use super::{max_some, ratio, DiagnoseOptions};
 use crate::analysis::bin_start;
 use crate::schema::{Column, Projection};
 use crate::time::Timestamp;
@@ -109,10 +109,7 @@ impl WatchLoad {
         for (k, n) in o.requests {
             *self.requests.entry(k).or_default() += n;
         }
-        self.latest = match (self.latest, o.latest) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.latest = max_some(self.latest, o.latest);
     }
 
     fn report(self, opts: &DiagnoseOptions) -> WatchReport {
@@ -184,9 +181,9 @@ impl WatchLoad {
                     key: k.clone(),
                     watches: *n,
                     watch_seconds: *held as f64 / NANOS_PER_SECOND as f64,
-                    load_share: share(*held, total_held),
+                    load_share: ratio(*held, total_held),
                     requests,
-                    request_share: share(i128::from(requests), i128::from(total_requests)),
+                    request_share: ratio(i128::from(requests), i128::from(total_requests)),
                     rank_by_requests: rank_of.get(k).copied(),
                 }
             })
@@ -212,14 +209,6 @@ impl WatchLoad {
             top_by_load,
             series,
         }
-    }
-}
-
-fn share(part: i128, whole: i128) -> f64 {
-    if whole > 0 {
-        part as f64 / whole as f64
-    } else {
-        0.0
     }
 }
 

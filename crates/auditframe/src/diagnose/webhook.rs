@@ -62,14 +62,8 @@ impl Seen {
 
     fn merge(&mut self, o: Seen) {
         self.count += o.count;
-        self.first = match (self.first, o.first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        self.last = match (self.last, o.last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.first = super::min_some(self.first, o.first);
+        self.last = super::max_some(self.last, o.last);
     }
 }
 
