@@ -81,6 +81,8 @@ pub(crate) struct FastEnvelope<'a> {
     pub category: Option<Cow<'a, str>>,
     /// The payload string's raw content (escapes not decoded), or `None` for null.
     pub payload_raw: Option<&'a [u8]>,
+    /// The payload when it is the event object itself, as raw JSON.
+    pub payload_object: Option<&'a [u8]>,
     pub has_payload_key: bool,
 }
 
@@ -109,16 +111,13 @@ pub(crate) fn envelope<'a>(
                 (b"Category", false) | (b"category", true) => env.category = c.opt_str()?,
                 (b"log_s", false) => {
                     env.has_payload_key = true;
-                    env.payload_raw = raw_str(c, b)?;
+                    payload(c, b, &mut env)?;
                 }
                 (b"properties", true) => {
                     env.has_payload_key = true;
                     // `properties` as JSON text is left to the serde path.
                     c.object_or_null(|c, k| match k {
-                        b"log" => {
-                            env.payload_raw = raw_str(c, b)?;
-                            Some(())
-                        }
+                        b"log" => payload(c, b, &mut env),
                         _ => c.skip_value(),
                     })?;
                 }
@@ -128,6 +127,20 @@ pub(crate) fn envelope<'a>(
         })?;
         Some(env)
     })
+}
+
+/// `log_s` / `properties.log`: a string's raw content, or the event object's raw JSON (a
+/// later duplicate key replaces an earlier one, as in the serde path).
+fn payload<'a>(c: &mut Cursor<'a, '_>, b: &'a [u8], env: &mut FastEnvelope<'a>) -> Option<()> {
+    if c.peek() == Some(b'{') {
+        let (s, e) = c.value_span()?;
+        env.payload_object = Some(b.get(s..e)?);
+        env.payload_raw = None;
+    } else {
+        env.payload_raw = raw_str(c, b)?;
+        env.payload_object = None;
+    }
+    Some(())
 }
 
 /// A string's raw content (escapes undecoded), or `None` for null.

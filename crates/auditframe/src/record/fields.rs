@@ -46,6 +46,39 @@ pub(crate) struct EventFields<'a> {
     pub looks_like_event: bool,
 }
 
+impl EventFields<'_> {
+    /// The same fields, owning their strings.
+    pub(crate) fn into_owned(self) -> EventFields<'static> {
+        let o = |c: Option<Cow<'_, str>>| c.map(|c| Cow::Owned(c.into_owned()));
+        EventFields {
+            time_generated: self.time_generated,
+            request_received: self.request_received,
+            stage_timestamp: self.stage_timestamp,
+            legacy_timestamp: self.legacy_timestamp,
+            kind: o(self.kind),
+            audit_id: o(self.audit_id),
+            stage: o(self.stage),
+            level: o(self.level),
+            verb: o(self.verb),
+            user_agent: o(self.user_agent),
+            username: o(self.username),
+            request_uri: o(self.request_uri),
+            source_ip: o(self.source_ip),
+            resource: o(self.resource),
+            subresource: o(self.subresource),
+            namespace: o(self.namespace),
+            name: o(self.name),
+            api_group: o(self.api_group),
+            api_version: o(self.api_version),
+            status_code: self.status_code,
+            category: o(self.category),
+            admission_webhooks: self.admission_webhooks,
+            latency: self.latency,
+            looks_like_event: self.looks_like_event,
+        }
+    }
+}
+
 /// Which JSON values a record parser must decode, precomputed from a [`Projection`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Need {

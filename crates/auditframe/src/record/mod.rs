@@ -443,6 +443,8 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
             category: f.category,
             payload: None,
             payload_raw: f.payload_raw,
+            event: None,
+            payload_object: f.payload_object,
             properties_text: None,
             has_payload_key: f.has_payload_key,
         },
@@ -470,7 +472,7 @@ fn envelope_serde<'a>(
     let seed = EnvelopeSeed {
         out: &mut env,
         ctx: &mut ctx,
-        need_time: need.time_generated,
+        need,
         archive,
     };
     run(bytes, seed).map_err(|e| classify(&e, &ctx, bytes, nested))?;
@@ -488,11 +490,15 @@ fn envelope_serde<'a>(
             PropertiesSeed {
                 out: &mut inner,
                 ctx: &mut ctx,
+                need,
             },
         )
         .map_err(|e| classify(&e, &ctx, text.as_bytes(), true))?;
         if let Some(log) = inner.payload {
             env.payload = Some(std::borrow::Cow::Owned(log.into_owned()));
+        }
+        if let Some(event) = inner.event {
+            env.event = Some(Box::new(event.into_owned()));
         }
     }
     Ok(env)
@@ -541,6 +547,28 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
             return sink.error(RecErr::new(SkipReason::NotAnEvent, "no `Category`"));
         }
         _ => {}
+    }
+    // The event as an object (storage exports write `properties.log` both ways).
+    if let Some(object) = env.payload_object {
+        return native_event(
+            object,
+            need,
+            false,
+            env.time,
+            env.category.as_deref(),
+            sink,
+            shape,
+        );
+    }
+    if let Some(mut f) = env.event {
+        f.time_generated = env.time;
+        return match finish_native(&mut f) {
+            Ok(()) => {
+                f.category = env.category.clone();
+                sink.event(&f, shape)
+            }
+            Err(m) => sink.error(RecErr::new(SkipReason::NotAnEvent, m)),
+        };
     }
     // The event walked in place, inside the escaped text.
     if let Some(raw) = env.payload_raw {
@@ -805,35 +833,7 @@ mod tests {
     }
 
     fn owned(f: EventFields<'_>) -> EventFields<'static> {
-        let o = |c: Option<std::borrow::Cow<'_, str>>| {
-            c.map(|c| std::borrow::Cow::Owned(c.into_owned()))
-        };
-        EventFields {
-            time_generated: f.time_generated,
-            request_received: f.request_received,
-            stage_timestamp: f.stage_timestamp,
-            legacy_timestamp: f.legacy_timestamp,
-            kind: o(f.kind),
-            audit_id: o(f.audit_id),
-            stage: o(f.stage),
-            level: o(f.level),
-            verb: o(f.verb),
-            user_agent: o(f.user_agent),
-            username: o(f.username),
-            request_uri: o(f.request_uri),
-            source_ip: o(f.source_ip),
-            resource: o(f.resource),
-            subresource: o(f.subresource),
-            namespace: o(f.namespace),
-            name: o(f.name),
-            api_group: o(f.api_group),
-            api_version: o(f.api_version),
-            status_code: f.status_code,
-            category: o(f.category),
-            admission_webhooks: f.admission_webhooks,
-            latency: f.latency,
-            looks_like_event: f.looks_like_event,
-        }
+        f.into_owned()
     }
 
     const HAND_MADE: &[&str] = &[

@@ -170,6 +170,11 @@ pub(crate) struct Envelope<'a> {
     /// The payload string's raw content, escapes undecoded (the fast path's): the event is
     /// walked in place and decoded only if that gives up, or for a log line.
     pub payload_raw: Option<&'a [u8]>,
+    /// The event when `log` / `log_s` is a JSON object, not text (storage exports write
+    /// both): parsed in place by the serde path.
+    pub event: Option<Box<EventFields<'a>>>,
+    /// The same object's raw JSON (the fast path's), parsed like a native event line.
+    pub payload_object: Option<&'a [u8]>,
     /// Archive records whose `properties` arrived as JSON text.
     pub properties_text: Pending<'a>,
     /// Whether the keys identify the shape at all (`log_s`, `properties`).
@@ -180,7 +185,7 @@ pub(crate) struct Envelope<'a> {
 pub(crate) struct EnvelopeSeed<'f, 'a> {
     pub out: &'f mut Envelope<'a>,
     pub ctx: &'f mut Ctx,
-    pub need_time: bool,
+    pub need: &'f Need,
     pub archive: bool,
 }
 
@@ -199,9 +204,10 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, 'de> {
         let EnvelopeSeed {
             out,
             ctx,
-            need_time,
+            need,
             archive,
         } = self;
+        let need_time = need.time_generated;
         while let Some(k) = map.next_key::<Key<'de>>()? {
             match (&*k.0, archive) {
                 ("TimeGenerated", false) | ("time", true) if need_time => {
@@ -219,7 +225,12 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, 'de> {
                 }
                 ("log_s", false) => {
                     out.has_payload_key = true;
-                    out.payload = next_str(&mut map, ctx, "log_s")?;
+                    ctx.field = "log_s";
+                    map.next_value_seed(PayloadSeed {
+                        out: &mut *out,
+                        ctx: &mut *ctx,
+                        need,
+                    })?;
                 }
                 ("properties", true) => {
                     out.has_payload_key = true;
@@ -227,6 +238,7 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, 'de> {
                     map.next_value_seed(PropertiesSeed {
                         out: &mut *out,
                         ctx: &mut *ctx,
+                        need,
                     })?;
                 }
                 _ => skip(&mut map)?,
@@ -248,6 +260,7 @@ impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_, 'de> {
 pub(crate) struct PropertiesSeed<'f, 'a> {
     pub out: &'f mut Envelope<'a>,
     pub ctx: &'f mut Ctx,
+    pub need: &'f Need,
 }
 
 impl<'de> Visitor<'de> for PropertiesSeed<'_, 'de> {
@@ -258,7 +271,14 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(k) = map.next_key::<Key<'de>>()? {
             match &*k.0 {
-                "log" => self.out.payload = next_str(&mut map, self.ctx, "properties.log")?,
+                "log" => {
+                    self.ctx.field = "properties.log";
+                    map.next_value_seed(PayloadSeed {
+                        out: &mut *self.out,
+                        ctx: &mut *self.ctx,
+                        need: self.need,
+                    })?
+                }
                 _ => skip(&mut map)?,
             }
         }
@@ -282,6 +302,57 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_, 'de> {
 }
 
 impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// `log_s` / `properties.log`: the event as JSON text (or a log line), null, or — in some
+/// storage exports — the event object itself.
+pub(crate) struct PayloadSeed<'f, 'a> {
+    pub out: &'f mut Envelope<'a>,
+    pub ctx: &'f mut Ctx,
+    pub need: &'f Need,
+}
+
+impl<'de> Visitor<'de> for PayloadSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, an event object or null")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.out.payload = Some(Cow::Borrowed(v));
+        Ok(())
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<(), E> {
+        self.out.payload = Some(Cow::Owned(v.to_owned()));
+        Ok(())
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<(), E> {
+        self.out.payload = Some(Cow::Owned(v));
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let mut f = EventFields::default();
+        super::native::EventSeed {
+            out: &mut f,
+            ctx: &mut *self.ctx,
+            need: self.need,
+        }
+        .visit_map(map)?;
+        self.out.event = Some(Box::new(f));
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PayloadSeed<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
