@@ -97,13 +97,15 @@ pub(crate) enum By {
     UserAgent,
     /// `user.username` (the guide's AzureDiagnostics queries).
     User,
+    /// The managed cluster, from the records' Azure resource IDs (fleet exports).
+    Cluster,
 }
 
 /// Grouping, bins and the time window.
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Grouping and window")]
 pub(crate) struct GroupArgs {
-    /// Group by user agent or by username.
+    /// Group by user agent, by username or by cluster.
     #[arg(long, value_enum, default_value = "user-agent")]
     pub by: By,
     /// How many keys the top lists show.

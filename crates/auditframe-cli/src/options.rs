@@ -39,6 +39,7 @@ fn key(by: By) -> GroupKey {
     match by {
         By::UserAgent => GroupKey::UserAgent,
         By::User => GroupKey::User,
+        By::Cluster => GroupKey::Cluster,
     }
 }
 

@@ -156,6 +156,13 @@ fn tables_for_a_person_are_unchanged() {
 
 #[test]
 fn analyze_json_has_the_documented_values() {
+    // The sample is one cluster's export: `--by cluster` puts every row under its name.
+    let c = json(&["analyze", "--format", "json", "--by", "cluster"]);
+    assert_eq!(c["group_by"], "cluster");
+    assert_eq!(
+        c["top"],
+        serde_json::json!([{"key": "aks-prod", "count": 6000}])
+    );
     let v = json(&["analyze", "--format", "json"]);
     assert_eq!(v["rows"], 6000);
     assert_eq!(v["group_by"], "user_agent");

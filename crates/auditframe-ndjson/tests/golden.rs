@@ -34,9 +34,37 @@ fn every_shape_sample_reads_to_the_same_frame() {
             .read_path(testdata(&format!("shapes/{file}")))
             .unwrap();
         assert_eq!((f.height(), r.parse.shape), (100, Some(shape)), "{file}");
+        // The Azure shapes carry the cluster's resource ID (in upper or lower case); native
+        // logs none.
+        let clusters: Vec<Option<String>> = f
+            .column(auditframe::Column::Cluster)
+            .unwrap()
+            .as_materialized_series()
+            .cast(&DataType::String)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|c| c.map(str::to_owned))
+            .collect();
+        let expected = match shape {
+            Shape::Native | Shape::EventList => None,
+            _ => Some("aks-prod".to_owned()),
+        };
+        assert!(
+            clusters.iter().all(|c| *c == expected),
+            "{file}: {:?}",
+            clusters.first()
+        );
         let cols: Vec<Series> = f
             .dataframe()
-            .drop_many(["source_shape", "category", "time_generated"])
+            .drop_many([
+                "source_shape",
+                "category",
+                "time_generated",
+                "cluster",
+                "resource_id",
+            ])
             .columns()
             .iter()
             .map(|c| {

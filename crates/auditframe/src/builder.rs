@@ -464,6 +464,8 @@ pub(crate) struct Columns {
     done: Vec<Chunk>,
     /// The chunk rows are pushed into (after `done`).
     current: Chunk,
+    /// The last resource ID pushed and its cluster name.
+    last_cluster: Option<(String, Option<String>)>,
 }
 
 impl Columns {
@@ -472,6 +474,7 @@ impl Columns {
             projection,
             done: Vec::new(),
             current: Chunk::new(projection),
+            last_cluster: None,
         }
     }
 
@@ -524,6 +527,19 @@ impl Columns {
                     Column::ApiGroup => f.api_group.as_deref(),
                     Column::ApiVersion => f.api_version.as_deref(),
                     Column::Category => f.category.as_deref(),
+                    Column::ResourceId => f.resource_id.as_deref(),
+                    Column::Cluster => {
+                        // One export holds a handful of resource IDs: remember the last.
+                        match (f.resource_id.as_deref(), &self.last_cluster) {
+                            (None, _) => None,
+                            (Some(id), Some((last, c))) if id == last.as_str() => c.as_deref(),
+                            (Some(id), _) => {
+                                let c = crate::record::cluster_of(id).map(|c| c.into_owned());
+                                self.last_cluster = Some((id.to_owned(), c));
+                                self.last_cluster.as_ref().and_then(|(_, c)| c.as_deref())
+                            }
+                        }
+                    }
                     _ => Some(shape.name()),
                 }),
                 ColBuilder::Str(b) => b.push(match col {

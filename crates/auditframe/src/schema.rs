@@ -96,6 +96,14 @@ columns! {
     /// call failed and `failurePolicy: Ignore` let the request through). Null when the event
     /// has no such annotation.
     AdmissionWebhooks = "admission_webhooks": String,
+    /// The managed cluster a row came from: the name after `/managedClusters/` in the
+    /// record's Azure resource ID (`_ResourceId` / `ResourceId` of Log Analytics rows,
+    /// `resourceId` of archive and Event Hub records), lower-cased (Azure resource names are
+    /// case-insensitive and exports differ in case). Null when the record carries no
+    /// resource ID (native audit logs).
+    Cluster = "cluster": Categorical,
+    /// The record's full Azure resource ID, as written. Null when absent.
+    ResourceId = "resource_id": Categorical,
     /// `apiserver.latency.k8s.io/etcd`: time spent in the storage layer (sending to etcd and
     /// receiving the full response), in nanoseconds. Like every `lat_*` column it is read from
     /// the event's `annotations` (Go duration strings such as `"4.730661757s"`), which
@@ -152,7 +160,9 @@ impl Column {
     pub(crate) const fn added_after_v1(self) -> bool {
         matches!(
             self,
-            Column::LatEtcdNs
+            Column::Cluster
+                | Column::ResourceId
+                | Column::LatEtcdNs
                 | Column::LatApfQueueWaitNs
                 | Column::LatMutatingWebhookNs
                 | Column::LatValidatingWebhookNs
@@ -324,7 +334,7 @@ mod tests {
             assert_eq!(Column::from_name(c.name()), Some(c));
         }
         assert_eq!(Column::from_name("nope"), None);
-        assert_eq!(Column::ALL.len(), 31);
+        assert_eq!(Column::ALL.len(), 33);
     }
 
     #[test]

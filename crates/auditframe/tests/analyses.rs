@@ -414,6 +414,8 @@ fn reference(rows: &[Row], o: &AnalysisOptions) -> Reference {
     let key = |r: &Row| match o.key() {
         GroupKey::UserAgent => r.ua.clone().unwrap_or_default(),
         GroupKey::User => r.user.clone().unwrap_or_default(),
+        // Native lines carry no resource ID: one null cluster, shown as "".
+        GroupKey::Cluster => String::new(),
     };
     let mut counts: HashMap<String, u64> = HashMap::new();
     let mut series: BTreeMap<(String, i64), (i128, u64)> = BTreeMap::new();

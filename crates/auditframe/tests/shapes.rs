@@ -312,8 +312,13 @@ fn every_shape_same_frame(story: bool) {
         write(&mut Generator::new(opts.clone()), &mut buf);
         let (f, r) = AuditFrame::from_slice(&buf, &ParseOptions::new().with_strict(true)).unwrap();
         assert_eq!(r.skipped_total(), 0);
-        f.dataframe()
-            .drop_many(["source_shape", "category", "time_generated"])
+        f.dataframe().drop_many([
+            "source_shape",
+            "category",
+            "time_generated",
+            "cluster",
+            "resource_id",
+        ])
     };
     let native = read_shape(&|g, b| g.write(Shape::Native, b));
     assert_eq!(native.height(), 300);
@@ -442,8 +447,13 @@ mod roundtrip {
     fn frame(bytes: &[u8]) -> DataFrame {
         let (f, r) = AuditFrame::from_slice(bytes, &ParseOptions::new().with_strict(true)).unwrap();
         assert_eq!(r.skipped_total(), 0);
-        f.into_dataframe()
-            .drop_many(["source_shape", "category", "time_generated"])
+        f.into_dataframe().drop_many([
+            "source_shape",
+            "category",
+            "time_generated",
+            "cluster",
+            "resource_id",
+        ])
     }
 
     fn same(a: &DataFrame, b: &DataFrame) -> bool {

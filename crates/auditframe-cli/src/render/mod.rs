@@ -58,11 +58,12 @@ pub(crate) fn show_key(k: &str) -> String {
     }
 }
 
-/// How a report names its grouping key: `user agent` or `user`.
+/// How a report names its grouping key: `user agent`, `user` or `cluster`.
 pub(crate) fn key_name(k: GroupKey) -> &'static str {
     match k {
         GroupKey::UserAgent => "user agent",
         GroupKey::User => "user",
+        GroupKey::Cluster => "cluster",
     }
 }
 

@@ -15,22 +15,26 @@ pub enum GroupKey {
     UserAgent,
     /// `username`.
     User,
+    /// `cluster`: the managed cluster of each row (null for native logs, a group of its own).
+    Cluster,
 }
 
 impl GroupKey {
-    /// `user_agent` or `user`, as in the JSON output's `group_by`.
+    /// `user_agent`, `user` or `cluster`, as in the JSON output's `group_by`.
     pub const fn name(self) -> &'static str {
         match self {
             GroupKey::UserAgent => "user_agent",
             GroupKey::User => "user",
+            GroupKey::Cluster => "cluster",
         }
     }
 
-    /// The frame column this key groups by: `user_agent` or `username`.
+    /// The frame column this key groups by: `user_agent`, `username` or `cluster`.
     pub const fn column(self) -> Column {
         match self {
             GroupKey::UserAgent => Column::UserAgent,
             GroupKey::User => Column::Username,
+            GroupKey::Cluster => Column::Cluster,
         }
     }
 }

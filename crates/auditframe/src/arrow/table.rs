@@ -214,7 +214,12 @@ impl ArrowTable {
         add(need.annotations(), &[names.annotations]);
         match self.layout {
             // Category (for the `category` column) and log-line columns of a mixed export.
-            TableLayout::AksAudit => out.extend_from_slice(AKS_EXTRA),
+            TableLayout::AksAudit => {
+                out.extend_from_slice(AKS_EXTRA);
+                if need.resource_id {
+                    out.extend_from_slice(&["_ResourceId", "ResourceId"]);
+                }
+            }
             _ => out.push("kind"),
         }
         let mut out: Vec<String> = out.into_iter().map(str::to_owned).collect();
@@ -427,6 +432,8 @@ struct RowReaders<'a> {
     category: Strs<'a>,
     table_type: Strs<'a>,
     message: Strs<'a>,
+    /// `_ResourceId` (or `ResourceId`) of an AKSAudit table.
+    resource_id: Strs<'a>,
 }
 
 const OBJECT_REF_FIELDS: [&str; 6] = [
@@ -522,6 +529,15 @@ impl<'a> RowReaders<'a> {
             category: strs(batch, &["Category"], aks)?,
             table_type: strs(batch, &["Type"], aks)?,
             message: strs(batch, &["Message"], aks)?,
+            resource_id: {
+                let name = if batch.schema().column_with_name("_ResourceId").is_some() {
+                    "_ResourceId"
+                } else {
+                    "ResourceId"
+                };
+                let present = batch.schema().column_with_name(name).is_some();
+                strs(batch, &[name], aks && need.resource_id && present)?
+            },
         })
     }
 
@@ -549,6 +565,7 @@ impl<'a> RowReaders<'a> {
         f.request_uri = b(&self.request_uri);
         f.username = b(&self.username);
         f.kind = b(&self.kind);
+        f.resource_id = b(&self.resource_id);
         if self.shape == Shape::AksAudit {
             // `Category` wins over `Type` (the table name), as in the JSON reader.
             let category = self.category.get(i).or_else(|| self.table_type.get(i));

@@ -84,15 +84,13 @@ pub(crate) struct FastEnvelope<'a> {
     /// The payload when it is the event object itself, as raw JSON.
     pub payload_object: Option<&'a [u8]>,
     pub has_payload_key: bool,
+    pub resource_id: Option<Cow<'a, str>>,
 }
 
 /// Scans an `AzureDiagnostics` row (`archive == false`: `TimeGenerated`, `Category`,
 /// `log_s`) or an archive record (`time`, `category`, `properties.log`). `None`: fall back.
-pub(crate) fn envelope<'a>(
-    b: &'a [u8],
-    archive: bool,
-    need_time: bool,
-) -> Option<FastEnvelope<'a>> {
+pub(crate) fn envelope<'a>(b: &'a [u8], archive: bool, need: &Need) -> Option<FastEnvelope<'a>> {
+    let need_time = need.time_generated;
     walk_record(b, |c| {
         let mut env = FastEnvelope::default();
         c.object(&mut |c, k| {
@@ -109,6 +107,11 @@ pub(crate) fn envelope<'a>(
                     };
                 }
                 (b"Category", false) | (b"category", true) => env.category = c.opt_str()?,
+                (b"ResourceId" | b"_ResourceId", false) | (b"resourceId", true)
+                    if need.resource_id =>
+                {
+                    env.resource_id = c.opt_str()?
+                }
                 (b"log_s", false) => {
                     env.has_payload_key = true;
                     payload(c, b, &mut env)?;
@@ -236,6 +239,9 @@ pub(crate) fn aks_row<'a>(
                 b"ObjectRef" if need.object_ref => object_ref(c, need, out)?,
                 b"ResponseStatus" if need.status_code => status(c, out)?,
                 b"Annotations" if need.annotations() => annotations(c, need, out)?,
+                b"_ResourceId" | b"ResourceId" if need.resource_id => {
+                    out.resource_id = c.opt_str()?
+                }
                 b"Message" => row.message = c.opt_str()?,
                 // `Category` wins over `Type` (the table name) whatever the key order.
                 b"Category" => {

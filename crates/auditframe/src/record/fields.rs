@@ -36,6 +36,8 @@ pub(crate) struct EventFields<'a> {
     pub api_version: Option<Cow<'a, str>>,
     pub status_code: Option<i32>,
     pub category: Option<Cow<'a, str>>,
+    /// The Azure resource ID of the record (`_ResourceId`, `ResourceId`, `resourceId`).
+    pub resource_id: Option<Cow<'a, str>>,
     /// `kind:webhook` entries from admission annotations, comma-separated (see
     /// [`Column::AdmissionWebhooks`]).
     pub admission_webhooks: Option<String>,
@@ -72,11 +74,32 @@ impl EventFields<'_> {
             api_version: o(self.api_version),
             status_code: self.status_code,
             category: o(self.category),
+            resource_id: o(self.resource_id),
             admission_webhooks: self.admission_webhooks,
             latency: self.latency,
             looks_like_event: self.looks_like_event,
         }
     }
+}
+
+/// The managed cluster's name in an Azure resource ID (the segment after
+/// `/managedClusters/`, any case), lower-cased; `None` when the ID names no managed cluster.
+pub(crate) fn cluster_of(resource_id: &str) -> Option<Cow<'_, str>> {
+    const MARKER: &[u8] = b"/managedclusters/";
+    let at = resource_id
+        .as_bytes()
+        .windows(MARKER.len())
+        .position(|w| w.eq_ignore_ascii_case(MARKER))?;
+    let name = resource_id.get(at + MARKER.len()..)?;
+    let name = name.split('/').next().unwrap_or("");
+    if name.is_empty() {
+        return None;
+    }
+    Some(if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    })
 }
 
 /// Which JSON values a record parser must decode, precomputed from a [`Projection`].
@@ -104,6 +127,8 @@ pub(crate) struct Need {
     pub admission_webhooks: bool,
     /// Any `lat_*_ns` column.
     pub latency: bool,
+    /// `cluster` or `resource_id`.
+    pub resource_id: bool,
 }
 
 impl Need {
@@ -133,6 +158,7 @@ impl Need {
             latency: Column::LATENCY_ANNOTATIONS
                 .iter()
                 .any(|(c, _)| p.contains(*c)),
+            resource_id: p.contains(Column::Cluster) || p.contains(Column::ResourceId),
         };
         Need {
             object_ref: n.resource

@@ -13,6 +13,7 @@ use sonic_rs::LazyValue;
 
 #[cfg(feature = "arrow")]
 pub(crate) use fields::add_annotation;
+pub(crate) use fields::cluster_of;
 use fields::{skip, Key};
 pub(crate) use fields::{Ctx, EventFields, Need};
 #[cfg(feature = "arrow")]
@@ -197,7 +198,7 @@ pub(crate) fn parse_record(bytes: &[u8], shape: Shape, need: &Need, sink: &mut d
 fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_line: bool) {
     let nested = !own_line;
     match shape {
-        Shape::Native => native_event(bytes, need, nested, None, None, sink, shape),
+        Shape::Native => native_event(bytes, need, nested, None, Outer::default(), sink, shape),
         Shape::AksAudit => {
             if let Err(e) = aks_row(bytes, need, nested, sink) {
                 sink.error(e);
@@ -208,7 +209,7 @@ fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_l
             envelope(item, Shape::EventHub, need, sink, true)
         }),
         Shape::EventList => for_each_wrapper_item(bytes, "items", sink, nested, |item, sink| {
-            native_event(item, need, true, None, None, sink, shape)
+            native_event(item, need, true, None, Outer::default(), sink, shape)
         }),
     }
 }
@@ -245,7 +246,7 @@ fn native_event<'a>(
     need: &Need,
     nested: bool,
     time: Option<i64>,
-    category: Option<&'a str>,
+    outer: Outer<'a>,
     sink: &mut dyn Sink,
     shape: Shape,
 ) {
@@ -268,8 +269,26 @@ fn native_event<'a>(
     if let Err(m) = finish_native(&mut f) {
         return sink.error(RecErr::new(SkipReason::NotAnEvent, m));
     }
-    f.category = category.map(std::borrow::Cow::Borrowed);
+    outer.apply(&mut f);
     sink.event(&f, shape);
+}
+
+/// What the record around an embedded event says about it: its diagnostic category and
+/// Azure resource ID (`None` for native lines).
+#[derive(Clone, Copy, Default)]
+struct Outer<'a> {
+    category: Option<&'a str>,
+    resource_id: Option<&'a str>,
+}
+
+impl<'a> Outer<'a> {
+    fn apply<'f>(self, f: &mut EventFields<'f>)
+    where
+        'a: 'f,
+    {
+        f.category = self.category.map(std::borrow::Cow::Borrowed);
+        f.resource_id = self.resource_id.map(std::borrow::Cow::Borrowed);
+    }
 }
 
 fn aks_row(bytes: &[u8], need: &Need, nested: bool, sink: &mut dyn Sink) -> Result<(), RecErr> {
@@ -436,7 +455,7 @@ pub(crate) fn apply_dynamic_text<'a>(
 /// An `AzureDiagnostics` row or an archive record (alone, or inside an Event Hub message).
 fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested: bool) {
     let archive = shape != Shape::AzureDiagnostics;
-    let env = match fast::envelope(bytes, archive, need.time_generated) {
+    let env = match fast::envelope(bytes, archive, need) {
         Some(f) => Envelope {
             time: f.time,
             time_text: f.time_text,
@@ -447,6 +466,7 @@ fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested
             payload_object: f.payload_object,
             properties_text: None,
             has_payload_key: f.has_payload_key,
+            resource_id: f.resource_id,
         },
         None => match envelope_serde(bytes, archive, need, nested) {
             Ok(env) => env,
@@ -548,23 +568,19 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
         }
         _ => {}
     }
+    let outer = Outer {
+        category: env.category.as_deref(),
+        resource_id: env.resource_id.as_deref(),
+    };
     // The event as an object (storage exports write `properties.log` both ways).
     if let Some(object) = env.payload_object {
-        return native_event(
-            object,
-            need,
-            false,
-            env.time,
-            env.category.as_deref(),
-            sink,
-            shape,
-        );
+        return native_event(object, need, false, env.time, outer, sink, shape);
     }
     if let Some(mut f) = env.event {
         f.time_generated = env.time;
         return match finish_native(&mut f) {
             Ok(()) => {
-                f.category = env.category.clone();
+                outer.apply(&mut f);
                 sink.event(&f, shape)
             }
             Err(m) => sink.error(RecErr::new(SkipReason::NotAnEvent, m)),
@@ -579,7 +595,7 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
         if fast::nested_native_event(raw, need, &mut f).is_some() {
             return match finish_native(&mut f) {
                 Ok(()) => {
-                    f.category = env.category.clone();
+                    outer.apply(&mut f);
                     sink.event(&f, shape)
                 }
                 Err(m) => sink.error(RecErr::new(SkipReason::NotAnEvent, m)),
@@ -596,15 +612,7 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
             "the event text is null",
         ));
     };
-    native_event(
-        payload.as_bytes(),
-        need,
-        true,
-        env.time,
-        env.category.as_deref(),
-        sink,
-        shape,
-    );
+    native_event(payload.as_bytes(), need, true, env.time, outer, sink, shape);
 }
 
 /// What must hold before the serde path may see `bytes`: nesting within
@@ -1080,10 +1088,10 @@ mod tests {
             let event = rows
                 .iter()
                 .find(|r| memchr::memmem::find(r, br#"kind\":\"Event"#).is_some());
-            let env = event.and_then(|r| fast::envelope(r, shape == Shape::Archive, true));
+            let need = Need::from_projection(Projection::all());
+            let env = event.and_then(|r| fast::envelope(r, shape == Shape::Archive, &need));
             let raw = env.and_then(|e| e.payload_raw);
             let mut f = EventFields::default();
-            let need = Need::from_projection(Projection::all());
             assert!(raw.is_some_and(|r| fast::nested_native_event(r, &need, &mut f).is_some()));
             assert!(f.verb.is_some());
         }

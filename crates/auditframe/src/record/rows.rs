@@ -135,6 +135,9 @@ impl<'de> Visitor<'de> for AksRowSeed<'_, 'de> {
                         }
                     }
                 }
+                "_ResourceId" | "ResourceId" if need.resource_id => {
+                    out.resource_id = next_str(&mut map, ctx, "_ResourceId")?
+                }
                 _ => skip(&mut map)?,
             }
         }
@@ -179,6 +182,8 @@ pub(crate) struct Envelope<'a> {
     pub properties_text: Pending<'a>,
     /// Whether the keys identify the shape at all (`log_s`, `properties`).
     pub has_payload_key: bool,
+    /// `ResourceId` / `_ResourceId` (AzureDiagnostics), `resourceId` (archive records).
+    pub resource_id: Option<Cow<'a, str>>,
 }
 
 /// Visits an `AzureDiagnostics` row (`archive == false`) or an archive record (`archive == true`).
@@ -222,6 +227,11 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_, 'de> {
                 }
                 ("Category", false) | ("category", true) => {
                     out.category = next_str(&mut map, ctx, "category")?
+                }
+                ("ResourceId" | "_ResourceId", false) | ("resourceId", true)
+                    if need.resource_id =>
+                {
+                    out.resource_id = next_str(&mut map, ctx, "resourceId")?
                 }
                 ("log_s", false) => {
                     out.has_payload_key = true;
