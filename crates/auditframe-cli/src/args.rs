@@ -89,6 +89,10 @@ pub(crate) struct InputArgs {
     /// Build one frame of the whole input, whatever its size.
     #[arg(long)]
     pub in_memory: bool,
+    /// Only rows of this managed cluster (the `cluster` column, from the records' Azure
+    /// resource IDs; case-insensitive). Repeatable.
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub clusters: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -101,6 +101,7 @@ pub(crate) fn run(args: &InspectArgs) -> Res {
             shape: args.shape,
             stream: true,
             in_memory: false,
+            clusters: Vec::new(),
         };
         let run = Run::new(&input, projection, auditframe::TimeWindow::All)?;
         described.extend(describe(&run)?);

@@ -23,6 +23,8 @@ pub(crate) struct Run {
     pub format: &'static str,
     pub paths: Vec<PathBuf>,
     pub stream: bool,
+    /// `--cluster`: keep only these clusters' rows.
+    clusters: Vec<String>,
     tty: bool,
     started: Instant,
 }
@@ -43,6 +45,12 @@ impl Run {
     pub(crate) fn new(input: &InputArgs, projection: Projection, window: TimeWindow) -> Res<Run> {
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
+        // `--cluster` filters on the `cluster` column, read whatever the analyses need.
+        let projection = if input.clusters.is_empty() {
+            projection
+        } else {
+            projection.with(auditframe::Column::Cluster)
+        };
         // One progress line for every reader: rewritten in place on a terminal.
         let progress = Arc::new(move |p: &Progress<'_>| {
             let mut line = format!("\r\x1b[Kreading {}: {} rows", p.input, p.rows);
@@ -91,9 +99,19 @@ impl Run {
             stream: should_stream(input, &window),
             reader,
             paths: input.paths.clone(),
+            clusters: input.clusters.clone(),
             tty,
             started,
         })
+    }
+
+    /// The frame's rows of the `--cluster` clusters (all rows without the option).
+    fn only_clusters(&self, frame: AuditFrame) -> Res<AuditFrame> {
+        if self.clusters.is_empty() {
+            Ok(frame)
+        } else {
+            Ok(frame.filter_clusters(&self.clusters)?)
+        }
     }
 
     /// Time since the run started.
@@ -104,6 +122,7 @@ impl Run {
     /// Reads everything into one frame.
     pub(crate) fn read(&self) -> Res<(AuditFrame, Summary)> {
         let (frame, report) = self.reader.read(&self.paths)?;
+        let frame = self.only_clusters(frame)?;
         self.clear_progress();
         let summary = Summary {
             report,
@@ -127,7 +146,11 @@ impl Run {
             if let Some((a, b)) = frame.time_range() {
                 range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
             }
-            each(&frame)
+            if self.clusters.is_empty() {
+                each(&frame)
+            } else {
+                each(&frame.filter_clusters(&self.clusters)?)
+            }
         })?;
         self.clear_progress();
         Ok(Summary {

@@ -182,6 +182,38 @@ impl AuditFrame {
         })
     }
 
+    /// The rows of the given managed clusters (the `cluster` column; names compared
+    /// case-insensitively, as Azure does). Rows without a cluster are dropped. Control-plane
+    /// log lines carry no cluster and are all kept.
+    ///
+    /// ```
+    /// use auditframe::{AuditFrame, ParseOptions};
+    /// let rows = br#"{"TimeGenerated":"2026-11-20T10:00:00Z","Verb":"get","Type":"AKSAudit","_ResourceId":"/s/managedClusters/aks-prod"}
+    /// {"TimeGenerated":"2026-11-20T10:00:00Z","Verb":"get","Type":"AKSAudit","_ResourceId":"/s/managedClusters/aks-dev"}
+    /// "#;
+    /// let (frame, _) = AuditFrame::from_slice(rows, &ParseOptions::new())?;
+    /// assert_eq!(frame.filter_clusters(&["AKS-PROD"])?.height(), 1);
+    /// # Ok::<(), auditframe::Error>(())
+    /// ```
+    pub fn filter_clusters<S: AsRef<str>>(&self, clusters: &[S]) -> Result<AuditFrame> {
+        let wanted: Vec<String> = clusters
+            .iter()
+            .map(|c| c.as_ref().to_ascii_lowercase())
+            .collect();
+        let c = self.column(Column::Cluster)?.as_materialized_series();
+        let names = c.cast(&pl::DataType::String)?;
+        let mask: pl::BooleanChunked = names
+            .str()?
+            .iter()
+            .map(|v| Some(v.is_some_and(|v| wanted.iter().any(|w| w == v))))
+            .collect();
+        Ok(AuditFrame {
+            df: self.df.filter(&mask)?,
+            projection: self.projection,
+            logs: self.logs.clone(),
+        })
+    }
+
     /// The earliest and latest `time_generated`, if the column is present and has values.
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let c = self.column(Column::TimeGenerated).ok()?;
