@@ -119,7 +119,8 @@ impl Cols {
         if stage != self.stage.len && Some(stage) != self.complete {
             return false;
         }
-        self.in_window(self.time.at(i))
+        // Without a window the time column is not read at all.
+        self.window.is_none() || self.in_window(self.time.at(i))
     }
 
     /// Whether a time is inside the window (rows without a time only when there is none).
