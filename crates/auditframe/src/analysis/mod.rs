@@ -14,6 +14,7 @@
 
 pub(crate) mod columns;
 mod kernel;
+pub(crate) use kernel::LONG_RUNNING_SUBRESOURCES;
 mod options;
 mod partial;
 mod sketch;

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::rows::Cols;
 use super::DiagnoseOptions;
-use crate::analysis::{bin_start, percentile_rank};
+use crate::analysis::{bin_start, percentile_rank, LONG_RUNNING_SUBRESOURCES};
 use crate::schema::{Column, Projection};
 use crate::time::Timestamp;
 use crate::timestamp::NANOS_PER_MILLI;
@@ -50,9 +50,6 @@ pub const CAUSES: [(&str, &[usize]); 5] = [
     ("serialization/response write", &[5, 6, 7]),
     ("unattributed", &[OTHER]),
 ];
-
-/// Latency subresources that hold a stream open.
-const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "proxy"];
 
 /// Component sums and per-request values of one group.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -121,10 +118,7 @@ impl LatencyAttribution {
                 }
             }
             for (b, sums) in part.bins {
-                let mine = self.bins.entry(b).or_insert([0; N]);
-                for (m, s) in mine.iter_mut().zip(sums) {
-                    *m += s;
-                }
+                add_to_bin(&mut self.bins, b, &sums);
             }
         }
         for ((k, v, r), g) in by_codes {
@@ -154,10 +148,7 @@ impl LatencyAttribution {
             }
         }
         for (b, sums) in o.bins {
-            let mine = self.bins.entry(b).or_insert([0; N]);
-            for (m, s) in mine.iter_mut().zip(sums) {
-                *m += s;
-            }
+            add_to_bin(&mut self.bins, b, &sums);
         }
     }
 
@@ -397,11 +388,16 @@ fn scan(c: &Cols, opts: &DiagnoseOptions, range: std::ops::Range<usize>) -> Scan
 impl Scan {
     fn add_bin(&mut self, (start, sums, seen): &(i64, [i128; N], bool)) {
         if *seen {
-            let mine = self.bins.entry(*start).or_insert([0; N]);
-            for (m, s) in mine.iter_mut().zip(sums) {
-                *m += s;
-            }
+            add_to_bin(&mut self.bins, *start, sums);
         }
+    }
+}
+
+/// Adds component sums to the bin starting at `start`.
+fn add_to_bin(bins: &mut PlHashMap<i64, [i128; N]>, start: i64, sums: &[i128; N]) {
+    let mine = bins.entry(start).or_insert([0; N]);
+    for (m, s) in mine.iter_mut().zip(sums) {
+        *m += s;
     }
 }
 
