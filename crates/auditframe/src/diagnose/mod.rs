@@ -12,6 +12,7 @@ mod attribution;
 mod findings;
 mod growth;
 mod list;
+mod p99;
 mod rows;
 mod slo;
 mod throttle;

@@ -34,7 +34,7 @@ pub(crate) struct Cols {
     /// `request_received` (empty when not needed).
     pub received: Ints,
     /// The code of `ResponseComplete` in `stage` (`None`: no row has it).
-    complete: Option<u32>,
+    pub complete: Option<u32>,
     /// Inclusive bounds on `time_generated`, when a window applies.
     pub window: Option<(i64, i64)>,
     pub height: usize,
