@@ -277,6 +277,36 @@ proptest! {
             let got = a.components.iter().find(|x| x.component == name).unwrap().p99_ms;
             prop_assert_eq!(got, ms(i128::from(want)), "{}", name);
         }
+        // Per key: requests, summed etcd and the exact P99 of etcd; per 5-minute bin of the
+        // completion: summed etcd.
+        for (k, ua) in uas.iter().enumerate() {
+            let mine: Vec<&&(usize, i64, i64, i64)> = annotated_rows.iter().filter(|r| r.0 == k).collect();
+            let row = a.by_key.iter().find(|r| r.key.as_deref() == Some(ua));
+            prop_assert_eq!(row.map_or(0, |r| r.requests), mine.len() as u64, "{}", ua);
+            if let Some(row) = row {
+                let etcd_row = row.components.iter().find(|c| c.component == "etcd").unwrap();
+                let sum: i64 = mine.iter().map(|r| r.2).sum();
+                prop_assert!((etcd_row.total_ms - ms(i128::from(sum))).abs() < 1e-6);
+                let mut v: Vec<i64> = mine.iter().map(|r| r.2).collect();
+                v.sort_unstable();
+                prop_assert_eq!(etcd_row.p99_ms, ms(i128::from(v[(v.len() * 99).div_ceil(100) - 1])));
+            }
+        }
+        let bin = 300 * S;
+        let mut bins: std::collections::BTreeMap<i64, i64> = Default::default();
+        for (i, r) in reference.iter().enumerate() {
+            if r.2 > 0 || r.3 > 0 {
+                let end = T0 + events[i].4 * S + r.1;
+                *bins.entry(end.div_euclid(bin) * bin).or_default() += r.2;
+            }
+        }
+        let got: std::collections::BTreeMap<i64, f64> = a.series.iter().map(|b| {
+            (b.bin_start.nanos(), b.components_ms.iter().find(|c| c.0 == "etcd").unwrap().1)
+        }).collect();
+        prop_assert_eq!(got.len(), bins.len());
+        for (b, etcd) in &bins {
+            prop_assert!(got.get(b).is_some_and(|g| (g - ms(i128::from(*etcd))).abs() < 1e-6), "bin {}", b);
+        }
         let w = diag::run::<WatchLoad>(&f, &opts).unwrap();
         let held: i64 = events.iter().enumerate().filter(|(i, _)| i % 3 == 0).map(|(_, e)| e.1 * MS).sum();
         prop_assert!((w.watch_seconds - held as f64 / S as f64).abs() < 1e-6);

@@ -23,11 +23,60 @@ pub(super) struct Scan {
     pub bins: PlHashMap<i64, [i128; N]>,
 }
 
-impl Scan {
-    fn add_bin(&mut self, (start, sums, seen): &(i64, [i128; N], bool)) {
-        if *seen {
-            add_to_bin(&mut self.bins, *start, sums);
+/// The bin being summed. Rows come roughly in time order, so requests are summed into it
+/// until one falls outside it: no hashing and no bin arithmetic per row, and i64 adds (an
+/// add that would overflow spills into the i128 sums first).
+struct RunningBin {
+    start: i64,
+    end: i64,
+    sums: [i64; N],
+    spill: [i128; N],
+    seen: bool,
+}
+
+impl RunningBin {
+    fn new() -> RunningBin {
+        RunningBin {
+            start: i64::MIN,
+            end: i64::MIN,
+            sums: [0; N],
+            spill: [0; N],
+            seen: false,
         }
+    }
+
+    /// Adds a request completed at `t`, moving to its bin first if needed.
+    #[inline]
+    fn add(&mut self, t: i64, parts: &[i64; N], bin_ns: i64, out: &mut Scan) {
+        if !(self.seen && self.start <= t && t < self.end) {
+            self.flush(out);
+            self.start = bin_start(t, bin_ns);
+            self.end = self.start.saturating_add(bin_ns);
+            self.seen = true;
+        }
+        for ((s, spill), &p) in self.sums.iter_mut().zip(&mut self.spill).zip(parts) {
+            match s.checked_add(p) {
+                Some(v) => *s = v,
+                None => {
+                    *spill += i128::from(*s);
+                    *s = p;
+                }
+            }
+        }
+    }
+
+    /// Adds the bin's sums to `out` and empties it.
+    fn flush(&mut self, out: &mut Scan) {
+        if self.seen {
+            let mut sums = self.spill;
+            for (t, &s) in sums.iter_mut().zip(&self.sums) {
+                *t += i128::from(s);
+            }
+            add_to_bin(&mut out.bins, self.start, &sums);
+        }
+        self.sums = [0; N];
+        self.spill = [0; N];
+        self.seen = false;
     }
 }
 
@@ -73,6 +122,7 @@ struct Gathered {
 }
 
 impl Gathered {
+    // Out of line (as are `candidates` and `fold_requests`): a profile then names each stage.
     #[inline(never)]
     fn new(c: &Cols, rows: Vec<usize>) -> Gathered {
         let lat: [Vec<i64>; N] = std::array::from_fn(|j| {
@@ -112,11 +162,11 @@ fn fold_requests(
         keys,
         resources,
     } = g;
-    let mut index: PlHashMap<(u32, u32, u32), u32> = PlHashMap::default();
+    // Keyed by the three codes packed into one integer: one hash round per request.
+    let mut index: PlHashMap<u128, u32> = PlHashMap::default();
     out.requests.group.reserve_exact(rows.len());
     out.requests.parts.reserve_exact(rows.len());
-    // The bin being summed: (start, sums, whether a request fell in it).
-    let mut bin: (i64, [i128; N], bool) = (i64::MIN, [0; N], false);
+    let mut bin = RunningBin::new();
     for (k, (&i, &annotated)) in rows.iter().zip(annotated).enumerate() {
         let end = ends.get(k).copied().flatten();
         // The timestamps' latency, read only where it is needed.
@@ -148,7 +198,8 @@ fn fold_requests(
         let verb = verbs.get(k).copied().unwrap_or(c.verb.len);
         let key = keys.get(k).copied().unwrap_or(c.key.len);
         let resource = resources.get(k).copied().unwrap_or(c.resource.len);
-        let g = *index.entry((key, verb, resource)).or_insert_with(|| {
+        let packed = u128::from(key) | u128::from(verb) << 32 | u128::from(resource) << 64;
+        let g = *index.entry(packed).or_insert_with(|| {
             out.codes.push((key, verb, resource));
             out.sums.push(Sums::default());
             out.codes.len() as u32 - 1
@@ -159,18 +210,10 @@ fn fold_requests(
         out.requests.group.push(g);
         out.requests.parts.push(parts);
         if let Some(t) = end {
-            // Rows come roughly in time order: sum into the current bin until one falls
-            // outside it (no hashing and no bin arithmetic per row).
-            if !(bin.2 && bin.0 <= t && t < bin.0.saturating_add(opts.bin_ns)) {
-                out.add_bin(&bin);
-                bin = (bin_start(t, opts.bin_ns), [0; N], true);
-            }
-            for (b, p) in bin.1.iter_mut().zip(parts) {
-                *b += i128::from(p);
-            }
+            bin.add(t, &parts, opts.bin_ns, out);
         }
     }
-    out.add_bin(&bin);
+    bin.flush(out);
 }
 
 /// The values of `col` at `rows` (increasing), 0 where null; empty for a column that is
@@ -322,4 +365,27 @@ fn bitmap_words(v: &Bitmap, range: &std::ops::Range<usize>) -> Vec<u64> {
     let (rest, bits) = it.remainder();
     words.extend(rest.iter().take(bits.div_ceil(64)));
     words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sums that overflow i64 spill into the i128 sums exactly; a request outside the bin
+    /// moves to its own bin.
+    #[test]
+    fn running_bin_spills_instead_of_overflowing() {
+        let mut out = Scan::default();
+        let mut bin = RunningBin::new();
+        let big = [i64::MAX / 2 + 1; N];
+        for _ in 0..5 {
+            bin.add(10, &big, 100, &mut out);
+        }
+        bin.add(250, &[1; N], 100, &mut out);
+        bin.flush(&mut out);
+        let want = i128::from(i64::MAX / 2 + 1) * 5;
+        assert_eq!(out.bins.get(&0), Some(&[want; N]));
+        assert_eq!(out.bins.get(&200), Some(&[1i128; N]));
+        assert_eq!(out.bins.len(), 2);
+    }
 }
