@@ -25,6 +25,8 @@ pub(crate) struct Run {
     pub stream: bool,
     /// `--cluster`: keep only these clusters' rows.
     clusters: Vec<String>,
+    /// Files of a storage tree never opened: their partition hour lies outside the window.
+    pruned_files: usize,
     tty: bool,
     started: Instant,
 }
@@ -38,6 +40,8 @@ pub(crate) struct Summary {
     pub frames: usize,
     /// Reading alone (in stream mode reading and analysing interleave: the whole run).
     pub read_time: Duration,
+    /// Files skipped by their partition hour (see [`auditframe::storage`]).
+    pub pruned_files: usize,
 }
 
 impl Run {
@@ -68,6 +72,7 @@ impl Run {
             eprint!("{line}");
         });
         let parquet = inputs::paths_are_parquet(&input.paths)?;
+        let (paths, pruned_files) = prune(&input.paths, parquet, &window)?;
         let reader: Box<dyn Source> = if parquet {
             let mut r = auditframe_parquet::ReaderBuilder::new()
                 .projection(projection)
@@ -98,8 +103,9 @@ impl Run {
             format: if parquet { "parquet" } else { "json" },
             stream: should_stream(input, &window),
             reader,
-            paths: input.paths.clone(),
+            paths,
             clusters: input.clusters.clone(),
+            pruned_files,
             tty,
             started,
         })
@@ -129,6 +135,7 @@ impl Run {
             time_range: frame.time_range(),
             frames: 1,
             read_time: self.elapsed(),
+            pruned_files: self.pruned_files,
         };
         Ok((frame, summary))
     }
@@ -158,6 +165,7 @@ impl Run {
             time_range: range,
             frames,
             read_time: self.elapsed(),
+            pruned_files: self.pruned_files,
         })
     }
 
@@ -192,6 +200,35 @@ impl Run {
             eprint!("\r\x1b[K");
         }
     }
+}
+
+/// The files to read: with a fixed window, directories are walked here and the files of a
+/// storage tree whose partition hour lies outside the window are left out (never opened).
+fn prune(paths: &[PathBuf], parquet: bool, window: &TimeWindow) -> Res<(Vec<PathBuf>, usize)> {
+    let TimeWindow::Between { start, end } = *window else {
+        return Ok((paths.to_vec(), 0));
+    };
+    let extensions = if parquet {
+        auditframe::source::PARQUET_EXTENSIONS
+    } else {
+        auditframe::source::JSON_EXTENSIONS
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            files.push(p.clone());
+        } else {
+            files.extend(auditframe::source::walk(p, extensions)?);
+        }
+    }
+    let (kept, pruned) = auditframe::storage::prune_to_window(files, start, end);
+    if kept.is_empty() && !paths.is_empty() {
+        return Err(UsageError(format!(
+            "no input file's partition hour overlaps the window ({pruned} pruned)"
+        ))
+        .into());
+    }
+    Ok((kept, pruned))
 }
 
 /// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.

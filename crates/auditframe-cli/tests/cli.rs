@@ -329,3 +329,57 @@ fn completions_and_help_read_well() {
     let top = ok(&["--help"]);
     assert!(top.contains("Exit status") && top.contains("Examples:"));
 }
+
+#[test]
+fn a_storage_tree_is_pruned_by_the_window_and_grouped_by_cluster() {
+    // Two clusters × three hourly blobs, each holding one request of its hour.
+    let dir = TempDir::new("storage-tree");
+    for cluster in ["AKS-A", "AKS-B"] {
+        for hour in [9, 10, 11] {
+            let blob = dir.0.join(format!(
+                "insights-logs-kube-audit/resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/{cluster}/y=2026/m=11/d=20/h={hour:02}/m=00"
+            ));
+            std::fs::create_dir_all(&blob).unwrap();
+            let event = format!(
+                r#"{{\"kind\":\"Event\",\"auditID\":\"{cluster}-{hour}\",\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"requestURI\":\"/api\",\"userAgent\":\"ua\",\"requestReceivedTimestamp\":\"2026-11-20T{hour:02}:30:00Z\",\"stageTimestamp\":\"2026-11-20T{hour:02}:30:00.1Z\"}}"#
+            );
+            let line = format!(
+                r#"{{"time":"2026-11-20T{hour:02}:30:00Z","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/{cluster}","category":"kube-audit","properties":{{"log":"{event}"}}}}"#
+            );
+            std::fs::write(blob.join("PT1H.json"), line + "\n").unwrap();
+        }
+    }
+    let root = dir.path("insights-logs-kube-audit");
+    let v = json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--by",
+        "cluster",
+        "--since",
+        "2026-11-20T10:00:00Z",
+        "--until",
+        "2026-11-20T10:59:59Z",
+        &root,
+    ]);
+    assert_eq!(v["pruned_files"], 4, "{v}");
+    assert_eq!(v["rows_read"], 2, "{v}");
+    assert_eq!(
+        v["top"],
+        serde_json::json!([{"key": "aks-a", "count": 1}, {"key": "aks-b", "count": 1}])
+    );
+    // Without a window nothing is pruned; a window no hour overlaps is a clear error.
+    let all = json(&["analyze", "--format", "json", &root]);
+    assert_eq!(all["pruned_files"], 0);
+    assert_eq!(all["rows"], 6);
+    let out = auditframe(&[
+        "analyze",
+        "--since",
+        "2026-11-21T00:00:00Z",
+        "--until",
+        "2026-11-21T01:00:00Z",
+        &root,
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 pruned"));
+}

@@ -94,6 +94,7 @@ mod record;
 mod scan;
 mod schema;
 pub mod source;
+pub mod storage;
 pub mod time;
 mod timestamp;
 

@@ -109,6 +109,12 @@ fn run_part(ctx: &Context<'_>) -> String {
     if ctx.stream {
         s.push_str(&format!("; streamed in {} frames", ctx.summary.frames));
     }
+    if ctx.summary.pruned_files > 0 {
+        s.push_str(&format!(
+            "; {} files outside the window not opened",
+            ctx.summary.pruned_files
+        ));
+    }
     s.push_str(&format!(
         "; {:.1} MB in {:.2}s",
         ctx.summary.report.bytes() as f64 / 1e6,
@@ -156,6 +162,7 @@ fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
         "mode": ctx.mode(),
         "format": ctx.format,
         "frames": ctx.summary.frames,
+        "pruned_files": ctx.summary.pruned_files,
     });
     match v {
         Value::Object(m) => m,
