@@ -4,7 +4,7 @@
 /// Every item of the root, by kind; the `use` makes the build fail when one disappears.
 #[allow(unused_imports)]
 use auditframe::{
-    analysis, analyze, decoder, diagnose, generate, polars, source, time, Analysis,
+    analysis, analyze, decoder, diagnose, generate, polars, source, storage, time, Analysis,
     AnalysisOptions, AuditFrame, Column, ColumnKind, DiagnoseOptions, DiagnosisPartial,
     DiagnosisReport, Error, ErrorKind, GroupKey, LogLine, ParseOptions, ParseReport, Partial,
     Position, Projection, Result, Shape, SkipReason, TimeSpan, TimeWindow, Timestamp,
@@ -54,6 +54,7 @@ fn the_crate_root_is_pinned() {
         "diagnose",
         "generate",
         "source",
+        "storage",
         "time",
         // the frame and its schema
         "AuditFrame",
