@@ -27,6 +27,8 @@ pub(crate) struct Run {
     clusters: Vec<String>,
     /// Files of a storage tree never opened: their partition hour lies outside the window.
     pruned_files: usize,
+    /// `--last` over a storage tree: the newest time, read while pruning.
+    newest: Option<Option<i64>>,
     tty: bool,
     started: Instant,
 }
@@ -99,16 +101,72 @@ impl Run {
                 Box::new(r)
             }
         };
-        Ok(Run {
+        let mut run = Run {
             format: if parquet { "parquet" } else { "json" },
             stream: should_stream(input, &window),
             reader,
             paths,
             clusters: input.clusters.clone(),
             pruned_files,
+            newest: None,
             tty,
             started,
-        })
+        };
+        if let TimeWindow::Last(_) = window {
+            run.prune_for_last(parquet, window)?;
+        }
+        Ok(run)
+    }
+
+    /// `--last` over a storage tree: the newest time is read (time column only) from the
+    /// files of the newest hour that has rows and from every file whose path names no hour
+    /// — an older hour cannot hold a newer time — and the files of hours wholly before the
+    /// window are then left out. Without partitioned files (or with stdin) nothing changes.
+    fn prune_for_last(&mut self, parquet: bool, window: TimeWindow) -> Res {
+        if self.paths.is_empty() || self.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Ok(());
+        }
+        let files = expand(&self.paths, parquet)?;
+        let hour_of = |f: &PathBuf| auditframe::storage::partition_hour(f);
+        if !files.iter().any(|f| hour_of(f).is_some()) {
+            return Ok(());
+        }
+        let (mut hours, plain): (Vec<PathBuf>, Vec<PathBuf>) =
+            files.iter().cloned().partition(|f| hour_of(f).is_some());
+        let mut newest = self.newest_time(&plain)?;
+        hours.sort_by_key(|f| std::cmp::Reverse(hour_of(f)));
+        for group in hours.chunk_by(|a, b| hour_of(a) == hour_of(b)) {
+            let end = group.first().and_then(hour_of).map_or(i64::MIN, |(_, e)| e);
+            if newest.is_some_and(|n| n >= end) {
+                break;
+            }
+            if let Some(t) = self.newest_time(group)? {
+                newest = newest.max(Some(t));
+                break;
+            }
+        }
+        self.newest = Some(newest);
+        if let Some((start, end)) = window.bounds(newest) {
+            let (kept, pruned) = auditframe::storage::prune_to_window(files, start, end);
+            self.paths = kept;
+            self.pruned_files = pruned;
+        }
+        Ok(())
+    }
+
+    /// The newest `time_generated` of `files` (time column only).
+    fn newest_time(&self, files: &[PathBuf]) -> Res<Option<i64>> {
+        let mut newest: Option<i64> = None;
+        if files.is_empty() {
+            return Ok(None);
+        }
+        self.reader
+            .with_projection(Projection::of(&[auditframe::Column::TimeGenerated]))
+            .for_each_frame(files, &mut |f, _| {
+                newest = newest.max(f.time_range().map(|(_, b)| b));
+                Ok(())
+            })?;
+        Ok(newest)
     }
 
     /// The frame's rows of the `--cluster` clusters (all rows without the option).
@@ -184,13 +242,11 @@ impl Run {
             )
             .into());
         }
-        let mut newest: Option<i64> = None;
-        self.reader
-            .with_projection(Projection::of(&[auditframe::Column::TimeGenerated]))
-            .for_each_frame(&self.paths, &mut |f, _| {
-                newest = newest.max(f.time_range().map(|(_, b)| b));
-                Ok(())
-            })?;
+        // Already read by `prune_for_last` for a storage tree.
+        let newest = match self.newest {
+            Some(n) => n,
+            None => self.newest_time(&self.paths)?,
+        };
         let (start, end) = window.bounds(newest).unwrap_or((i64::MIN, i64::MIN));
         Ok(TimeWindow::Between { start, end })
     }
@@ -208,6 +264,19 @@ fn prune(paths: &[PathBuf], parquet: bool, window: &TimeWindow) -> Res<(Vec<Path
     let TimeWindow::Between { start, end } = *window else {
         return Ok((paths.to_vec(), 0));
     };
+    let files = expand(paths, parquet)?;
+    let (kept, pruned) = auditframe::storage::prune_to_window(files, start, end);
+    if kept.is_empty() && !paths.is_empty() {
+        return Err(UsageError(format!(
+            "no input file's partition hour overlaps the window ({pruned} pruned)"
+        ))
+        .into());
+    }
+    Ok((kept, pruned))
+}
+
+/// The files `paths` stand for (directories walked; `-` kept).
+fn expand(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
     let extensions = if parquet {
         auditframe::source::PARQUET_EXTENSIONS
     } else {
@@ -221,14 +290,7 @@ fn prune(paths: &[PathBuf], parquet: bool, window: &TimeWindow) -> Res<(Vec<Path
             files.extend(auditframe::source::walk(p, extensions)?);
         }
     }
-    let (kept, pruned) = auditframe::storage::prune_to_window(files, start, end);
-    if kept.is_empty() && !paths.is_empty() {
-        return Err(UsageError(format!(
-            "no input file's partition hour overlaps the window ({pruned} pruned)"
-        ))
-        .into());
-    }
-    Ok((kept, pruned))
+    Ok(files)
 }
 
 /// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.

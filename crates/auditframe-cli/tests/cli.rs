@@ -368,6 +368,15 @@ fn a_storage_tree_is_pruned_by_the_window_and_grouped_by_cluster() {
         v["top"],
         serde_json::json!([{"key": "aks-a", "count": 1}, {"key": "aks-b", "count": 1}])
     );
+    // `--last` finds the newest time in the newest hour's files, then prunes the same way,
+    // in memory and streamed.
+    for mode in ["--in-memory", "--stream"] {
+        let v = json(&["analyze", "--format", "json", "--last", "30m", mode, &root]);
+        assert_eq!(v["pruned_files"], 4, "{mode}: {v}");
+        assert_eq!(v["rows_read"], 2, "{mode}");
+        assert_eq!(v["rows"], 2, "{mode}");
+        assert_eq!(v["window"]["start"], "2026-11-20T11:00:00Z", "{mode}");
+    }
     // Without a window nothing is pruned; a window no hour overlaps is a clear error.
     let all = json(&["analyze", "--format", "json", &root]);
     assert_eq!(all["pruned_files"], 0);
