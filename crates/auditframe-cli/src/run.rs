@@ -266,7 +266,7 @@ fn prune(paths: &[PathBuf], parquet: bool, window: &TimeWindow) -> Res<(Vec<Path
     };
     let files = expand(paths, parquet)?;
     let (kept, pruned) = auditframe::storage::prune_to_window(files, start, end);
-    if kept.is_empty() && !paths.is_empty() {
+    if kept.is_empty() && pruned > 0 {
         return Err(UsageError(format!(
             "no input file's partition hour overlaps the window ({pruned} pruned)"
         ))
