@@ -77,6 +77,11 @@ pub(crate) struct InputArgs {
     /// Fail on the first bad record (exit status 1) instead of skipping and counting it.
     #[arg(long)]
     pub strict: bool,
+    /// Treat an event whose text was cut short (storage exports cut `properties.log` at 16
+    /// KiB) as a bad record instead of salvaging its complete fields into a row marked
+    /// `truncated`. JSON inputs.
+    #[arg(long)]
+    pub reject_truncated: bool,
     /// Force the input shape instead of sniffing it: native, event_list, aks_audit,
     /// azure_diagnostics, archive, event_hub.
     #[arg(long, value_parser = parse_shape)]
@@ -306,6 +311,9 @@ pub(crate) struct ConvertArgs {
     /// Fail on the first bad record (exit status 1) instead of skipping and counting it.
     #[arg(long)]
     pub strict: bool,
+    /// Treat an event whose text was cut short as a bad record instead of a salvaged row.
+    #[arg(long)]
+    pub reject_truncated: bool,
     /// Force the input shape instead of sniffing it.
     #[arg(long, value_parser = parse_shape)]
     pub shape: Option<Shape>,

@@ -40,6 +40,7 @@ pub(crate) fn run(args: &ConvertArgs) -> Res {
     let reader = auditframe_ndjson::ReaderBuilder::new()
         .projection(projection)
         .strict(args.strict)
+        .reject_truncated(args.reject_truncated)
         .shape(args.shape)
         .progress(progress);
     let out = File::create(&args.output).map_err(|e| format!("{}: {e}", args.output.display()))?;

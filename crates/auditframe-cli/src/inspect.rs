@@ -98,6 +98,7 @@ pub(crate) fn run(args: &InspectArgs) -> Res {
         let input = InputArgs {
             paths,
             strict: args.strict,
+            reject_truncated: false,
             shape: args.shape,
             stream: true,
             in_memory: false,

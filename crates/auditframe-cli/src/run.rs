@@ -57,6 +57,8 @@ impl Run {
         } else {
             projection.with(auditframe::Column::Cluster)
         };
+        // Salvaged rows are counted from this column in canonical Parquet (free for JSON).
+        let projection = projection.with(auditframe::Column::Truncated);
         // One progress line for every reader: rewritten in place on a terminal.
         let progress = Arc::new(move |p: &Progress<'_>| {
             let mut line = format!("\r\x1b[Kreading {}: {} rows", p.input, p.rows);
@@ -91,6 +93,7 @@ impl Run {
             let mut r = auditframe_ndjson::ReaderBuilder::new()
                 .projection(projection)
                 .strict(input.strict)
+                .reject_truncated(input.reject_truncated)
                 .shape(input.shape);
             if tty {
                 r = r.progress(progress);

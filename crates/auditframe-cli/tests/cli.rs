@@ -392,3 +392,45 @@ fn a_storage_tree_is_pruned_by_the_window_and_grouped_by_cluster() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("6 pruned"));
 }
+
+#[test]
+fn a_cut_short_event_is_salvaged_counted_and_rejectable() {
+    // A storage export whose `properties.log` was cut at 16 KiB inside a large request body,
+    // after a whole request that was not cut.
+    let dir = TempDir::new("truncated");
+    let whole = r#"{\"kind\":\"Event\",\"auditID\":\"a1\",\"stage\":\"ResponseComplete\",\"verb\":\"get\",\"requestURI\":\"/api\",\"userAgent\":\"ua\",\"requestReceivedTimestamp\":\"2026-11-20T10:30:00Z\",\"stageTimestamp\":\"2026-11-20T10:30:00.1Z\"}"#;
+    let body = "x".repeat(20_000);
+    let cut = format!(
+        r#"{{\"kind\":\"Event\",\"auditID\":\"a2\",\"stage\":\"ResponseComplete\",\"verb\":\"update\",\"requestURI\":\"/api/v1/namespaces/ns/configmaps/big\",\"userAgent\":\"writer\",\"objectRef\":{{\"resource\":\"configmaps\",\"namespace\":\"ns\",\"name\":\"big\"}},\"requestObject\":{{\"data\":{{\"k\":\"{body}\"}}}},\"requestReceivedTimestamp\":\"2026-11-20T10:31:00Z\",\"stageTimestamp\":\"2026-11-20T10:31:00.2Z\"}}"#
+    );
+    let cut = &cut[..16_384];
+    let mut text = String::new();
+    for (time, event) in [("10:30:00", whole), ("10:31:00", cut)] {
+        text.push_str(&format!(
+            r#"{{"time":"2026-11-20T{time}Z","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS","category":"kube-audit","properties":{{"log":"{event}"}}}}"#
+        ));
+        text.push('\n');
+    }
+    let file = dir.path("PT1H.json");
+    std::fs::write(&file, text).expect("write");
+
+    let v = json(&["analyze", "--format", "json", &file]);
+    assert_eq!(v["rows"], 2, "{v}");
+    assert_eq!(v["skipped"], 0, "{v}");
+    assert_eq!(v["truncated"], 1, "{v}");
+    assert_eq!(
+        v["top"],
+        serde_json::json!([{"key": "ua", "count": 1}, {"key": "writer", "count": 1}])
+    );
+    let table = ok(&["analyze", &file]);
+    assert!(table.contains("1 cut-short events salvaged"), "{table}");
+
+    // Rejected on request: skipped and counted when lenient, an error under --strict.
+    let v = json(&["analyze", "--format", "json", "--reject-truncated", &file]);
+    assert_eq!(v["rows"], 1, "{v}");
+    assert_eq!(v["truncated"], 0, "{v}");
+    assert_eq!(v["skipped_by_reason"]["truncated"], 1, "{v}");
+    let strict = auditframe(&["analyze", "--strict", "--reject-truncated", &file]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("cut short"));
+}

@@ -131,6 +131,15 @@ impl ReaderBuilder {
         self
     }
 
+    /// Events whose text was cut short are errors (skipped and counted, or fatal in strict
+    /// mode) instead of rows salvaged from their complete members (see
+    /// [`auditframe::ParseOptions::with_reject_truncated`]).
+    #[must_use]
+    pub fn reject_truncated(mut self, reject: bool) -> ReaderBuilder {
+        self.opts = self.opts.with_reject_truncated(reject);
+        self
+    }
+
     /// Records longer than this are errors (default 64 MiB).
     #[must_use]
     pub fn max_record_bytes(mut self, n: usize) -> ReaderBuilder {

@@ -254,3 +254,27 @@ fn for_each_frame_streams_row_groups_and_merges_to_the_in_memory_answer() {
     assert_eq!(acc.finish(&o).unwrap(), analyze(&frame, &o).unwrap());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn salvaged_rows_keep_their_truncated_flag_through_parquet() {
+    let whole = r#"{"time":"2026-11-20T10:00:00Z","category":"kube-audit","properties":{"log":"{\"kind\":\"Event\",\"auditID\":\"a-1\",\"verb\":\"get\",\"stageTimestamp\":\"2026-11-20T10:00:00Z\"}"}}"#;
+    let cut = r#"{"time":"2026-11-20T10:00:01Z","category":"kube-audit","properties":{"log":"{\"kind\":\"Event\",\"auditID\":\"a-2\",\"verb\":\"update\",\"requestObject\":{\"data\":\"xx"}}"#;
+    let input = format!("{whole}\n{cut}\n");
+    let (frame, report) =
+        auditframe::AuditFrame::from_slice(input.as_bytes(), &Default::default()).unwrap();
+    assert_eq!((frame.height(), report.truncated_rows), (2, 1));
+    let dir = temp_dir("truncated");
+    let path = dir.join("t.parquet");
+    WriterBuilder::new().write_path(&frame, &path).unwrap();
+    let (back, report) = ReaderBuilder::new().strict(true).read_path(&path).unwrap();
+    assert_eq!(report.parse.truncated_rows, 1);
+    let flags = back
+        .column(Column::Truncated)
+        .unwrap()
+        .bool()
+        .unwrap()
+        .clone();
+    assert_eq!((flags.get(0), flags.get(1)), (Some(false), Some(true)));
+    assert_same(&frame, &back, &[], 1, "truncated round trip");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -388,6 +388,7 @@ pub(crate) enum ColBuilder {
     I32(NumBuilder<i32>),
     Dict(DictBuilder),
     Str(StrBuilder),
+    Bool(Vec<bool>),
 }
 
 impl ColBuilder {
@@ -398,6 +399,7 @@ impl ColBuilder {
             ColumnKind::Int32 => ColBuilder::I32(NumBuilder::default()),
             ColumnKind::Categorical => ColBuilder::Dict(DictBuilder::default()),
             ColumnKind::String => ColBuilder::Str(StrBuilder::default()),
+            ColumnKind::Boolean => ColBuilder::Bool(Vec::new()),
         }
     }
 }
@@ -411,6 +413,8 @@ impl ColBuilder {
             ColBuilder::I32(b) => b.extend((0..n).map(|_| None)),
             ColBuilder::Dict(b) => (0..n).for_each(|_| b.push(None)),
             ColBuilder::Str(b) => (0..n).for_each(|_| b.push(None)),
+            // Never null: a row read from a table without the column was not salvaged.
+            ColBuilder::Bool(b) => b.resize(b.len() + n, false),
         }
     }
 
@@ -433,6 +437,10 @@ impl ColBuilder {
             ColumnKind::Int32 => ColBuilder::I32(NumBuilder::concat(gather!(I32))),
             ColumnKind::Categorical => ColBuilder::Dict(DictBuilder::concat(gather!(Dict))),
             ColumnKind::String => ColBuilder::Str(StrBuilder::concat(gather!(Str))),
+            ColumnKind::Boolean => {
+                let parts: Vec<Vec<bool>> = gather!(Bool);
+                ColBuilder::Bool(parts.concat())
+            }
         }
     }
 }
@@ -548,6 +556,7 @@ impl Columns {
                     Column::AdmissionWebhooks => f.admission_webhooks.as_deref(),
                     _ => f.name.as_deref(),
                 }),
+                ColBuilder::Bool(b) => b.push(f.truncated),
             }
         }
     }
@@ -605,6 +614,10 @@ impl Columns {
                 }
                 ColBuilder::Dict(b) => b.into_series(col.name())?,
                 ColBuilder::Str(b) => b.into_series(col.name())?,
+                ColBuilder::Bool(b) => {
+                    <pl::BooleanChunked as pl::NewChunkedArray<_, bool>>::from_slice(name, &b)
+                        .into_series()
+                }
             };
             out.push(pl::Column::from(s));
         }

@@ -38,6 +38,7 @@ pub struct ParseOptions {
     projection: Projection,
     strict: bool,
     max_record_bytes: usize,
+    reject_truncated: bool,
 }
 
 impl Default for ParseOptions {
@@ -47,6 +48,7 @@ impl Default for ParseOptions {
             projection: Projection::all(),
             strict: false,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            reject_truncated: false,
         }
     }
 }
@@ -104,6 +106,33 @@ impl ParseOptions {
         self.max_record_bytes = n;
         self
     }
+
+    /// Whether an event whose text was cut short is an error ([`SkipReason::Truncated`])
+    /// rather than a row salvaged from its complete members (the default; see
+    /// [`Column::Truncated`](crate::Column::Truncated)).
+    pub fn reject_truncated(&self) -> bool {
+        self.reject_truncated
+    }
+
+    /// Sets whether an event whose text was cut short is an error ([`SkipReason::Truncated`]:
+    /// skipped and counted, or fatal in strict mode) rather than a salvaged row.
+    ///
+    /// ```
+    /// use auditframe::{AuditFrame, Column, ParseOptions};
+    /// // A storage-export record whose `properties.log` was cut inside `requestObject`.
+    /// let cut = br#"{"time":"2026-11-20T10:00:00Z","category":"kube-audit","properties":{"log":"{\"kind\":\"Event\",\"auditID\":\"a-1\",\"verb\":\"update\",\"requestObject\":{\"data\":\"xxxx"}}"#;
+    /// let (frame, report) = AuditFrame::from_slice(cut, &ParseOptions::new())?;
+    /// assert_eq!((frame.height(), report.truncated_rows), (1, 1));
+    /// assert_eq!(frame.column(Column::Truncated)?.bool()?.get(0), Some(true));
+    /// let strict = ParseOptions::new().with_strict(true).with_reject_truncated(true);
+    /// assert!(AuditFrame::from_slice(cut, &strict).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_reject_truncated(mut self, reject: bool) -> Self {
+        self.reject_truncated = reject;
+        self
+    }
 }
 
 /// What a read did: rows produced, records skipped per reason, and the first few errors.
@@ -115,6 +144,9 @@ pub struct ParseReport {
     pub records: u64,
     /// Audit events in the frame.
     pub rows: u64,
+    /// Rows salvaged from event text cut short (marked in the `truncated` column; see
+    /// [`Column::Truncated`](crate::Column::Truncated)). They are rows, not skips.
+    pub truncated_rows: u64,
     /// Bad records (or wrapper elements) skipped, per reason.
     pub skipped: BTreeMap<SkipReason, u64>,
     /// Rows of diagnostic categories that carry no audit event and are not kept (e.g.
@@ -139,6 +171,7 @@ impl ParseReport {
         self.shape = self.shape.or(other.shape);
         self.records += other.records;
         self.rows += other.rows;
+        self.truncated_rows += other.truncated_rows;
         for (k, v) in other.skipped {
             *self.skipped.entry(k).or_insert(0) += v;
         }
@@ -433,6 +466,17 @@ struct BuilderSink<'b, 'r> {
 
 impl Sink for BuilderSink<'_, '_> {
     fn event(&mut self, fields: &EventFields<'_>, shape: Shape) {
+        if fields.truncated {
+            if self.b.opts.reject_truncated {
+                let message = "the event text was cut short (only its first members are valid)";
+                return self.error(RecErr {
+                    reason: SkipReason::Truncated,
+                    message: message.to_owned(),
+                    column: None,
+                });
+            }
+            self.b.report.truncated_rows += 1;
+        }
         self.b.cols.push(fields, shape);
     }
 

@@ -62,6 +62,10 @@ pub enum SkipReason {
     ShapeMismatch,
     /// The record is JSON but not an audit event or row of any known shape.
     NotAnEvent,
+    /// The event text was cut short and
+    /// [`ParseOptions::with_reject_truncated`](crate::ParseOptions::with_reject_truncated)
+    /// asked for such events to be rejected rather than salvaged.
+    Truncated,
 }
 
 impl SkipReason {
@@ -75,6 +79,7 @@ impl SkipReason {
             SkipReason::TooLarge => "too_large",
             SkipReason::ShapeMismatch => "shape_mismatch",
             SkipReason::NotAnEvent => "not_an_event",
+            SkipReason::Truncated => "truncated",
         }
     }
 }

@@ -69,6 +69,7 @@ impl AuditFrame {
                     | (ColumnKind::Int32, pl::DataType::Int32)
                     | (ColumnKind::Categorical, pl::DataType::Categorical(..))
                     | (ColumnKind::String, pl::DataType::String)
+                    | (ColumnKind::Boolean, pl::DataType::Boolean)
             );
             if !ok {
                 return Err(Error::schema(format!(

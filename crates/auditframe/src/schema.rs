@@ -15,6 +15,8 @@ pub enum ColumnKind {
     Categorical,
     /// Plain `String` for high-cardinality strings.
     String,
+    /// `Boolean`, never null.
+    Boolean,
 }
 
 macro_rules! columns {
@@ -136,6 +138,14 @@ columns! {
     /// (stage minus received timestamp, at full precision), in nanoseconds. Written as is:
     /// some releases write a bogus negative total (`-2562047h47m16.854775808s`).
     LatTotalNs = "lat_total_ns": Int64,
+    /// Whether the row was salvaged from an event text cut short: storage-account exports cut
+    /// `properties.log` at 16 KiB, so an event with a large request or response body loses
+    /// its end. The members complete before the cut are kept (audit ID, stage, verb, URI,
+    /// user, user agent, objectRef, status…); the rest is null — usually both timestamps (Go
+    /// writes them after the bodies), so `latency_ms` is null, and `time_generated` is the
+    /// record's `time`. False for every whole event. See
+    /// [`ParseOptions::with_reject_truncated`](crate::ParseOptions::with_reject_truncated).
+    Truncated = "truncated": Boolean,
 }
 
 impl Column {
@@ -171,6 +181,7 @@ impl Column {
                 | Column::LatSerializeNs
                 | Column::LatResponseWriteNs
                 | Column::LatTotalNs
+                | Column::Truncated
         )
     }
 
@@ -334,7 +345,7 @@ mod tests {
             assert_eq!(Column::from_name(c.name()), Some(c));
         }
         assert_eq!(Column::from_name("nope"), None);
-        assert_eq!(Column::ALL.len(), 33);
+        assert_eq!(Column::ALL.len(), 34);
     }
 
     #[test]

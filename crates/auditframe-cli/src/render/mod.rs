@@ -94,6 +94,12 @@ fn skipped_part(r: &ParseReport) -> String {
     if r.other_category > 0 {
         s.push_str(&format!(", {} rows of other categories", r.other_category));
     }
+    if r.truncated_rows > 0 {
+        s.push_str(&format!(
+            ", {} cut-short events salvaged (truncated)",
+            r.truncated_rows
+        ));
+    }
     s
 }
 
@@ -154,6 +160,7 @@ fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
         "rows_read": r.rows,
         "skipped": r.skipped_total(),
         "skipped_by_reason": skipped,
+        "truncated": r.truncated_rows,
         "other_category_rows": r.other_category,
         "shape": r.shape.map(|s| s.name()),
         "window": ctx.window.map(|(x, y)| json!({"start": fmt_time(x), "end": fmt_time(y)})),

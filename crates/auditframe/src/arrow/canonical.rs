@@ -14,9 +14,11 @@ use super::ffi;
 use crate::builder::{ColBuilder, Columns};
 use crate::{Error, Result};
 
-/// Appends every column of a canonical `batch` that `cols` builds.
-pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<()> {
+/// Appends every column of a canonical `batch` that `cols` builds; returns how many rows are
+/// flagged `truncated` (0 when that column is not built).
+pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<u64> {
     let n = batch.num_rows();
+    let mut truncated = 0;
     for (col, b) in cols.builders_mut() {
         let name = col.name();
         let arr = match batch.column_by_name(name) {
@@ -117,10 +119,19 @@ pub(crate) fn push_columns(cols: &mut Columns, batch: &RecordBatch) -> Result<()
                 let s = pl::Series::from_arrow(PlSmallStr::from(name), ffi::to_polars(arr)?)?;
                 b.append_chunked(s.str()?.clone());
             }
+            ColBuilder::Bool(b) => {
+                let a = arr.as_boolean_opt().ok_or_else(|| bad("Boolean"))?;
+                // Null reads as false: the column is never null in a frame.
+                let start = b.len();
+                b.extend((0..n).map(|i| a.is_valid(i) && a.value(i)));
+                truncated = b
+                    .get(start..)
+                    .map_or(0, |v| v.iter().filter(|&&t| t).count());
+            }
         }
     }
     cols.add_rows(n);
-    Ok(())
+    Ok(truncated as u64)
 }
 
 /// Row validity as bools (`None`: every row valid).

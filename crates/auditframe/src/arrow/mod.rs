@@ -68,6 +68,7 @@ pub fn arrow_type(kind: ColumnKind) -> DataType {
             DataType::Dictionary(Box::new(DataType::UInt32), Box::new(DataType::Utf8))
         }
         ColumnKind::String => DataType::Utf8View,
+        ColumnKind::Boolean => DataType::Boolean,
     }
 }
 
@@ -260,6 +261,11 @@ fn export_column(col: Column, s: &pl::Series) -> Result<Vec<ArrayRef>> {
         }
         ColumnKind::String => {
             for arr in s.str()?.downcast_iter() {
+                out.push(ffi::to_arrow_rs(Box::new(arr.clone()))?);
+            }
+        }
+        ColumnKind::Boolean => {
+            for arr in s.bool()?.downcast_iter() {
                 out.push(ffi::to_arrow_rs(Box::new(arr.clone()))?);
             }
         }

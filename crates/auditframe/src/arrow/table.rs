@@ -315,7 +315,7 @@ impl FrameBuilder {
         match table.layout {
             TableLayout::Canonical => {
                 table.check_projection(self.opts.projection())?;
-                canonical::push_columns(&mut self.cols, batch)?;
+                self.report.truncated_rows += canonical::push_columns(&mut self.cols, batch)?;
             }
             TableLayout::AksAudit => {
                 self.set_shape(Shape::AksAudit);

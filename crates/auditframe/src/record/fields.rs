@@ -46,6 +46,8 @@ pub(crate) struct EventFields<'a> {
     pub latency: [Option<i64>; 9],
     /// Whether any key that only audit events carry was seen (used to reject non-events).
     pub looks_like_event: bool,
+    /// Whether the event text was cut short and only its complete members were read.
+    pub truncated: bool,
 }
 
 impl EventFields<'_> {
@@ -78,6 +80,7 @@ impl EventFields<'_> {
             admission_webhooks: self.admission_webhooks,
             latency: self.latency,
             looks_like_event: self.looks_like_event,
+            truncated: self.truncated,
         }
     }
 }

@@ -5,6 +5,7 @@ mod fast;
 mod fields;
 mod native;
 mod rows;
+mod salvage;
 
 use std::fmt;
 
@@ -263,6 +264,9 @@ fn native_event<'a>(
         }
         match native_event_serde(bytes, need, nested, time) {
             Ok(serde) => f = serde,
+            Err(e) if outer.text && e.reason == SkipReason::Json => {
+                return salvage_cut_event(bytes, e, need, time, outer, sink, shape)
+            }
             Err(e) => return sink.error(e),
         }
     }
@@ -273,12 +277,51 @@ fn native_event<'a>(
     sink.event(&f, shape);
 }
 
+/// An embedded event's text that is not valid JSON: when it is a valid beginning cut short
+/// (storage exports cut `properties.log` at 16 KiB), the members complete before the cut make
+/// a row marked `truncated`; otherwise `error` stands.
+fn salvage_cut_event(
+    text: &[u8],
+    error: RecErr,
+    need: &Need,
+    time: Option<i64>,
+    outer: Outer<'_>,
+    sink: &mut dyn Sink,
+    shape: Shape,
+) {
+    let Some(closed) = salvage::close_cut_object(text) else {
+        return sink.error(error);
+    };
+    let mut f = match native_event_serde(&closed, need, true, time) {
+        Ok(f) => f,
+        // A complete member with a bad value is that member's error, as in a whole event.
+        Err(e) if e.reason != SkipReason::Json => return sink.error(e),
+        Err(_) => return sink.error(error),
+    };
+    if finish_native(&mut f).is_err() {
+        return sink.error(RecErr::new(
+            SkipReason::Json,
+            format!(
+                "the event text ends after {} bytes, before any audit event field: {}",
+                text.len(),
+                error.message
+            ),
+        ));
+    }
+    f.truncated = true;
+    outer.apply(&mut f);
+    sink.event(&f, shape);
+}
+
 /// What the record around an embedded event says about it: its diagnostic category and
 /// Azure resource ID (`None` for native lines).
 #[derive(Clone, Copy, Default)]
 struct Outer<'a> {
     category: Option<&'a str>,
     resource_id: Option<&'a str>,
+    /// Whether the event was JSON text inside the record (`log_s`, `properties.log`), which
+    /// exports cut short: see [`salvage_cut_event`].
+    text: bool,
 }
 
 impl<'a> Outer<'a> {
@@ -571,6 +614,7 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
     let outer = Outer {
         category: env.category.as_deref(),
         resource_id: env.resource_id.as_deref(),
+        text: false,
     };
     // The event as an object (storage exports write `properties.log` both ways).
     if let Some(object) = env.payload_object {
@@ -611,6 +655,10 @@ fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn
             SkipReason::NotAnEvent,
             "the event text is null",
         ));
+    };
+    let outer = Outer {
+        text: true,
+        ..outer
     };
     native_event(payload.as_bytes(), need, true, env.time, outer, sink, shape);
 }
