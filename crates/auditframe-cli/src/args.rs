@@ -98,6 +98,11 @@ pub(crate) struct InputArgs {
     /// resource IDs; case-insensitive). Repeatable.
     #[arg(long = "cluster", value_name = "NAME")]
     pub clusters: Vec<String>,
+    /// Count a request exported under both `kube-audit` and `kube-audit-admin` (or in both
+    /// `AKSAudit` and `AKSAuditAdmin`) twice. By default the second copy (same audit ID and
+    /// stage, other category) is dropped and counted, as the guide's KQL counts it once.
+    #[arg(long)]
+    pub keep_copies: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]

@@ -99,6 +99,7 @@ pub(crate) fn run(args: &InspectArgs) -> Res {
             paths,
             strict: args.strict,
             reject_truncated: false,
+            keep_copies: true,
             shape: args.shape,
             stream: true,
             in_memory: false,

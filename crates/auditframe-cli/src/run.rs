@@ -1,13 +1,15 @@
 //! What `analyze` and `diagnose` share: a reader for the inputs, the stream-or-not decision,
 //! `--last` over a stream, and the run's read summary.
 
+use std::cell::RefCell;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auditframe::copies::CategoryCopies;
 use auditframe::source::{Progress, ReadReport};
-use auditframe::{AuditFrame, Projection, TimeWindow};
+use auditframe::{AuditFrame, Projection, TimeSpan, TimeWindow};
 
 use crate::args::InputArgs;
 use crate::inputs::{self, Embedded, Source};
@@ -15,6 +17,11 @@ use crate::{Res, UsageError};
 
 /// Inputs larger than this are streamed unless `--in-memory` is given.
 const STREAM_ABOVE_BYTES: u64 = 2 << 30;
+
+/// How far behind the newest time a stream remembers requests to find their copy in the
+/// other audit category: both copies carry the same time and, in a storage tree read hour by
+/// hour, sit in blobs of the same hour.
+const COPY_HORIZON: TimeSpan = TimeSpan::from_nanos(2 * 3_600 * 1_000_000_000);
 
 /// A configured read of the run's inputs.
 pub(crate) struct Run {
@@ -29,6 +36,9 @@ pub(crate) struct Run {
     pruned_files: usize,
     /// `--last` over a storage tree: the newest time, read while pruning.
     newest: Option<Option<i64>>,
+    /// Drops the second copy of requests exported under both audit categories (`None` with
+    /// `--keep-copies`).
+    copies: Option<RefCell<CategoryCopies>>,
     tty: bool,
     started: Instant,
 }
@@ -44,6 +54,10 @@ pub(crate) struct Summary {
     pub read_time: Duration,
     /// Files skipped by their partition hour (see [`auditframe::storage`]).
     pub pruned_files: usize,
+    /// Copies of requests exported under both audit categories, dropped.
+    pub copies_dropped: u64,
+    /// Only `kube-audit-admin` rows were read: no get/list/watch requests.
+    pub admin_only: bool,
 }
 
 impl Run {
@@ -59,6 +73,11 @@ impl Run {
         };
         // Salvaged rows are counted from this column in canonical Parquet (free for JSON).
         let projection = projection.with(auditframe::Column::Truncated);
+        let projection = if input.keep_copies {
+            projection
+        } else {
+            auditframe::copies::with_copy_key_columns(projection)
+        };
         // One progress line for every reader: rewritten in place on a terminal.
         let progress = Arc::new(move |p: &Progress<'_>| {
             let mut line = format!("\r\x1b[Kreading {}: {} rows", p.input, p.rows);
@@ -104,19 +123,31 @@ impl Run {
                 Box::new(r)
             }
         };
+        let stream = should_stream(input, &window);
+        let copies = (!input.keep_copies).then(|| {
+            RefCell::new(if stream {
+                CategoryCopies::bounded(COPY_HORIZON)
+            } else {
+                CategoryCopies::new()
+            })
+        });
         let mut run = Run {
             format: if parquet { "parquet" } else { "json" },
-            stream: should_stream(input, &window),
+            stream,
             reader,
             paths,
             clusters: input.clusters.clone(),
             pruned_files,
             newest: None,
+            copies,
             tty,
             started,
         };
         if let TimeWindow::Last(_) = window {
             run.prune_for_last(parquet, window)?;
+        }
+        if run.stream && run.copies.is_some() {
+            run.paths = in_hour_order(&run.paths, parquet)?;
         }
         Ok(run)
     }
@@ -172,13 +203,26 @@ impl Run {
         Ok(newest)
     }
 
-    /// The frame's rows of the `--cluster` clusters (all rows without the option).
-    fn only_clusters(&self, frame: AuditFrame) -> Res<AuditFrame> {
+    /// The frame's rows of the `--cluster` clusters (all rows without the option), without
+    /// the second copies of requests exported under both audit categories.
+    fn select(&self, frame: &AuditFrame) -> auditframe::Result<AuditFrame> {
+        let frame = match &self.copies {
+            Some(c) => c.borrow_mut().drop_copies(frame)?,
+            None => frame.clone(),
+        };
         if self.clusters.is_empty() {
             Ok(frame)
         } else {
-            Ok(frame.filter_clusters(&self.clusters)?)
+            frame.filter_clusters(&self.clusters)
         }
+    }
+
+    /// (copies dropped, admin category only) so far.
+    fn copies_seen(&self) -> (u64, bool) {
+        self.copies.as_ref().map_or((0, false), |c| {
+            let c = c.borrow();
+            (c.dropped(), c.admin_only())
+        })
     }
 
     /// Time since the run started.
@@ -189,14 +233,17 @@ impl Run {
     /// Reads everything into one frame.
     pub(crate) fn read(&self) -> Res<(AuditFrame, Summary)> {
         let (frame, report) = self.reader.read(&self.paths)?;
-        let frame = self.only_clusters(frame)?;
+        let frame = self.select(&frame)?;
         self.clear_progress();
+        let (copies_dropped, admin_only) = self.copies_seen();
         let summary = Summary {
             report,
             time_range: frame.time_range(),
             frames: 1,
             read_time: self.elapsed(),
             pruned_files: self.pruned_files,
+            copies_dropped,
+            admin_only,
         };
         Ok((frame, summary))
     }
@@ -214,19 +261,18 @@ impl Run {
             if let Some((a, b)) = frame.time_range() {
                 range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
             }
-            if self.clusters.is_empty() {
-                each(&frame)
-            } else {
-                each(&frame.filter_clusters(&self.clusters)?)
-            }
+            each(&self.select(&frame)?)
         })?;
         self.clear_progress();
+        let (copies_dropped, admin_only) = self.copies_seen();
         Ok(Summary {
             report,
             time_range: range,
             frames,
             read_time: self.elapsed(),
             pruned_files: self.pruned_files,
+            copies_dropped,
+            admin_only,
         })
     }
 
@@ -293,6 +339,22 @@ fn expand(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
             files.extend(auditframe::source::walk(p, extensions)?);
         }
     }
+    Ok(files)
+}
+
+/// The files of `paths` ordered by their storage partition hour (files naming no hour first,
+/// in path order): a stream then meets the two audit categories' blobs of one hour together.
+/// Without partitioned files the paths are kept as given.
+fn in_hour_order(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
+    if paths.iter().any(|p| p.as_os_str() == "-") {
+        return Ok(paths.to_vec());
+    }
+    let mut files = expand(paths, parquet)?;
+    let hour_of = |f: &PathBuf| auditframe::storage::partition_hour(f);
+    if !files.iter().any(|f| hour_of(f).is_some()) {
+        return Ok(paths.to_vec());
+    }
+    files.sort_by_key(|f| hour_of(f).map(|(start, _)| start));
     Ok(files)
 }
 

@@ -434,3 +434,61 @@ fn a_cut_short_event_is_salvaged_counted_and_rejectable() {
     assert_eq!(strict.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&strict.stderr).contains("cut short"));
 }
+
+#[test]
+fn a_request_exported_under_both_audit_categories_counts_once() {
+    // A storage export of both categories: every write is in both trees, reads only in
+    // kube-audit; one write of hour 11 is missing from kube-audit (its admin copy stays).
+    let dir = TempDir::new("copies");
+    let event = |id: &str, verb: &str, hour: u32| {
+        format!(
+            r#"{{\"kind\":\"Event\",\"auditID\":\"{id}\",\"stage\":\"ResponseComplete\",\"verb\":\"{verb}\",\"requestURI\":\"/api\",\"userAgent\":\"{verb}-agent\",\"requestReceivedTimestamp\":\"2026-11-20T{hour:02}:30:00Z\",\"stageTimestamp\":\"2026-11-20T{hour:02}:30:00.1Z\"}}"#
+        )
+    };
+    let record = |category: &str, hour: u32, event: String| {
+        format!(
+            r#"{{"time":"2026-11-20T{hour:02}:30:00Z","resourceId":"/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS","category":"{category}","properties":{{"log":"{event}"}}}}"#
+        ) + "\n"
+    };
+    for category in ["kube-audit", "kube-audit-admin"] {
+        for hour in [10, 11] {
+            let blob = dir.0.join(format!(
+                "insights-logs-{category}/resourceId=/SUBSCRIPTIONS/S/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS/AKS/y=2026/m=11/d=20/h={hour:02}/m=00"
+            ));
+            std::fs::create_dir_all(&blob).unwrap();
+            let mut text = record(category, hour, event(&format!("c{hour}"), "create", hour));
+            if category == "kube-audit" {
+                text += &record(category, hour, event(&format!("g{hour}"), "get", hour));
+            }
+            if category == "kube-audit-admin" || hour == 10 {
+                text += &record(category, hour, event(&format!("p{hour}"), "patch", hour));
+            }
+            std::fs::write(blob.join("PT1H.json"), text).unwrap();
+        }
+    }
+    for mode in ["--in-memory", "--stream"] {
+        let v = json(&["analyze", "--format", "json", mode, &dir.path("")]);
+        assert_eq!(v["rows_read"], 9, "{mode}: {v}");
+        assert_eq!(v["duplicates_dropped"], 3, "{mode}: {v}");
+        assert_eq!(v["rows"], 6, "{mode}: {v}");
+        assert_eq!(
+            v["top"],
+            serde_json::json!([
+                {"key": "create-agent", "count": 2},
+                {"key": "get-agent", "count": 2},
+                {"key": "patch-agent", "count": 2}
+            ]),
+            "{mode}"
+        );
+        assert_eq!(v["notes"], serde_json::json!([]), "{mode}");
+    }
+    let kept = json(&["analyze", "--format", "json", "--keep-copies", &dir.path("")]);
+    assert_eq!(kept["rows"], 9);
+    assert_eq!(kept["duplicates_dropped"], 0);
+    // The admin tree alone: analysed as such, with a note.
+    let admin = dir.path("insights-logs-kube-audit-admin");
+    let v = json(&["analyze", "--format", "json", &admin]);
+    assert_eq!(v["rows"], 4);
+    assert!(v["notes"][0].as_str().unwrap().contains("no get, list or watch"));
+    assert!(ok(&["analyze", &admin]).contains("only kube-audit-admin rows"));
+}

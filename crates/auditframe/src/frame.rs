@@ -208,8 +208,13 @@ impl AuditFrame {
             .iter()
             .map(|v| Some(v.is_some_and(|v| wanted.iter().any(|w| w == v))))
             .collect();
+        self.filter_rows(&mask)
+    }
+
+    /// The rows where `mask` is true (log lines kept).
+    pub(crate) fn filter_rows(&self, mask: &pl::BooleanChunked) -> Result<AuditFrame> {
         Ok(AuditFrame {
-            df: self.df.filter(&mask)?,
+            df: self.df.filter(mask)?,
             projection: self.projection,
             logs: self.logs.clone(),
         })

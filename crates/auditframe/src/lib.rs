@@ -82,6 +82,7 @@ pub mod analysis;
 #[cfg(feature = "arrow")]
 pub mod arrow;
 mod builder;
+pub mod copies;
 mod decode;
 pub mod decoder;
 pub mod diagnose;

@@ -121,6 +121,12 @@ fn run_part(ctx: &Context<'_>) -> String {
             ctx.summary.pruned_files
         ));
     }
+    if ctx.summary.copies_dropped > 0 {
+        s.push_str(&format!(
+            "; {} copies of requests in both kube-audit and kube-audit-admin dropped",
+            ctx.summary.copies_dropped
+        ));
+    }
     s.push_str(&format!(
         "; {:.1} MB in {:.2}s",
         ctx.summary.report.bytes() as f64 / 1e6,
@@ -145,8 +151,14 @@ fn problems(out: &mut impl std::io::Write, ctx: &Context<'_>) -> std::io::Result
             writeln!(out, "  {}: {t}", i.name)?;
         }
     }
+    if ctx.summary.admin_only {
+        writeln!(out, "  {ADMIN_ONLY}")?;
+    }
     Ok(())
 }
+
+/// Said of an export holding only the `kube-audit-admin` category.
+const ADMIN_ONLY: &str = "note: only kube-audit-admin rows were read: that category has no get, list or watch requests (export kube-audit for them)";
 
 /// The JSON fields that describe the read (shared by both reports).
 fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
@@ -170,6 +182,8 @@ fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
         "format": ctx.format,
         "frames": ctx.summary.frames,
         "pruned_files": ctx.summary.pruned_files,
+        "duplicates_dropped": ctx.summary.copies_dropped,
+        "notes": if ctx.summary.admin_only { vec![ADMIN_ONLY] } else { vec![] },
     });
     match v {
         Value::Object(m) => m,
