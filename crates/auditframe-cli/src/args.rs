@@ -95,7 +95,8 @@ pub(crate) struct InputArgs {
     #[arg(long)]
     pub in_memory: bool,
     /// Only rows of this managed cluster (the `cluster` column, from the records' Azure
-    /// resource IDs; case-insensitive). Repeatable.
+    /// resource IDs; case-insensitive). Repeatable. Given once, it also names the cluster of
+    /// records that name none (native kube-apiserver logs).
     #[arg(long = "cluster", value_name = "NAME")]
     pub clusters: Vec<String>,
     /// Count a request exported under both `kube-audit` and `kube-audit-admin` (or in both

@@ -14,6 +14,7 @@
 
 mod analyze;
 mod args;
+mod clusters;
 mod convert;
 mod diagnose;
 mod generate;

@@ -12,6 +12,7 @@ use auditframe::source::{Progress, ReadReport};
 use auditframe::{AuditFrame, Projection, TimeSpan, TimeWindow};
 
 use crate::args::InputArgs;
+use crate::clusters::ClusterTally;
 use crate::inputs::{self, Embedded, Source};
 use crate::{Res, UsageError};
 
@@ -58,6 +59,8 @@ pub(crate) struct Summary {
     pub copies_dropped: u64,
     /// Only `kube-audit-admin` rows were read: no get/list/watch requests.
     pub admin_only: bool,
+    /// Rows and files read per cluster.
+    pub clusters: ClusterTally,
 }
 
 impl Run {
@@ -65,12 +68,9 @@ impl Run {
     pub(crate) fn new(input: &InputArgs, projection: Projection, window: TimeWindow) -> Res<Run> {
         let started = Instant::now();
         let tty = std::io::stderr().is_terminal();
-        // `--cluster` filters on the `cluster` column, read whatever the analyses need.
-        let projection = if input.clusters.is_empty() {
-            projection
-        } else {
-            projection.with(auditframe::Column::Cluster)
-        };
+        // The summary counts rows per cluster and `--cluster` filters on the column: read it
+        // whatever the analyses need.
+        let projection = projection.with(auditframe::Column::Cluster);
         // Salvaged rows are counted from this column in canonical Parquet (free for JSON).
         let projection = projection.with(auditframe::Column::Truncated);
         let projection = if input.keep_copies {
@@ -113,6 +113,11 @@ impl Run {
                 .projection(projection)
                 .strict(input.strict)
                 .reject_truncated(input.reject_truncated)
+                .cluster_label(match input.clusters.as_slice() {
+                    // One `--cluster` names the cluster of native logs too.
+                    [one] => Some(one.as_str()),
+                    _ => None,
+                })
                 .shape(input.shape);
             if tty {
                 r = r.progress(progress);
@@ -233,6 +238,13 @@ impl Run {
     /// Reads everything into one frame.
     pub(crate) fn read(&self) -> Res<(AuditFrame, Summary)> {
         let (frame, report) = self.reader.read(&self.paths)?;
+        let mut clusters = ClusterTally::default();
+        let per_file: Vec<u64> = report.inputs.iter().map(|i| i.rows).collect();
+        if per_file.iter().sum::<u64>() == frame.height() as u64 {
+            clusters.add_files(&frame, &per_file)?;
+        } else {
+            clusters.add_files(&frame, &[frame.height() as u64])?;
+        }
         let frame = self.select(&frame)?;
         self.clear_progress();
         let (copies_dropped, admin_only) = self.copies_seen();
@@ -244,6 +256,7 @@ impl Run {
             pruned_files: self.pruned_files,
             copies_dropped,
             admin_only,
+            clusters,
         };
         Ok((frame, summary))
     }
@@ -256,13 +269,20 @@ impl Run {
     ) -> Res<Summary> {
         let mut range: Option<(i64, i64)> = None;
         let mut frames = 0;
-        let report = self.reader.for_each_frame(&self.paths, &mut |frame, _| {
-            frames += 1;
-            if let Some((a, b)) = frame.time_range() {
-                range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
-            }
-            each(&self.select(&frame)?)
-        })?;
+        let mut clusters = ClusterTally::default();
+        let mut report = ReadReport::default();
+        // File by file, so that the cluster summary knows which files held each cluster.
+        for files in self.one_file_at_a_time()? {
+            report.merge(self.reader.for_each_frame(&files, &mut |frame, _| {
+                frames += 1;
+                if let Some((a, b)) = frame.time_range() {
+                    range = Some(range.map_or((a, b), |(x, y)| (x.min(a), y.max(b))));
+                }
+                clusters.add(&frame, 0, frame.height())?;
+                each(&self.select(&frame)?)
+            })?);
+            clusters.end_file();
+        }
         self.clear_progress();
         let (copies_dropped, admin_only) = self.copies_seen();
         Ok(Summary {
@@ -273,7 +293,17 @@ impl Run {
             pruned_files: self.pruned_files,
             copies_dropped,
             admin_only,
+            clusters,
         })
+    }
+
+    /// The inputs as one read per file (stdin and the embedded sample: one read).
+    fn one_file_at_a_time(&self) -> Res<Vec<Vec<PathBuf>>> {
+        if self.paths.is_empty() || self.paths.iter().any(|p| p.as_os_str() == "-") {
+            return Ok(vec![self.paths.clone()]);
+        }
+        let files = expand(&self.paths, self.format == "parquet")?;
+        Ok(files.into_iter().map(|f| vec![f]).collect())
     }
 
     /// `--last` over a stream needs the newest time first: a pre-pass reads only

@@ -368,6 +368,49 @@ fn a_storage_tree_is_pruned_by_the_window_and_grouped_by_cluster() {
         v["top"],
         serde_json::json!([{"key": "aks-a", "count": 1}, {"key": "aks-b", "count": 1}])
     );
+    // What was read of each cluster, in memory and streamed (file by file).
+    for mode in ["--in-memory", "--stream"] {
+        let v = json(&["analyze", "--format", "json", mode, &root]);
+        assert_eq!(
+            v["clusters"],
+            serde_json::json!([
+                {"cluster": "aks-a", "rows": 3, "files": 3},
+                {"cluster": "aks-b", "rows": 3, "files": 3}
+            ]),
+            "{mode}"
+        );
+    }
+    assert!(ok(&["analyze", &root])
+        .contains("clusters: aks-a 3 rows in 3 files, aks-b 3 rows in 3 files"));
+    // Native logs name no cluster: one `--cluster` labels them (and keeps them).
+    let native = dir.path("native.log");
+    std::fs::write(
+        &native,
+        r#"{"kind":"Event","auditID":"n1","stage":"ResponseComplete","verb":"get","requestURI":"/api","userAgent":"ua","stageTimestamp":"2026-11-20T10:30:00Z"}"#,
+    )
+    .unwrap();
+    let v = json(&["analyze", "--format", "json", "--by", "cluster", &native]);
+    assert_eq!(
+        v["clusters"],
+        serde_json::json!([{"cluster": null, "rows": 1, "files": 1}])
+    );
+    assert_eq!(v["top"], serde_json::json!([{"key": "", "count": 1}]));
+    let v = json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--by",
+        "cluster",
+        "--cluster",
+        "On-Prem",
+        &native,
+    ]);
+    assert_eq!(
+        v["top"],
+        serde_json::json!([{"key": "on-prem", "count": 1}]),
+        "{v}"
+    );
+    assert_eq!(v["clusters"][0]["cluster"], "on-prem");
     // `--last` finds the newest time in the newest hour's files, then prunes the same way,
     // in memory and streamed.
     for mode in ["--in-memory", "--stream"] {
@@ -482,13 +525,22 @@ fn a_request_exported_under_both_audit_categories_counts_once() {
         );
         assert_eq!(v["notes"], serde_json::json!([]), "{mode}");
     }
-    let kept = json(&["analyze", "--format", "json", "--keep-copies", &dir.path("")]);
+    let kept = json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--keep-copies",
+        &dir.path(""),
+    ]);
     assert_eq!(kept["rows"], 9);
     assert_eq!(kept["duplicates_dropped"], 0);
     // The admin tree alone: analysed as such, with a note.
     let admin = dir.path("insights-logs-kube-audit-admin");
     let v = json(&["analyze", "--format", "json", &admin]);
     assert_eq!(v["rows"], 4);
-    assert!(v["notes"][0].as_str().unwrap().contains("no get, list or watch"));
+    assert!(v["notes"][0]
+        .as_str()
+        .unwrap()
+        .contains("no get, list or watch"));
     assert!(ok(&["analyze", &admin]).contains("only kube-audit-admin rows"));
 }

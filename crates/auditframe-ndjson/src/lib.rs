@@ -140,6 +140,14 @@ impl ReaderBuilder {
         self
     }
 
+    /// The `cluster` of events whose record names none, such as native kube-apiserver logs
+    /// (see [`auditframe::ParseOptions::with_cluster_label`]).
+    #[must_use]
+    pub fn cluster_label(mut self, cluster: Option<&str>) -> ReaderBuilder {
+        self.opts = self.opts.with_cluster_label(cluster);
+        self
+    }
+
     /// Records longer than this are errors (default 64 MiB).
     #[must_use]
     pub fn max_record_bytes(mut self, n: usize) -> ReaderBuilder {

@@ -474,15 +474,18 @@ pub(crate) struct Columns {
     current: Chunk,
     /// The last resource ID pushed and its cluster name.
     last_cluster: Option<(String, Option<String>)>,
+    /// The cluster of events whose record names none (see `ParseOptions::with_cluster_label`).
+    cluster_label: Option<std::sync::Arc<str>>,
 }
 
 impl Columns {
-    pub fn new(projection: Projection) -> Columns {
+    pub fn new(projection: Projection, cluster_label: Option<std::sync::Arc<str>>) -> Columns {
         Columns {
             projection,
             done: Vec::new(),
             current: Chunk::new(projection),
             last_cluster: None,
+            cluster_label,
         }
     }
 
@@ -539,7 +542,7 @@ impl Columns {
                     Column::Cluster => {
                         // One export holds a handful of resource IDs: remember the last.
                         match (f.resource_id.as_deref(), &self.last_cluster) {
-                            (None, _) => None,
+                            (None, _) => self.cluster_label.as_deref(),
                             (Some(id), Some((last, c))) if id == last.as_str() => c.as_deref(),
                             (Some(id), _) => {
                                 let c = crate::record::cluster_of(id).map(|c| c.into_owned());

@@ -123,7 +123,9 @@ impl CategoryCopies {
         let audit_id = strings(Column::AuditId)?;
         let stage = strings(Column::Stage)?;
         let verb = strings(Column::Verb)?;
-        let time = frame.column(Column::TimeGenerated)?.as_materialized_series();
+        let time = frame
+            .column(Column::TimeGenerated)?
+            .as_materialized_series();
         let time = time.to_physical_repr();
         let time = time.i64()?;
 
@@ -183,9 +185,7 @@ impl CategoryCopies {
 
 /// `projection` with the columns [`CategoryCopies`] reads.
 pub fn with_copy_key_columns(projection: Projection) -> Projection {
-    COPY_KEY_COLUMNS
-        .iter()
-        .fold(projection, |p, &c| p.with(c))
+    COPY_KEY_COLUMNS.iter().fold(projection, |p, &c| p.with(c))
 }
 
 #[cfg(test)]
@@ -217,8 +217,15 @@ mod tests {
             assert_eq!(out.height(), 1);
             let first = lines[0].contains("\"kube-audit-admin\"");
             let ua = out.column(Column::UserAgent).unwrap();
-            let ua = ua.as_materialized_series().cast(&pl::DataType::String).unwrap();
-            let want = if first { "kube-audit-admin" } else { "kube-audit" };
+            let ua = ua
+                .as_materialized_series()
+                .cast(&pl::DataType::String)
+                .unwrap();
+            let want = if first {
+                "kube-audit-admin"
+            } else {
+                "kube-audit"
+            };
             assert_eq!(ua.str().unwrap().get(0), Some(want));
         }
     }
@@ -263,8 +270,13 @@ mod tests {
     #[test]
     fn admin_only_exports_are_recognised() {
         let mut c = CategoryCopies::new();
-        c.drop_copies(&frame(&[diag("10:00:00", "kube-audit-admin", "a", "create")]))
-            .unwrap();
+        c.drop_copies(&frame(&[diag(
+            "10:00:00",
+            "kube-audit-admin",
+            "a",
+            "create",
+        )]))
+        .unwrap();
         assert!(c.admin_only());
         c.drop_copies(&frame(&[diag("10:00:00", "kube-audit", "b", "get")]))
             .unwrap();

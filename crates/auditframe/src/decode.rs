@@ -39,6 +39,7 @@ pub struct ParseOptions {
     strict: bool,
     max_record_bytes: usize,
     reject_truncated: bool,
+    cluster_label: Option<Arc<str>>,
 }
 
 impl Default for ParseOptions {
@@ -49,6 +50,7 @@ impl Default for ParseOptions {
             strict: false,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             reject_truncated: false,
+            cluster_label: None,
         }
     }
 }
@@ -131,6 +133,30 @@ impl ParseOptions {
     #[must_use]
     pub fn with_reject_truncated(mut self, reject: bool) -> Self {
         self.reject_truncated = reject;
+        self
+    }
+
+    /// The `cluster` of events whose record names no managed cluster (native logs).
+    pub fn cluster_label(&self) -> Option<&str> {
+        self.cluster_label.as_deref()
+    }
+
+    /// Sets the `cluster` of events whose record names no managed cluster — native
+    /// kube-apiserver logs, which carry no Azure resource ID — lower-cased like the names
+    /// read from resource IDs. Rows whose record names a cluster keep their own.
+    ///
+    /// ```
+    /// use auditframe::{AuditFrame, Column, ParseOptions};
+    /// let line = br#"{"kind":"Event","auditID":"a","verb":"get","stageTimestamp":"2026-11-20T10:00:00Z"}"#;
+    /// let opts = ParseOptions::new().with_cluster_label(Some("AKS-Prod"));
+    /// let (frame, _) = AuditFrame::from_slice(line, &opts)?;
+    /// let cluster = frame.column(Column::Cluster)?.as_materialized_series().cast(&auditframe::polars::prelude::DataType::String)?;
+    /// assert_eq!(cluster.str()?.get(0), Some("aks-prod"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_cluster_label(mut self, cluster: Option<&str>) -> Self {
+        self.cluster_label = cluster.map(|c| Arc::from(c.to_lowercase()));
         self
     }
 }
@@ -222,7 +248,7 @@ impl FrameBuilder {
         FrameBuilder {
             need: Need::from_projection(opts.projection),
             shape: opts.shape,
-            cols: Columns::new(opts.projection),
+            cols: Columns::new(opts.projection, opts.cluster_label.clone()),
             logs: Vec::new(),
             report: ParseReport {
                 shape: opts.shape,

@@ -22,7 +22,9 @@
 //! [`analysis`] (partial aggregates, sketches, result rows), [`mod@diagnose`] (the
 //! [`Diagnosis`](diagnose::Diagnosis) trait and one type per diagnosis), [`time`],
 //! [`generate`], [`source`] (what the readers share: the [`FrameSource`](source::FrameSource)
-//! trait, the read report, the directory walk) and [`decoder`], the low-level tier of
+//! trait, the read report, the directory walk), [`storage`] (storage-export paths: hour,
+//! cluster, pruning), [`copies`] (a request exported under both audit categories counted
+//! once) and [`decoder`], the low-level tier of
 //! readers (the push decoder). Options are built with `with_*` setters and read with getters
 //! of the same name.
 //!

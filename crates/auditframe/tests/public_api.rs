@@ -4,8 +4,8 @@
 /// Every item of the root, by kind; the `use` makes the build fail when one disappears.
 #[allow(unused_imports)]
 use auditframe::{
-    analysis, analyze, decoder, diagnose, generate, polars, source, storage, time, Analysis,
-    AnalysisOptions, AuditFrame, Column, ColumnKind, DiagnoseOptions, DiagnosisPartial,
+    analysis, analyze, copies, decoder, diagnose, generate, polars, source, storage, time,
+    Analysis, AnalysisOptions, AuditFrame, Column, ColumnKind, DiagnoseOptions, DiagnosisPartial,
     DiagnosisReport, Error, ErrorKind, GroupKey, LogLine, ParseOptions, ParseReport, Partial,
     Position, Projection, Result, Shape, SkipReason, TimeSpan, TimeWindow, Timestamp,
 };
@@ -50,6 +50,7 @@ fn the_crate_root_is_pinned() {
         // modules
         "analysis",
         "arrow",
+        "copies",
         "decoder",
         "diagnose",
         "generate",

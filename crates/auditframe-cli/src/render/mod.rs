@@ -154,6 +154,27 @@ fn problems(out: &mut impl std::io::Write, ctx: &Context<'_>) -> std::io::Result
     if ctx.summary.admin_only {
         writeln!(out, "  {ADMIN_ONLY}")?;
     }
+    // A read of several clusters says what it read of each (one line, the first few).
+    let clusters = ctx.summary.clusters.rows();
+    if clusters.len() > 1 {
+        const SHOWN: usize = 8;
+        let mut parts: Vec<String> = clusters
+            .iter()
+            .take(SHOWN)
+            .map(|(c, rows, files)| {
+                let files = if *files == 1 {
+                    "1 file".to_owned()
+                } else {
+                    format!("{files} files")
+                };
+                format!("{} {rows} rows in {files}", c.unwrap_or("(none)"))
+            })
+            .collect();
+        if clusters.len() > SHOWN {
+            parts.push(format!("… {} more", clusters.len() - SHOWN));
+        }
+        writeln!(out, "  clusters: {}", parts.join(", "))?;
+    }
     Ok(())
 }
 
@@ -183,6 +204,9 @@ fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
         "frames": ctx.summary.frames,
         "pruned_files": ctx.summary.pruned_files,
         "duplicates_dropped": ctx.summary.copies_dropped,
+        "clusters": ctx.summary.clusters.rows().into_iter().map(|(cluster, rows, files)| {
+            json!({"cluster": cluster, "rows": rows, "files": files})
+        }).collect::<Vec<_>>(),
         "notes": if ctx.summary.admin_only { vec![ADMIN_ONLY] } else { vec![] },
     });
     match v {

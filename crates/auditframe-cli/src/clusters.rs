@@ -1,0 +1,96 @@
+//! Rows and files read per cluster, for the run's summary (`"clusters"` in the JSON).
+
+use std::collections::BTreeMap;
+
+use auditframe::polars::prelude as pl;
+use auditframe::polars::prelude::SeriesMethods;
+use auditframe::{AuditFrame, Column};
+
+/// Per cluster (`None`: rows naming no cluster, e.g. native logs): rows read and the number
+/// of input files that held at least one of them.
+#[derive(Default)]
+pub(crate) struct ClusterTally {
+    per: BTreeMap<Option<String>, (u64, u64)>,
+    /// Rows per cluster of the file being read.
+    file: BTreeMap<Option<String>, u64>,
+}
+
+impl ClusterTally {
+    /// Counts rows of the file being read: the frame's rows from `skip`, `take` of them.
+    pub(crate) fn add(
+        &mut self,
+        frame: &AuditFrame,
+        skip: usize,
+        take: usize,
+    ) -> auditframe::Result<()> {
+        let Ok(col) = frame.column(Column::Cluster) else {
+            return Ok(());
+        };
+        // Counted per distinct value (a handful), not per row.
+        let slice = col.as_materialized_series().slice(skip as i64, take);
+        let counts = slice.value_counts(false, false, "n".into(), false)?;
+        let names = counts.column(slice.name())?.cast(&pl::DataType::String)?;
+        let ns = counts.column("n")?.cast(&pl::DataType::UInt64)?;
+        for (name, n) in names.str()?.iter().zip(ns.u64()?.iter()) {
+            *self.file.entry(name.map(str::to_owned)).or_default() += n.unwrap_or(0);
+        }
+        Ok(())
+    }
+
+    /// The file being read is done: its clusters count it once each.
+    pub(crate) fn end_file(&mut self) {
+        for (name, n) in std::mem::take(&mut self.file) {
+            let e = self.per.entry(name).or_default();
+            e.0 += n;
+            e.1 += 1;
+        }
+    }
+
+    /// Counts a frame holding whole files of `rows_per_file` rows each, in order.
+    pub(crate) fn add_files(
+        &mut self,
+        frame: &AuditFrame,
+        rows_per_file: &[u64],
+    ) -> auditframe::Result<()> {
+        let mut skip = 0usize;
+        for &n in rows_per_file {
+            let n = usize::try_from(n).unwrap_or(usize::MAX);
+            self.add(frame, skip, n)?;
+            self.end_file();
+            skip = skip.saturating_add(n);
+        }
+        Ok(())
+    }
+
+    /// `(cluster, rows, files)`, named clusters first in name order.
+    pub(crate) fn rows(&self) -> Vec<(Option<&str>, u64, u64)> {
+        let mut v: Vec<_> = self
+            .per
+            .iter()
+            .map(|(k, &(rows, files))| (k.as_deref(), rows, files))
+            .collect();
+        v.sort_by_key(|(k, _, _)| (k.is_none(), *k));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use auditframe::ParseOptions;
+
+    #[test]
+    fn rows_and_files_per_cluster() {
+        let rec = |c: &str| {
+            format!(
+                r#"{{"time":"2026-11-20T10:00:00Z","resourceId":"/x/MANAGEDCLUSTERS/{c}","category":"kube-audit","properties":{{"log":"{{\"auditID\":\"a\",\"verb\":\"get\"}}"}}}}"#
+            )
+        };
+        let text = [rec("A"), rec("A"), rec("B"), rec("A")].join("\n");
+        let (frame, _) = AuditFrame::from_slice(text.as_bytes(), &ParseOptions::new()).unwrap();
+        let mut t = ClusterTally::default();
+        // Files of 2, 1 and 1 rows: A in files 1 and 3, B in file 2.
+        t.add_files(&frame, &[2, 1, 1]).unwrap();
+        assert_eq!(t.rows(), vec![(Some("a"), 3, 2), (Some("b"), 1, 1)]);
+    }
+}
