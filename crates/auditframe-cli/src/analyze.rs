@@ -9,6 +9,9 @@ use crate::{options, Res};
 
 pub(crate) fn run(args: &AnalyzeArgs) -> Res {
     let opts = options::analysis(args)?;
+    if args.compare.any() {
+        return crate::compare::run(args, opts);
+    }
     // Only the columns these analyses read are parsed.
     let run = Run::new(&args.input, opts.projection(), opts.window())?;
     let (analysis, summary, window) = if run.stream {

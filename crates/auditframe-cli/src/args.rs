@@ -201,6 +201,33 @@ pub(crate) struct AnalyzeArgs {
     /// Also write an SVG timechart of the latency series (top-N keys) to this file.
     #[arg(long, value_name = "FILE.svg", help_heading = "Output")]
     pub chart: Option<PathBuf>,
+    #[command(flatten)]
+    pub compare: CompareArgs,
+}
+
+/// A second side to compare with: another window, or another cluster.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Compare (what changed)")]
+pub(crate) struct CompareArgs {
+    /// Compare with a second window starting at this time (RFC 3339): requests, average
+    /// latency and P99 per key for both windows, with deltas ranked by change.
+    #[arg(long, value_name = "TIME")]
+    pub compare_since: Option<String>,
+    /// The second window's end (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub compare_until: Option<String>,
+    /// Compare the `--cluster` rows (first side) with this cluster's rows, in the same window.
+    #[arg(long, value_name = "NAME", requires = "clusters", conflicts_with_all = ["compare_since", "compare_until"])]
+    pub compare_cluster: Option<String>,
+}
+
+impl CompareArgs {
+    /// Whether a comparison was asked for.
+    pub(crate) fn any(&self) -> bool {
+        self.compare_since.is_some()
+            || self.compare_until.is_some()
+            || self.compare_cluster.is_some()
+    }
 }
 
 /// The tables of `diagnose` (for `--format csv`).

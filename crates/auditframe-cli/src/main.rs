@@ -15,6 +15,7 @@
 mod analyze;
 mod args;
 mod clusters;
+mod compare;
 mod convert;
 mod diagnose;
 mod generate;

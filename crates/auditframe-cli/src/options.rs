@@ -17,8 +17,18 @@ fn duration(flag: &str, s: &str) -> Res<i64> {
 }
 
 fn window(g: &GroupArgs) -> Res<TimeWindow> {
-    Ok(match (&g.last, &g.since, &g.until) {
-        (Some(d), _, _) => TimeWindow::Last(duration("--last", d)?),
+    window_of(&g.last, &g.since, &g.until, "")
+}
+
+/// The window of `--last` / `--since` / `--until` (flags named with `prefix`).
+pub(crate) fn window_of(
+    last: &Option<String>,
+    since: &Option<String>,
+    until: &Option<String>,
+    prefix: &str,
+) -> Res<TimeWindow> {
+    Ok(match (last, since, until) {
+        (Some(d), _, _) => TimeWindow::Last(duration(&format!("--{prefix}last"), d)?),
         (None, None, None) => TimeWindow::All,
         (None, s, u) => {
             let ts = |flag: &str, v: &Option<String>, dflt: i64| -> Res<i64> {
@@ -28,8 +38,8 @@ fn window(g: &GroupArgs) -> Res<TimeWindow> {
                 }
             };
             TimeWindow::Between {
-                start: ts("--since", s, i64::MIN)?,
-                end: ts("--until", u, i64::MAX)?,
+                start: ts(&format!("--{prefix}since"), s, i64::MIN)?,
+                end: ts(&format!("--{prefix}until"), u, i64::MAX)?,
             }
         }
     })

@@ -382,6 +382,32 @@ fn a_storage_tree_is_pruned_by_the_window_and_grouped_by_cluster() {
     }
     assert!(ok(&["analyze", &root])
         .contains("clusters: aks-a 3 rows in 3 files, aks-b 3 rows in 3 files"));
+    // One cluster against another, in one window.
+    let v = json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--cluster",
+        "AKS-A",
+        "--compare-cluster",
+        "aks-b",
+        "--since",
+        "2026-11-20T10:00:00Z",
+        "--until",
+        "2026-11-20T11:59:59Z",
+        &root,
+    ]);
+    assert_eq!(v["before"]["cluster"], "aks-a", "{v}");
+    assert_eq!(v["after"]["cluster"], "aks-b", "{v}");
+    assert_eq!(
+        (v["before"]["rows"].clone(), v["after"]["rows"].clone()),
+        (2.into(), 2.into())
+    );
+    assert_eq!(v["pruned_files"], 2, "{v}");
+    assert_eq!(
+        v["requests"],
+        serde_json::json!([{"key": "ua", "before": 2, "after": 2, "delta": 0}])
+    );
     // Native logs name no cluster: one `--cluster` labels them (and keeps them).
     let native = dir.path("native.log");
     std::fs::write(
@@ -543,4 +569,102 @@ fn a_request_exported_under_both_audit_categories_counts_once() {
         .unwrap()
         .contains("no get, list or watch"));
     assert!(ok(&["analyze", &admin]).contains("only kube-audit-admin rows"));
+}
+
+#[test]
+fn two_windows_compare_with_ranked_deltas() {
+    let dir = TempDir::new("compare");
+    let ev = |id: u32, ua: &str, minute: u32, ms: u32| {
+        format!(
+            r#"{{"kind":"Event","auditID":"e{id}","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/pods/x","userAgent":"{ua}","objectRef":{{"resource":"pods"}},"requestReceivedTimestamp":"2026-11-20T10:{minute:02}:00Z","stageTimestamp":"2026-11-20T10:{minute:02}:00.{ms:03}Z"}}"#
+        )
+    };
+    // Before (10:00–10:09): a 100 ms and 300 ms, b 50 ms. After (10:10–10:19): a 999 ms, c 10 ms ×3.
+    let lines = [
+        ev(1, "a", 1, 100),
+        ev(2, "a", 2, 300),
+        ev(3, "b", 3, 50),
+        ev(4, "a", 11, 999),
+        ev(5, "c", 12, 10),
+        ev(6, "c", 13, 10),
+        ev(7, "c", 14, 10),
+    ];
+    let file = dir.path("audit.log");
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let args = [
+        "analyze",
+        "--format",
+        "json",
+        "--since",
+        "2026-11-20T10:00:00Z",
+        "--until",
+        "2026-11-20T10:09:59Z",
+        "--compare-since",
+        "2026-11-20T10:10:00Z",
+        "--compare-until",
+        "2026-11-20T10:19:59Z",
+    ];
+    for mode in ["--in-memory", "--stream"] {
+        let mut a = args.to_vec();
+        a.extend([mode, &file]);
+        let v = json(&a);
+        assert_eq!(v["before"]["rows"], 3, "{mode}: {v}");
+        assert_eq!(v["after"]["rows"], 4, "{mode}");
+        assert_eq!(
+            v["after"]["window"]["start"], "2026-11-20T10:10:00Z",
+            "{mode}"
+        );
+        let req: Vec<(String, i64)> = v["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["key"].as_str().unwrap().to_owned(),
+                    d["delta"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            req,
+            vec![("c".into(), 3), ("a".into(), -1), ("b".into(), -1)],
+            "{mode}"
+        );
+        assert_eq!(
+            v["latency"][0],
+            serde_json::json!({"key": "a", "before_avg_ms": 200.0, "after_avg_ms": 999.0,
+                "delta_ms": 799.0, "before_count": 2, "after_count": 1}),
+            "{mode}"
+        );
+        assert_eq!(v["latency"][1]["key"], "b", "{mode}");
+        assert_eq!(v["latency"][1]["after_avg_ms"], Value::Null, "{mode}");
+        assert_eq!(
+            v["p99"][0],
+            serde_json::json!({"key": "a", "verb": "get", "resource": "pods", "before_ms": 300,
+                "after_ms": 999, "delta_ms": 699, "before_count": 2, "after_count": 1}),
+            "{mode}"
+        );
+    }
+    let mut a = args.to_vec();
+    a[2] = "csv";
+    a.extend(["--table", "top", &file]);
+    assert_eq!(
+        ok(&a),
+        "key,before,after,delta\nc,0,3,3\na,2,1,-1\nb,1,0,-1\n"
+    );
+    let mut a = args.to_vec();
+    a.drain(1..3);
+    a.push(&file);
+    let table = ok(&a);
+    assert!(
+        table.contains("Requests per user agent, largest change first"),
+        "{table}"
+    );
+    // A cluster comparison needs the first side's cluster.
+    assert_eq!(
+        auditframe(&["analyze", "--compare-cluster", "x", &file])
+            .status
+            .code(),
+        Some(2)
+    );
 }

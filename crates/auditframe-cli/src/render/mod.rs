@@ -2,6 +2,7 @@
 
 pub(crate) mod analysis;
 pub(crate) mod chart;
+pub(crate) mod compare;
 pub(crate) mod diagnosis;
 pub(crate) mod why;
 

@@ -13,6 +13,7 @@
 //!   (`where Resource != ""`).
 
 pub(crate) mod columns;
+mod compare;
 mod kernel;
 pub(crate) use kernel::LONG_RUNNING_SUBRESOURCES;
 mod options;
@@ -23,6 +24,7 @@ use polars::prelude as pl;
 use polars::prelude::{IntoSeries, NamedFrom, PlSmallStr};
 use serde::Serialize;
 
+pub use compare::{compare, Comparison, LatencyDelta, PercentileDelta, RequestsDelta};
 pub use options::{parse_duration, AnalysisOptions, GroupKey, TimeWindow};
 pub use partial::{Partial, SumCount};
 pub use sketch::LatencySketch;
