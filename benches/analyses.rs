@@ -3,7 +3,10 @@
 
 use auditframe::analysis::{analyze_parts, partial_with_threads, Parts};
 use auditframe::{analyze, AnalysisOptions, GroupKey};
-use auditframe_benches::{analysis_frame, polars_all, polars_p99, polars_series, polars_top, rows};
+use auditframe_benches::{
+    analysis_frame, copies_frame, polars_all, polars_drop_copies, polars_p99, polars_series,
+    polars_top, rows,
+};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn bench(c: &mut Criterion) {
@@ -53,5 +56,47 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Dropping the second copy of requests exported under both audit categories (every CLI run
+/// does it), beside the same rule as a polars lazy plan.
+fn copies(c: &mut Criterion) {
+    use auditframe::copies::CategoryCopies;
+    let n = rows(1_000_000);
+    let both = copies_frame(n, true);
+    let df = both.dataframe().clone();
+    let ours = CategoryCopies::new()
+        .drop_copies(&both)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let theirs = polars_drop_copies(&df).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ours.height(), theirs.height());
+    assert_eq!(ours.height(), n);
+    let mut g = c.benchmark_group("copies");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(both.height() as u64));
+    // Both categories: every write's key is built and looked up (the stream's path).
+    g.bench_function("auditframe/both_categories", |b| {
+        b.iter(|| CategoryCopies::new().drop_copies(&both))
+    });
+    g.bench_function("polars_lazy/both_categories", |b| {
+        b.iter(|| polars_drop_copies(&df))
+    });
+    g.finish();
+    // One category, the whole input in one frame (the in-memory path of a usual export).
+    let one = copies_frame(n, false);
+    let df = one.dataframe().clone();
+    let mut g = c.benchmark_group("copies_one_category");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(one.height() as u64));
+    g.bench_function("auditframe/whole_input", |b| {
+        b.iter(|| CategoryCopies::drop_copies_in_whole(&one))
+    });
+    g.bench_function("auditframe/as_a_stream_frame", |b| {
+        b.iter(|| CategoryCopies::new().drop_copies(&one))
+    });
+    g.bench_function("polars_lazy/drop_copies", |b| {
+        b.iter(|| polars_drop_copies(&df))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, copies);
 criterion_main!(benches);

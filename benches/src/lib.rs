@@ -374,3 +374,67 @@ pub fn naive_webhook_scan(frame: &AuditFrame) -> usize {
         .filter(|l| l.message.contains("ailed calling webhook"))
         .count()
 }
+
+/// A frame of one cluster's storage export of `n` requests, with both audit categories (every
+/// write twice) or only `kube-audit`, with the columns [`auditframe::copies::CategoryCopies`]
+/// reads.
+pub fn copies_frame(n: usize, admin_copies: bool) -> AuditFrame {
+    use auditframe::generate::storage_tree::{write_storage_tree, StorageTreeOptions};
+    let mut data = Vec::new();
+    let tree = StorageTreeOptions::default()
+        .with_clusters(1)
+        .with_admin_copies(admin_copies)
+        .with_large_body_every(0);
+    let opts = GeneratorOptions::default().with_events(n).with_seed(42);
+    write_storage_tree(&opts, &tree, |b| {
+        data.extend(b.data);
+        Ok::<(), ()>(())
+    })
+    .unwrap_or_else(|()| panic!("bench data"));
+    let projection = auditframe::copies::with_copy_key_columns(Projection::analyses());
+    auditframe_ndjson::ReaderBuilder::new()
+        .options(ParseOptions::new().with_projection(projection))
+        .read_slice(&data, "bench")
+        .map(|(f, _)| f)
+        .unwrap_or_else(|e| panic!("bench data: {e}"))
+}
+
+/// The same "first copy wins across the two audit categories" as a polars lazy plan: each
+/// candidate key's first category (group by audit ID and stage), joined back, and the
+/// candidates of another category dropped.
+pub fn polars_drop_copies(df: &DataFrame) -> PolarsResult<DataFrame> {
+    let lf = df.clone().lazy().with_row_index("row", None);
+    let category = || col("category").cast(DataType::String);
+    let verb = || col("verb").cast(DataType::String);
+    let candidate = category()
+        .eq(lit("kube-audit"))
+        .or(category().eq(lit("kube-audit-admin")))
+        .and(verb().neq(lit("get")))
+        .and(verb().neq(lit("list")))
+        .and(verb().neq(lit("watch")))
+        .and(col("audit_id").neq(lit("")))
+        .fill_null(lit(false));
+    let lf = lf.with_column(candidate.alias("candidate"));
+    let first = lf
+        .clone()
+        .filter(col("candidate"))
+        .sort(["row"], SortMultipleOptions::default())
+        .group_by([col("audit_id"), col("stage")])
+        .agg([col("category").first().alias("first_category")]);
+    lf.join(
+        first,
+        [col("audit_id"), col("stage")],
+        [col("audit_id"), col("stage")],
+        JoinArgs::new(JoinType::Left),
+    )
+    .filter(
+        col("candidate")
+            .and(
+                col("category")
+                    .cast(DataType::String)
+                    .neq(col("first_category").cast(DataType::String)),
+            )
+            .not(),
+    )
+    .collect()
+}

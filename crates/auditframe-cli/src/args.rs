@@ -396,8 +396,34 @@ pub(crate) struct GenerateArgs {
     #[arg(long)]
     pub story: bool,
     /// Output file (stdout if absent).
-    #[arg(short, long)]
+    #[arg(short, long, conflicts_with = "storage_tree")]
     pub output: Option<PathBuf>,
+    /// Write a storage-account export instead: one `PT1H.json` blob per category, cluster and
+    /// hour under this directory (`insights-logs-kube-audit/resourceId=/…/MANAGEDCLUSTERS/
+    /// AKS-FLEET-00/y=…/m=…/d=…/h=…/m=00/PT1H.json`), `--events` per cluster, large request
+    /// bodies cut at 16 KiB as real exports cut them.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["gzip", "shape"], help_heading = "Storage tree")]
+    pub storage_tree: Option<PathBuf>,
+    /// Clusters in the storage tree.
+    #[arg(
+        long,
+        default_value_t = 3,
+        requires = "storage_tree",
+        help_heading = "Storage tree"
+    )]
+    pub clusters: usize,
+    /// Also write every non-read request under `kube-audit-admin` (both categories exported).
+    #[arg(long, requires = "storage_tree", help_heading = "Storage tree")]
+    pub admin_copies: bool,
+    /// About one write in N carries a 20–48 KiB request body (0: none).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 200,
+        requires = "storage_tree",
+        help_heading = "Storage tree"
+    )]
+    pub large_body_every: u64,
 }
 
 /// `auditframe inspect`.

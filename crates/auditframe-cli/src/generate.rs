@@ -2,6 +2,9 @@
 
 use std::io::Write;
 
+use std::path::Path;
+
+use auditframe::generate::storage_tree::{write_storage_tree, StorageTreeOptions};
 use auditframe::generate::{Generator, GeneratorOptions};
 use auditframe::Shape;
 
@@ -14,6 +17,9 @@ pub(crate) fn run(args: &GenerateArgs) -> Res {
         .with_seed(args.seed)
         .with_span((args.hours * 3600.0 * 1e9) as i64)
         .with_story(args.story);
+    if let Some(dir) = &args.storage_tree {
+        return storage_tree(args, &opts, dir);
+    }
     let mut g = Generator::new(opts);
     let mut out = Vec::with_capacity(args.events * 1100);
     match args.shape {
@@ -43,6 +49,30 @@ pub(crate) fn run(args: &GenerateArgs) -> Res {
         "wrote {} events, {} bytes (uncompressed)",
         args.events,
         out.len()
+    );
+    Ok(())
+}
+
+/// `--storage-tree DIR`: the blobs of a storage-account export, written under `dir`.
+fn storage_tree(args: &GenerateArgs, opts: &GeneratorOptions, dir: &Path) -> Res {
+    let tree = StorageTreeOptions::default()
+        .with_clusters(args.clusters)
+        .with_admin_copies(args.admin_copies)
+        .with_large_body_every(args.large_body_every);
+    let summary = write_storage_tree(opts, &tree, |blob| -> std::io::Result<()> {
+        let path = dir.join(&blob.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, blob.data)
+    })?;
+    eprintln!(
+        "wrote {} blobs: {} records ({} kube-audit-admin copies, {} cut at {} bytes)",
+        summary.blobs,
+        summary.records,
+        summary.admin_copies,
+        summary.cut,
+        tree.cut_at()
     );
     Ok(())
 }

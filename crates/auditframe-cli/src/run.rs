@@ -212,6 +212,12 @@ impl Run {
     /// the second copies of requests exported under both audit categories.
     fn select(&self, frame: &AuditFrame) -> auditframe::Result<AuditFrame> {
         let frame = match &self.copies {
+            // One frame of the whole input: a single-category export costs nothing.
+            Some(c) if !self.stream => {
+                let (frame, copies) = CategoryCopies::drop_copies_in_whole(frame)?;
+                *c.borrow_mut() = copies;
+                frame
+            }
             Some(c) => c.borrow_mut().drop_copies(frame)?,
             None => frame.clone(),
         };

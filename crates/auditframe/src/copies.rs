@@ -15,10 +15,10 @@
 //! time seen (the two copies of one request carry the same time, and a storage export holds
 //! them in the blobs of the same hour).
 
-use std::collections::HashMap;
-
 use polars::prelude as pl;
-use polars::prelude::NewChunkedArray;
+use polars::prelude::{NewChunkedArray, PlHashMap};
+
+use crate::analysis::columns::{Codes, Ints, Strs};
 
 use crate::schema::{Column, Projection};
 use crate::time::TimeSpan;
@@ -44,6 +44,58 @@ struct Seen {
     time: i64,
 }
 
+/// A request's audit ID: a canonical lower-case UUID (what kube-apiserver writes) packed into
+/// 128 bits, else the text itself. Exact either way: two IDs are equal iff their keys are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum AuditId {
+    Uuid(u128),
+    Text(Box<str>),
+}
+
+impl AuditId {
+    fn of(id: &str) -> AuditId {
+        parse_uuid(id).map_or_else(|| AuditId::Text(id.into()), AuditId::Uuid)
+    }
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower-case hex, as a number. Branch-light: the
+/// 32 digit positions are fixed, and a bad digit shows in the or-ed table values.
+// Every index is in bounds by type: constants below 36 into a `[u8; 36]`, a `u8` into a
+// 256-entry table.
+#[allow(clippy::indexing_slicing)]
+fn parse_uuid(id: &str) -> Option<u128> {
+    const DIGITS: [usize; 32] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28,
+        29, 30, 31, 32, 33, 34, 35,
+    ];
+    /// Lower-case hex digit → value; anything else → 0x10.
+    const HEX: [u8; 256] = {
+        let mut t = [0x10u8; 256];
+        let mut c = 0;
+        while c < 10 {
+            t[b'0' as usize + c] = c as u8;
+            c += 1;
+        }
+        let mut c = 0;
+        while c < 6 {
+            t[b'a' as usize + c] = 10 + c as u8;
+            c += 1;
+        }
+        t
+    };
+    let b: &[u8; 36] = id.as_bytes().try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    let (mut v, mut bad) = (0u128, 0u8);
+    for at in DIGITS {
+        let d = HEX[usize::from(b[at])];
+        bad |= d;
+        v = (v << 4) | u128::from(d & 0xF);
+    }
+    (bad & 0x10 == 0).then_some(v)
+}
+
 /// Drops the second copy of a request exported under both `kube-audit` and
 /// `kube-audit-admin` (see the [module docs](self)).
 ///
@@ -66,7 +118,9 @@ struct Seen {
 /// ```
 #[derive(Default)]
 pub struct CategoryCopies {
-    seen: HashMap<(Box<str>, Box<str>), Seen>,
+    seen: PlHashMap<(AuditId, u32), Seen>,
+    /// Stage names, interned: frames have their own dictionaries, keys need one numbering.
+    stages: Vec<Box<str>>,
     horizon: Option<i64>,
     newest: i64,
     dropped: u64,
@@ -108,6 +162,51 @@ impl CategoryCopies {
         self.seen.len()
     }
 
+    /// [`drop_copies`](Self::drop_copies) for a frame holding the whole input (no frame
+    /// follows): when the frame holds rows of only one audit category — an export of one
+    /// category, the usual case — nothing can be a copy and no key is built, so it costs one
+    /// pass over the category codes. Returns the frame and the tally.
+    pub fn drop_copies_in_whole(frame: &AuditFrame) -> Result<(AuditFrame, CategoryCopies)> {
+        let mut copies = CategoryCopies::new();
+        if !COPY_KEY_COLUMNS
+            .iter()
+            .all(|&c| frame.projection().contains(c))
+        {
+            return Ok((frame.clone(), copies));
+        }
+        let category = Codes::load(frame, Column::Category)?;
+        let bits = copies.category_bits(&category);
+        let mut rows = [0u64; 3];
+        for i in 0..frame.height() {
+            if let Some(n) = bits
+                .get(category.at(i) as usize)
+                .and_then(|&b| rows.get_mut(usize::from(b)))
+            {
+                *n += 1;
+            }
+        }
+        let [_, kube_audit, admin] = rows;
+        if kube_audit == 0 || admin == 0 {
+            copies.kube_audit_rows = kube_audit;
+            copies.admin_rows = admin;
+            return Ok((frame.clone(), copies));
+        }
+        let frame = copies.drop_copies(frame)?;
+        Ok((frame, copies))
+    }
+
+    /// Per category code (and the null slot): 1 `kube-audit`, 2 `kube-audit-admin`, else 0.
+    fn category_bits(&self, category: &Codes) -> Vec<u8> {
+        (0..=category.len)
+            .map(|c| match category.name(c) {
+                _ if c == category.len => 0,
+                KUBE_AUDIT => 1,
+                KUBE_AUDIT_ADMIN => 2,
+                _ => 0,
+            })
+            .collect()
+    }
+
     /// `frame` without the rows that copy a row seen before under the other audit category.
     /// A frame lacking any of [`COPY_KEY_COLUMNS`] comes back unchanged.
     pub fn drop_copies(&mut self, frame: &AuditFrame) -> Result<AuditFrame> {
@@ -115,58 +214,54 @@ impl CategoryCopies {
         if !COPY_KEY_COLUMNS.iter().all(|&c| projection.contains(c)) {
             return Ok(frame.clone());
         }
-        let strings = |col: Column| -> Result<pl::StringChunked> {
-            let s = frame.column(col)?.as_materialized_series();
-            Ok(s.cast(&pl::DataType::String)?.str()?.clone())
-        };
-        let category = strings(Column::Category)?;
-        let audit_id = strings(Column::AuditId)?;
-        let stage = strings(Column::Stage)?;
-        let verb = strings(Column::Verb)?;
-        let time = frame
-            .column(Column::TimeGenerated)?
-            .as_materialized_series();
-        let time = time.to_physical_repr();
-        let time = time.i64()?;
+        // Per-frame dictionaries, mapped once: category → bit, verb → read, stage → interned.
+        let category = Codes::load(frame, Column::Category)?;
+        let verb = Codes::load(frame, Column::Verb)?;
+        let stage = Codes::load(frame, Column::Stage)?;
+        let bits = self.category_bits(&category);
+        // Reads are never in the admin category, so they cannot have a copy.
+        let reads: Vec<bool> = (0..=verb.len)
+            .map(|c| c < verb.len && matches!(verb.name(c), "get" | "list" | "watch"))
+            .collect();
+        let stage_ids: Vec<u32> = (0..=stage.len)
+            .map(|c| {
+                let name = if c < stage.len { stage.name(c) } else { "" };
+                self.intern_stage(name)
+            })
+            .collect();
+        let ids = Strs::load_if(frame, Column::AuditId, true)?;
+        let mut ids = ids.cursor();
+        let time = Ints::load(frame, Column::TimeGenerated, false)?;
 
-        let mut keep = Vec::with_capacity(frame.height());
+        let n = frame.height();
+        let mut keep = Vec::with_capacity(n);
         let mut dropped_here = 0u64;
-        let rows = category
-            .iter()
-            .zip(audit_id.iter())
-            .zip(stage.iter())
-            .zip(verb.iter())
-            .zip(time.iter());
-        for ((((cat, id), stage), verb), time) in rows {
-            let bit = match cat {
-                Some(KUBE_AUDIT) => 1u8,
-                Some(KUBE_AUDIT_ADMIN) => 2u8,
-                _ => 0,
-            };
+        for i in 0..n {
+            let bit = bits.get(category.at(i) as usize).copied().unwrap_or(0);
             match bit {
                 1 => self.kube_audit_rows += 1,
                 2 => self.admin_rows += 1,
                 _ => {}
             }
-            let time = time.unwrap_or(i64::MIN);
-            self.newest = self.newest.max(time);
-            // Reads are never in the admin category, so they cannot have a copy.
-            let read = matches!(verb, Some("get" | "list" | "watch"));
-            let (Some(id), false, false) = (id.filter(|i| !i.is_empty()), bit == 0, read) else {
+            let t = time.at(i).unwrap_or(i64::MIN);
+            self.newest = self.newest.max(t);
+            let read = reads.get(verb.at(i) as usize).copied().unwrap_or(false);
+            let id = ids.at(i).filter(|id| !id.is_empty());
+            let (Some(id), false, false) = (id, bit == 0, read) else {
                 keep.push(true);
                 continue;
             };
-            let key = (Box::from(id), Box::from(stage.unwrap_or("")));
-            let seen = self.seen.entry(key).or_insert(Seen {
+            let stage = stage_ids.get(stage.at(i) as usize).copied().unwrap_or(0);
+            let seen = self.seen.entry((AuditId::of(id), stage)).or_insert(Seen {
                 categories: 0,
-                time,
+                time: t,
             });
             if seen.categories & !bit != 0 {
                 keep.push(false);
                 dropped_here += 1;
             } else {
                 seen.categories |= bit;
-                seen.time = seen.time.max(time);
+                seen.time = seen.time.max(t);
                 keep.push(true);
             }
         }
@@ -180,6 +275,19 @@ impl CategoryCopies {
         }
         let mask = pl::BooleanChunked::from_slice("keep".into(), &keep);
         frame.filter_rows(&mask)
+    }
+}
+
+impl CategoryCopies {
+    fn intern_stage(&mut self, name: &str) -> u32 {
+        let at = match self.stages.iter().position(|s| &**s == name) {
+            Some(at) => at,
+            None => {
+                self.stages.push(name.into());
+                self.stages.len() - 1
+            }
+        };
+        u32::try_from(at).unwrap_or(u32::MAX)
     }
 }
 
@@ -265,6 +373,43 @@ mod tests {
         far.drop_copies(&later).unwrap();
         assert_eq!(far.keys_held(), 1);
         assert_eq!(far.drop_copies(&copy).unwrap().height(), 1);
+    }
+
+    #[test]
+    fn a_whole_input_of_one_category_is_left_as_it_is() {
+        let one = frame(&[
+            diag("10:00:00", "kube-audit", "a1", "create"),
+            diag("10:00:00", "kube-audit", "a1", "create"),
+        ]);
+        let (out, c) = CategoryCopies::drop_copies_in_whole(&one).unwrap();
+        assert_eq!((out.height(), c.dropped(), c.keys_held()), (2, 0, 0));
+        assert!(!c.admin_only());
+        let admin = frame(&[diag("10:00:00", "kube-audit-admin", "a1", "create")]);
+        assert!(CategoryCopies::drop_copies_in_whole(&admin)
+            .unwrap()
+            .1
+            .admin_only());
+        let both = frame(&[
+            diag("10:00:00", "kube-audit-admin", "a1", "create"),
+            diag("10:00:00", "kube-audit", "a1", "create"),
+        ]);
+        let (out, c) = CategoryCopies::drop_copies_in_whole(&both).unwrap();
+        assert_eq!((out.height(), c.dropped()), (1, 1));
+    }
+
+    #[test]
+    fn audit_ids_pack_exactly() {
+        let id = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+        assert_eq!(
+            AuditId::of(id),
+            AuditId::Uuid(0x0a1b2c3d_4e5f_4a6b_8c7d_9e0f1a2b3c4d)
+        );
+        // Upper case, other lengths and misplaced hyphens stay text: never equal to a UUID.
+        let upper = id.to_uppercase();
+        assert_eq!(AuditId::of(&upper), AuditId::Text(upper.clone().into()));
+        assert_ne!(AuditId::of(&upper), AuditId::of(id));
+        assert!(matches!(AuditId::of("a1"), AuditId::Text(_)));
+        assert!(parse_uuid("0a1b2c3d4-e5f-4a6b-8c7d-9e0f1a2b3c4d").is_none());
     }
 
     #[test]

@@ -763,3 +763,130 @@ fn sketched_percentiles_are_within_their_relative_error_and_merge_exactly() {
         .validate()
         .is_err());
 }
+
+/// `compare` of two windows against a naive reading of the rows of each window.
+fn assert_compare_matches_reference(
+    rows: &[Row],
+    o: &AnalysisOptions,
+    before: TimeWindow,
+    after: TimeWindow,
+) {
+    use auditframe::analysis::compare;
+    let f = frame_of(rows);
+    let side = |w: TimeWindow| {
+        o.clone()
+            .with_top(usize::MAX)
+            .with_only_key(None)
+            .with_percentiles(vec![99.0])
+            .with_window(w)
+    };
+    let (ob, oa) = (side(before), side(after));
+    let c = compare(&analyze(&f, &ob).unwrap(), &analyze(&f, &oa).unwrap(), 99.0).unwrap();
+    let (rb, ra) = (reference(rows, &ob), reference(rows, &oa));
+
+    // Requests: every key of either side, |delta| descending, ties in key order.
+    let mut keys: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for (k, n) in &rb.top {
+        keys.entry(k.clone()).or_default().0 = *n;
+    }
+    for (k, n) in &ra.top {
+        keys.entry(k.clone()).or_default().1 = *n;
+    }
+    let mut want: Vec<(String, u64, u64, i64)> = keys
+        .into_iter()
+        .map(|(k, (b, a))| (k, b, a, a as i64 - b as i64))
+        .collect();
+    want.sort_by_key(|w| std::cmp::Reverse(w.3.unsigned_abs()));
+    let got: Vec<(String, u64, u64, i64)> = c
+        .requests
+        .iter()
+        .map(|d| (d.key.clone(), d.before, d.after, d.delta))
+        .collect();
+    assert_eq!(got, want);
+
+    // Average latency per key over the whole side.
+    let mean = |r: &Reference| {
+        let mut m: BTreeMap<String, (f64, u64)> = BTreeMap::new();
+        for (k, _, avg, n) in &r.series {
+            let e = m.entry(k.clone()).or_default();
+            e.0 += avg * *n as f64;
+            e.1 += n;
+        }
+        m
+    };
+    let (mb, ma) = (mean(&rb), mean(&ra));
+    let lat_keys: std::collections::BTreeSet<&String> = mb.keys().chain(ma.keys()).collect();
+    assert_eq!(c.latency.len(), lat_keys.len());
+    for d in &c.latency {
+        let b = mb.get(&d.key).map(|(s, n)| s / *n as f64);
+        let a = ma.get(&d.key).map(|(s, n)| s / *n as f64);
+        let close = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-6 * y.abs().max(1.0),
+            (x, y) => x.is_none() && y.is_none(),
+        };
+        assert!(
+            close(d.before_avg_ms, b) && close(d.after_avg_ms, a),
+            "{d:?} {b:?} {a:?}"
+        );
+        assert_eq!(d.before_count, mb.get(&d.key).map_or(0, |x| x.1));
+    }
+    assert!(c
+        .latency
+        .windows(2)
+        .all(|w| w[0].delta_ms.abs() >= w[1].delta_ms.abs() - 1e-6));
+
+    // P99 per (key, verb, resource), |delta| descending, ties in group order.
+    type Side = (Option<i64>, u64);
+    let mut groups: BTreeMap<(String, String, String), (Side, Side)> = BTreeMap::new();
+    for (k, v, r, p, n) in &rb.pct {
+        groups
+            .entry((k.clone(), v.clone(), r.clone()))
+            .or_default()
+            .0 = (Some(p[0]), *n);
+    }
+    for (k, v, r, p, n) in &ra.pct {
+        groups
+            .entry((k.clone(), v.clone(), r.clone()))
+            .or_default()
+            .1 = (Some(p[0]), *n);
+    }
+    let mut want: Vec<_> = groups
+        .into_iter()
+        .map(|(g, ((b, bn), (a, an)))| (g, b, a, a.unwrap_or(0) - b.unwrap_or(0), bn, an))
+        .collect();
+    want.sort_by_key(|w| std::cmp::Reverse(w.3.unsigned_abs()));
+    let got: Vec<_> = c
+        .percentiles
+        .iter()
+        .map(|d| {
+            (
+                (d.key.clone(), d.verb.clone(), d.resource.clone()),
+                d.before_ms,
+                d.after_ms,
+                d.delta_ms,
+                d.before_count,
+                d.after_count,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn comparisons_equal_the_naive_reference(
+        rows in prop::collection::vec(arb_row(), 0..120),
+        o in arb_opts(),
+        b in (0i64..3 * 3600, 0i64..3600),
+        a in (0i64..3 * 3600, 0i64..3600),
+    ) {
+        let base = 1_795_168_800_000_000_000i64;
+        let w = |(s, len): (i64, i64)| TimeWindow::Between {
+            start: base + s * 1_000_000_000,
+            end: base + (s + len) * 1_000_000_000,
+        };
+        assert_compare_matches_reference(&rows, &o, w(b), w(a));
+    }
+}

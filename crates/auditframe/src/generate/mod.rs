@@ -19,6 +19,7 @@
 use crate::timestamp::{NANOS_PER_MILLI, NANOS_PER_SECOND};
 use crate::Shape;
 
+pub mod storage_tree;
 pub mod story;
 mod write;
 

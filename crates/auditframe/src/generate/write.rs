@@ -213,13 +213,40 @@ pub fn write_native(e: &GenEvent, out: &mut Vec<u8>) {
 }
 
 fn native_string(e: &GenEvent) -> String {
-    let mut v = Vec::with_capacity(1200);
+    native_string_with_body(e, None)
+}
+
+/// The native event as text; with `body`, a `requestObject` of about that many bytes sits
+/// where kube-apiserver writes it (before the timestamps), as a large ConfigMap would.
+pub(super) fn native_string_with_body(e: &GenEvent, body: Option<usize>) -> String {
+    let mut v = Vec::with_capacity(1200 + body.unwrap_or(0));
     write_native(e, &mut v);
-    String::from_utf8_lossy(&v).into_owned()
+    let mut s = String::from_utf8_lossy(&v).into_owned();
+    const AT: &str = ",\"requestReceivedTimestamp\":";
+    if let (Some(n), Some(at)) = (body, s.find(AT)) {
+        // Base64-like text with an escaped newline every 76 characters, so that a cut can
+        // fall inside an escape.
+        let mut data = String::with_capacity(n + n / 38);
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for i in 0..n {
+            if i % 77 == 76 {
+                data.push_str("\\n");
+            } else {
+                let c = alphabet.get(i.wrapping_mul(7919) % alphabet.len());
+                data.push(char::from(c.copied().unwrap_or(b'A')));
+            }
+        }
+        let object = format!(
+            ",\"requestObject\":{{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{{\"name\":\"bundle\",\"resourceVersion\":\"{}\"}},\"data\":{{\"bundle.pem\":\"{data}\"}}}}",
+            n
+        );
+        s.insert_str(at, &object);
+    }
+    s
 }
 
 /// `TimeGenerated` of Log Analytics rows: the record time, a little after the stage time.
-fn time_generated(e: &GenEvent) -> i64 {
+pub(super) fn time_generated(e: &GenEvent) -> i64 {
     e.stage_ns + 137 * NANOS_PER_MILLI / 10
 }
 
