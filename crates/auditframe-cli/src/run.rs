@@ -73,10 +73,13 @@ impl Run {
         let projection = projection.with(auditframe::Column::Cluster);
         // Salvaged rows are counted from this column in canonical Parquet (free for JSON).
         let projection = projection.with(auditframe::Column::Truncated);
-        let projection = if input.keep_copies {
-            projection
-        } else {
+        // Copies need audit categories: native logs (sniffed from each file's start) have
+        // none, so they are not asked to parse the key columns.
+        let drop_copies = !input.keep_copies && may_hold_categories(&input.paths)?;
+        let projection = if drop_copies {
             auditframe::copies::with_copy_key_columns(projection)
+        } else {
+            projection
         };
         // One progress line for every reader: rewritten in place on a terminal.
         let progress = Arc::new(move |p: &Progress<'_>| {
@@ -95,7 +98,7 @@ impl Run {
             eprint!("{line}");
         });
         let parquet = inputs::paths_are_parquet(&input.paths)?;
-        let (paths, pruned_files) = prune(&input.paths, parquet, &window)?;
+        let (paths, pruned_files) = prune(&input.paths, parquet, &window, &input.clusters)?;
         let reader: Box<dyn Source> = if parquet {
             let mut r = auditframe_parquet::ReaderBuilder::new()
                 .projection(projection)
@@ -129,7 +132,7 @@ impl Run {
             }
         };
         let stream = should_stream(input, &window);
-        let copies = (!input.keep_copies).then(|| {
+        let copies = drop_copies.then(|| {
             RefCell::new(if stream {
                 CategoryCopies::bounded(COPY_HORIZON)
             } else {
@@ -188,7 +191,7 @@ impl Run {
         if let Some((start, end)) = window.bounds(newest) {
             let (kept, pruned) = auditframe::storage::prune_to_window(files, start, end);
             self.paths = kept;
-            self.pruned_files = pruned;
+            self.pruned_files += pruned;
         }
         Ok(())
     }
@@ -343,17 +346,40 @@ impl Run {
     }
 }
 
-/// The files to read: with a fixed window, directories are walked here and the files of a
-/// storage tree whose partition hour lies outside the window are left out (never opened).
-fn prune(paths: &[PathBuf], parquet: bool, window: &TimeWindow) -> Res<(Vec<PathBuf>, usize)> {
-    let TimeWindow::Between { start, end } = *window else {
+/// The files to read: with a fixed window or `--cluster`, directories are walked here and the
+/// files of a storage tree whose partition hour lies outside the window, or whose path names
+/// another cluster, are left out (never opened).
+fn prune(
+    paths: &[PathBuf],
+    parquet: bool,
+    window: &TimeWindow,
+    clusters: &[String],
+) -> Res<(Vec<PathBuf>, usize)> {
+    let fixed = matches!(window, TimeWindow::Between { .. });
+    if !fixed && clusters.is_empty() {
         return Ok((paths.to_vec(), 0));
-    };
+    }
     let files = expand(paths, parquet)?;
-    let (kept, pruned) = auditframe::storage::prune_to_window(files, start, end);
+    let before = files.len();
+    let wanted: Vec<String> = clusters.iter().map(|c| c.to_ascii_lowercase()).collect();
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|f| {
+            wanted.is_empty()
+                || auditframe::storage::cluster_of_path(f).is_none_or(|c| wanted.contains(&c))
+        })
+        .collect();
+    let other_clusters = before - files.len();
+    let (kept, pruned) = match *window {
+        TimeWindow::Between { start, end } => {
+            auditframe::storage::prune_to_window(files, start, end)
+        }
+        _ => (files, 0),
+    };
+    let pruned = pruned + other_clusters;
     if kept.is_empty() && pruned > 0 {
         return Err(UsageError(format!(
-            "no input file's partition hour overlaps the window ({pruned} pruned)"
+            "no input file's partition hour overlaps the window and names a wanted cluster ({pruned} pruned)"
         ))
         .into());
     }
@@ -392,6 +418,34 @@ fn in_hour_order(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
     }
     files.sort_by_key(|f| hour_of(f).map(|(start, _)| start));
     Ok(files)
+}
+
+/// Whether the inputs may hold rows of the audit categories: false only when every input is
+/// a plain file whose first records sniff as native `Event`s or an `EventList` (no category
+/// field exists there). stdin, `.gz`, Parquet and the embedded sample count as may.
+fn may_hold_categories(paths: &[PathBuf]) -> Res<bool> {
+    use std::io::Read;
+    const PEEK: u64 = 256 << 10;
+    if paths.is_empty()
+        || paths.iter().any(|p| p.as_os_str() == "-")
+        || inputs::paths_are_parquet(paths)?
+    {
+        return Ok(true);
+    }
+    for file in expand(paths, false)? {
+        let mut head = Vec::new();
+        std::fs::File::open(&file)?
+            .take(PEEK)
+            .read_to_end(&mut head)?;
+        let native = matches!(
+            auditframe::decoder::sniff_input_shape(&head, auditframe::decoder::SNIFF_RECORDS),
+            Some(auditframe::Shape::Native | auditframe::Shape::EventList)
+        );
+        if !native {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.

@@ -364,6 +364,39 @@ fn a_storage_tree_is_pruned_by_the_window_and_grouped_by_cluster() {
     ]);
     assert_eq!(v["pruned_files"], 4, "{v}");
     assert_eq!(v["rows_read"], 2, "{v}");
+    // `--cluster` leaves the other clusters' files unopened too.
+    let w = json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--cluster",
+        "aks-a",
+        "--since",
+        "2026-11-20T10:00:00Z",
+        "--until",
+        "2026-11-20T10:59:59Z",
+        &root,
+    ]);
+    assert_eq!(
+        (w["pruned_files"].clone(), w["rows_read"].clone()),
+        (5.into(), 1.into()),
+        "{w}"
+    );
+    let w = json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--cluster",
+        "aks-b",
+        "--last",
+        "30m",
+        &root,
+    ]);
+    assert_eq!(
+        (w["pruned_files"].clone(), w["rows_read"].clone()),
+        (5.into(), 1.into()),
+        "{w}"
+    );
     assert_eq!(
         v["top"],
         serde_json::json!([{"key": "aks-a", "count": 1}, {"key": "aks-b", "count": 1}])

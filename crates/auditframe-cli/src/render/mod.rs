@@ -118,7 +118,7 @@ fn run_part(ctx: &Context<'_>) -> String {
     }
     if ctx.summary.pruned_files > 0 {
         s.push_str(&format!(
-            "; {} files outside the window not opened",
+            "; {} files outside the window or clusters not opened",
             ctx.summary.pruned_files
         ));
     }
