@@ -1,10 +1,10 @@
 //! `auditframe analyze`: the guide's three queries.
 
-use auditframe::{Partial, TimeWindow};
+use auditframe::{AnalysisOptions, Partial, TimeWindow};
 
 use crate::args::{AnalyzeArgs, Format};
 use crate::render::{self, Context};
-use crate::run::Run;
+use crate::run::{Run, Summary};
 use crate::{options, Res};
 
 pub(crate) fn run(args: &AnalyzeArgs) -> Res {
@@ -27,16 +27,13 @@ pub(crate) fn run(args: &AnalyzeArgs) -> Res {
         let (frame, summary) = run.read()?;
         (auditframe::analyze(&frame, &opts)?, summary, opts.window())
     };
-    let ctx = Context {
-        top: args.group.top,
-        agent: args.agent.as_deref(),
-        summary: &summary,
-        window: resolved(window, summary.time_range),
-        stream: run.stream,
-        format: run.format,
-        percentile_sketch: opts.percentile_sketch(),
-        total_time: run.elapsed(),
-    };
+    let ctx = context(
+        args,
+        &opts,
+        &run,
+        &summary,
+        resolved(window, summary.time_range),
+    );
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Table => render::analysis::table(&mut out, &ctx, &analysis)?,
@@ -50,6 +47,26 @@ pub(crate) fn run(args: &AnalyzeArgs) -> Res {
         }
     }
     Ok(())
+}
+
+/// What the renderers need of an `analyze` run.
+pub(crate) fn context<'a>(
+    args: &'a AnalyzeArgs,
+    opts: &AnalysisOptions,
+    run: &Run,
+    summary: &'a Summary,
+    window: Option<(i64, i64)>,
+) -> Context<'a> {
+    Context {
+        top: args.group.top,
+        agent: args.agent.as_deref(),
+        summary,
+        window,
+        stream: run.stream,
+        format: run.format,
+        percentile_sketch: opts.percentile_sketch(),
+        total_time: run.elapsed(),
+    }
 }
 
 /// The window actually applied, as (start, end) ns.

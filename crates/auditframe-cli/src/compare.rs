@@ -4,10 +4,10 @@
 use auditframe::analysis::{compare, partial};
 use auditframe::{AnalysisOptions, AuditFrame, Partial, TimeWindow};
 
-use crate::analyze::resolved;
+use crate::analyze::{context, resolved};
 use crate::args::AnalyzeArgs;
+use crate::render;
 use crate::render::compare::Sides;
-use crate::render::{self, Context};
 use crate::run::Run;
 use crate::{options, Res};
 
@@ -72,16 +72,7 @@ pub(crate) fn run(args: &AnalyzeArgs, opts: AnalysisOptions) -> Res {
         before_cluster: c.compare_cluster.as_ref().and(one(&before_clusters)),
         after_cluster: one(&after_clusters),
     };
-    let ctx = Context {
-        top: args.group.top,
-        agent: args.agent.as_deref(),
-        summary: &summary,
-        window: sides.before_window,
-        stream: run.stream,
-        format: run.format,
-        percentile_sketch: opts.percentile_sketch(),
-        total_time: run.elapsed(),
-    };
+    let ctx = context(args, &opts, &run, &summary, sides.before_window);
     let mut out = std::io::stdout().lock();
     match args.format {
         crate::args::Format::Table => {

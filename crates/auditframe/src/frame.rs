@@ -21,7 +21,9 @@ use crate::{Error, Result};
 /// | `stage`, `level`, `verb`, `user_agent`, `username`, `source_ip`, `resource`, `subresource`, `namespace`, `api_group`, `api_version`, `category`, `source_shape` | Categorical, nullable | `user_agent` is `""` when absent |
 /// | `status_code` | Int32, nullable | `responseStatus.code` |
 /// | `admission_webhooks` | String, nullable | webhooks named by admission annotations (see [`Column::AdmissionWebhooks`]) |
+/// | `cluster`, `resource_id` | Categorical, nullable | the managed cluster's name (lower-cased) and the Azure resource ID it comes from (see [`Column::Cluster`]) |
 /// | `lat_etcd_ns`, `lat_apf_queue_wait_ns`, `lat_mutating_webhook_ns`, `lat_validating_webhook_ns`, `lat_decode_ns`, `lat_transform_ns`, `lat_serialize_ns`, `lat_response_write_ns`, `lat_total_ns` | Int64 nanoseconds, nullable | the API server's `apiserver.latency.k8s.io/*` annotations, written only on requests slower than 500 ms (see [`Column::LatEtcdNs`]) |
+/// | `truncated` | Boolean | the event text was cut short and the row salvaged from its complete members (see [`Column::Truncated`]) |
 ///
 /// Beside the rows, a frame carries the control-plane log lines read with them
 /// ([`control_plane_logs`](AuditFrame::control_plane_logs)).
