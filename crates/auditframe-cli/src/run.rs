@@ -420,8 +420,10 @@ fn in_hour_order(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Whether the inputs may hold rows of the audit categories: false only when every input is
-/// a plain file whose first records sniff as native `Event`s or an `EventList` (no category
+/// Whether the inputs may hold the same request under both audit categories. No when every
+/// input is either a storage-export blob of one category's container (`insights-logs-
+/// kube-audit/…`; Azure writes each category to its own) with no `kube-audit-admin` blob, or a
+/// plain file whose first records sniff as native `Event`s or an `EventList` (no category
 /// field exists there). stdin, `.gz`, Parquet and the embedded sample count as may.
 fn may_hold_categories(paths: &[PathBuf]) -> Res<bool> {
     use std::io::Read;
@@ -432,7 +434,19 @@ fn may_hold_categories(paths: &[PathBuf]) -> Res<bool> {
     {
         return Ok(true);
     }
+    let container = |f: &PathBuf| {
+        f.components().find_map(|c| match c.as_os_str().to_str() {
+            Some("insights-logs-kube-audit") => Some(1u8),
+            Some("insights-logs-kube-audit-admin") => Some(2u8),
+            _ => None,
+        })
+    };
+    let mut containers = 0u8;
     for file in expand(paths, false)? {
+        if let Some(c) = container(&file) {
+            containers |= c;
+            continue;
+        }
         let mut head = Vec::new();
         std::fs::File::open(&file)?
             .take(PEEK)
@@ -445,7 +459,8 @@ fn may_hold_categories(paths: &[PathBuf]) -> Res<bool> {
             return Ok(true);
         }
     }
-    Ok(false)
+    // An admin container alone still needs the rows' categories, for the admin-only note.
+    Ok(containers & 2 != 0)
 }
 
 /// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.

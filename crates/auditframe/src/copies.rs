@@ -398,6 +398,22 @@ mod tests {
     }
 
     #[test]
+    fn aks_audit_and_aks_audit_admin_tables_count_once() {
+        let row = |table: &str, id: &str, verb: &str| {
+            format!(
+                r#"{{"TimeGenerated":"2026-11-20T10:00:00Z","AuditId":"{id}","Stage":"ResponseComplete","Verb":"{verb}","UserAgent":"ua","Type":"{table}"}}"#
+            )
+        };
+        let f = frame(&[
+            row("AKSAudit", "a1", "update"),
+            row("AKSAudit", "a2", "list"),
+            row("AKSAuditAdmin", "a1", "update"),
+        ]);
+        let (out, c) = CategoryCopies::drop_copies_in_whole(&f).unwrap();
+        assert_eq!((out.height(), c.dropped()), (2, 1));
+    }
+
+    #[test]
     fn audit_ids_pack_exactly() {
         let id = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
         assert_eq!(
