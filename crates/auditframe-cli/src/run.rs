@@ -442,15 +442,20 @@ fn may_hold_categories(paths: &[PathBuf]) -> Res<bool> {
         })
     };
     let mut containers = 0u8;
-    for file in expand(paths, false)? {
+    let Ok(files) = expand(paths, false) else {
+        return Ok(true);
+    };
+    for file in files {
         if let Some(c) = container(&file) {
             containers |= c;
             continue;
         }
+        // A file that cannot be read counts as may: the reader then reports it, by name.
         let mut head = Vec::new();
-        std::fs::File::open(&file)?
-            .take(PEEK)
-            .read_to_end(&mut head)?;
+        let read = std::fs::File::open(&file).and_then(|f| f.take(PEEK).read_to_end(&mut head));
+        if read.is_err() {
+            return Ok(true);
+        }
         let native = matches!(
             auditframe::decoder::sniff_input_shape(&head, auditframe::decoder::SNIFF_RECORDS),
             Some(auditframe::Shape::Native | auditframe::Shape::EventList)
