@@ -31,6 +31,8 @@ pub(crate) struct Run {
     pub format: &'static str,
     pub paths: Vec<PathBuf>,
     pub stream: bool,
+    /// No paths were given: the embedded sample is read.
+    embedded: bool,
     /// `--cluster`: keep only these clusters' rows.
     clusters: Vec<String>,
     /// Files of a storage tree never opened: their partition hour lies outside the window.
@@ -75,7 +77,15 @@ impl Run {
         let projection = projection.with(auditframe::Column::Truncated);
         // Copies need audit categories: native logs (sniffed from each file's start) have
         // none, so they are not asked to parse the key columns.
-        let drop_copies = !input.keep_copies && may_hold_categories(&input.paths)?;
+        let parquet = inputs::paths_are_parquet(&input.paths)?;
+        // The inputs' files, walked once here (stdin and the embedded sample stay as given).
+        let stdin = input.paths.iter().any(|p| p.as_os_str() == "-");
+        let files = if input.paths.is_empty() || stdin {
+            input.paths.clone()
+        } else {
+            expand(&input.paths, parquet)?
+        };
+        let drop_copies = !input.keep_copies && may_hold_categories(&files, parquet);
         let projection = if drop_copies {
             auditframe::copies::with_copy_key_columns(projection)
         } else {
@@ -97,8 +107,7 @@ impl Run {
             }
             eprint!("{line}");
         });
-        let parquet = inputs::paths_are_parquet(&input.paths)?;
-        let (paths, pruned_files) = prune(&input.paths, parquet, &window, &input.clusters)?;
+        let (paths, pruned_files) = prune(files, &window, &input.clusters)?;
         let reader: Box<dyn Source> = if parquet {
             let mut r = auditframe_parquet::ReaderBuilder::new()
                 .projection(projection)
@@ -144,6 +153,7 @@ impl Run {
             stream,
             reader,
             paths,
+            embedded: input.paths.is_empty(),
             clusters: input.clusters.clone(),
             pruned_files,
             newest: None,
@@ -152,10 +162,10 @@ impl Run {
             started,
         };
         if let TimeWindow::Last(_) = window {
-            run.prune_for_last(parquet, window)?;
+            run.prune_for_last(window)?;
         }
         if run.stream && run.copies.is_some() {
-            run.paths = in_hour_order(&run.paths, parquet)?;
+            in_hour_order(&mut run.paths);
         }
         Ok(run)
     }
@@ -164,11 +174,11 @@ impl Run {
     /// files of the newest hour that has rows and from every file whose path names no hour
     /// — an older hour cannot hold a newer time — and the files of hours wholly before the
     /// window are then left out. Without partitioned files (or with stdin) nothing changes.
-    fn prune_for_last(&mut self, parquet: bool, window: TimeWindow) -> Res {
-        if self.paths.is_empty() || self.paths.iter().any(|p| p.as_os_str() == "-") {
+    fn prune_for_last(&mut self, window: TimeWindow) -> Res {
+        if self.embedded || self.paths.iter().any(|p| p.as_os_str() == "-") {
             return Ok(());
         }
-        let files = expand(&self.paths, parquet)?;
+        let files = self.paths.clone();
         let hour_of = |f: &PathBuf| auditframe::storage::partition_hour(f);
         if !files.iter().any(|f| hour_of(f).is_some()) {
             return Ok(());
@@ -308,11 +318,10 @@ impl Run {
 
     /// The inputs as one read per file (stdin and the embedded sample: one read).
     fn one_file_at_a_time(&self) -> Res<Vec<Vec<PathBuf>>> {
-        if self.paths.is_empty() || self.paths.iter().any(|p| p.as_os_str() == "-") {
+        if self.embedded || self.paths.iter().any(|p| p.as_os_str() == "-") {
             return Ok(vec![self.paths.clone()]);
         }
-        let files = expand(&self.paths, self.format == "parquet")?;
-        Ok(files.into_iter().map(|f| vec![f]).collect())
+        Ok(self.paths.iter().map(|f| vec![f.clone()]).collect())
     }
 
     /// `--last` over a stream needs the newest time first: a pre-pass reads only
@@ -324,7 +333,7 @@ impl Run {
         if self.paths.iter().any(|p| p.as_os_str() == "-") {
             return Err(UsageError("--last cannot stream stdin (it needs the newest time first): use --since/--until or --in-memory".into()).into());
         }
-        if self.paths.is_empty() {
+        if self.embedded {
             return Err(UsageError(
                 "--last --stream needs paths (the embedded sample is small: drop --stream)".into(),
             )
@@ -346,20 +355,14 @@ impl Run {
     }
 }
 
-/// The files to read: with a fixed window or `--cluster`, directories are walked here and the
-/// files of a storage tree whose partition hour lies outside the window, or whose path names
-/// another cluster, are left out (never opened).
+/// The files to read: with a fixed window or `--cluster`, the files of a storage tree whose
+/// partition hour lies outside the window, or whose path names another cluster, are left out
+/// (never opened).
 fn prune(
-    paths: &[PathBuf],
-    parquet: bool,
+    files: Vec<PathBuf>,
     window: &TimeWindow,
     clusters: &[String],
 ) -> Res<(Vec<PathBuf>, usize)> {
-    let fixed = matches!(window, TimeWindow::Between { .. });
-    if !fixed && clusters.is_empty() {
-        return Ok((paths.to_vec(), 0));
-    }
-    let files = expand(paths, parquet)?;
     let before = files.len();
     let wanted: Vec<String> = clusters.iter().map(|c| c.to_ascii_lowercase()).collect();
     let files: Vec<PathBuf> = files
@@ -404,20 +407,11 @@ fn expand(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The files of `paths` ordered by their storage partition hour (files naming no hour first,
-/// in path order): a stream then meets the two audit categories' blobs of one hour together.
-/// Without partitioned files the paths are kept as given.
-fn in_hour_order(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
-    if paths.iter().any(|p| p.as_os_str() == "-") {
-        return Ok(paths.to_vec());
-    }
-    let mut files = expand(paths, parquet)?;
-    let hour_of = |f: &PathBuf| auditframe::storage::partition_hour(f);
-    if !files.iter().any(|f| hour_of(f).is_some()) {
-        return Ok(paths.to_vec());
-    }
-    files.sort_by_key(|f| hour_of(f).map(|(start, _)| start));
-    Ok(files)
+/// Orders the files by their storage partition hour (files naming no hour first, in path
+/// order): a stream then meets the two audit categories' blobs of one hour together. Without
+/// partitioned files the order is kept.
+fn in_hour_order(files: &mut [PathBuf]) {
+    files.sort_by_key(|f| auditframe::storage::partition_hour(f).map(|(start, _)| start));
 }
 
 /// Whether the inputs may hold the same request under both audit categories. No when every
@@ -425,14 +419,11 @@ fn in_hour_order(paths: &[PathBuf], parquet: bool) -> Res<Vec<PathBuf>> {
 /// kube-audit/…`; Azure writes each category to its own) with no `kube-audit-admin` blob, or a
 /// plain file whose first records sniff as native `Event`s or an `EventList` (no category
 /// field exists there). stdin, `.gz`, Parquet and the embedded sample count as may.
-fn may_hold_categories(paths: &[PathBuf]) -> Res<bool> {
+fn may_hold_categories(files: &[PathBuf], parquet: bool) -> bool {
     use std::io::Read;
     const PEEK: u64 = 256 << 10;
-    if paths.is_empty()
-        || paths.iter().any(|p| p.as_os_str() == "-")
-        || inputs::paths_are_parquet(paths)?
-    {
-        return Ok(true);
+    if files.is_empty() || parquet || files.iter().any(|p| p.as_os_str() == "-") {
+        return true;
     }
     let container = |f: &PathBuf| {
         f.components().find_map(|c| match c.as_os_str().to_str() {
@@ -442,30 +433,27 @@ fn may_hold_categories(paths: &[PathBuf]) -> Res<bool> {
         })
     };
     let mut containers = 0u8;
-    let Ok(files) = expand(paths, false) else {
-        return Ok(true);
-    };
     for file in files {
-        if let Some(c) = container(&file) {
+        if let Some(c) = container(file) {
             containers |= c;
             continue;
         }
         // A file that cannot be read counts as may: the reader then reports it, by name.
         let mut head = Vec::new();
-        let read = std::fs::File::open(&file).and_then(|f| f.take(PEEK).read_to_end(&mut head));
+        let read = std::fs::File::open(file).and_then(|f| f.take(PEEK).read_to_end(&mut head));
         if read.is_err() {
-            return Ok(true);
+            return true;
         }
         let native = matches!(
             auditframe::decoder::sniff_input_shape(&head, auditframe::decoder::SNIFF_RECORDS),
             Some(auditframe::Shape::Native | auditframe::Shape::EventList)
         );
         if !native {
-            return Ok(true);
+            return true;
         }
     }
     // An admin container alone still needs the rows' categories, for the admin-only note.
-    Ok(containers & 2 != 0)
+    containers & 2 != 0
 }
 
 /// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.
