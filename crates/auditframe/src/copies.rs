@@ -17,6 +17,7 @@
 
 use polars::prelude as pl;
 use polars::prelude::{NewChunkedArray, PlHashMap};
+use rayon::prelude::*;
 
 use crate::analysis::columns::{Codes, Ints, Strs};
 
@@ -96,6 +97,55 @@ fn parse_uuid(id: &str) -> Option<u128> {
     (bad & 0x10 == 0).then_some(v)
 }
 
+impl Default for CategoryCopies {
+    fn default() -> Self {
+        CategoryCopies::new()
+    }
+}
+
+/// Key tables: a key's shard comes from its bits, so every row of one request lands in one.
+const SHARDS: usize = 4;
+/// Rows per range of the parallel scan.
+const SCAN_ROWS: usize = 64 * 1024;
+
+/// The shard of an audit ID (UUIDs are random in their low bits).
+fn shard_of(id: &AuditId) -> usize {
+    let h = match id {
+        AuditId::Uuid(v) => *v as usize,
+        AuditId::Text(t) => t.bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        }),
+    };
+    h % SHARDS
+}
+
+/// A row that may have a copy.
+struct Candidate {
+    row: usize,
+    key: (AuditId, u32),
+    bit: u8,
+    time: i64,
+}
+
+/// What the scan of one row range found.
+struct Scan {
+    /// Candidates per shard, in row order.
+    shards: Vec<Vec<Candidate>>,
+    /// Rows per category bit (none, kube-audit, admin).
+    rows: [u64; 3],
+    newest: i64,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            shards: (0..SHARDS).map(|_| Vec::new()).collect(),
+            rows: [0; 3],
+            newest: i64::MIN,
+        }
+    }
+}
+
 /// Drops the second copy of a request exported under both `kube-audit` and
 /// `kube-audit-admin` (see the [module docs](self)).
 ///
@@ -116,9 +166,9 @@ fn parse_uuid(id: &str) -> Option<u128> {
 /// assert!(!copies.admin_only());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Default)]
 pub struct CategoryCopies {
-    seen: PlHashMap<(AuditId, u32), Seen>,
+    /// Keys by shard (see `shard_of`): each shard's keys are looked up on their own thread.
+    seen: Vec<PlHashMap<(AuditId, u32), Seen>>,
     /// Stage names, interned: frames have their own dictionaries, keys need one numbering.
     stages: Vec<Box<str>>,
     horizon: Option<i64>,
@@ -132,8 +182,13 @@ impl CategoryCopies {
     /// Exact: every key is kept until the end (memory grows with the writes read).
     pub fn new() -> CategoryCopies {
         CategoryCopies {
+            seen: (0..SHARDS).map(|_| PlHashMap::default()).collect(),
+            stages: Vec::new(),
+            horizon: None,
             newest: i64::MIN,
-            ..CategoryCopies::default()
+            dropped: 0,
+            kube_audit_rows: 0,
+            admin_rows: 0,
         }
     }
 
@@ -159,7 +214,7 @@ impl CategoryCopies {
 
     /// Keys held now (for bounded-memory checks).
     pub fn keys_held(&self) -> usize {
-        self.seen.len()
+        self.seen.iter().map(PlHashMap::len).sum()
     }
 
     /// [`drop_copies`](Self::drop_copies) for a frame holding the whole input (no frame
@@ -230,48 +285,94 @@ impl CategoryCopies {
             })
             .collect();
         let ids = Strs::load_if(frame, Column::AuditId, true)?;
-        let mut ids = ids.cursor();
         let time = Ints::load(frame, Column::TimeGenerated, false)?;
-
         let n = frame.height();
-        let mut keep = Vec::with_capacity(n);
-        let mut dropped_here = 0u64;
-        for i in 0..n {
-            let bit = bits.get(category.at(i) as usize).copied().unwrap_or(0);
-            match bit {
-                1 => self.kube_audit_rows += 1,
-                2 => self.admin_rows += 1,
-                _ => {}
+
+        // Pass 1, in parallel over row ranges: each range's candidates (rows that may have a
+        // copy), split by shard, in row order; and its row counts and newest time.
+        let scan = |lo: usize, hi: usize| {
+            let mut ids = ids.cursor();
+            let mut out = Scan::default();
+            for i in lo..hi {
+                let bit = bits.get(category.at(i) as usize).copied().unwrap_or(0);
+                if let Some(n) = out.rows.get_mut(usize::from(bit)) {
+                    *n += 1;
+                }
+                let t = time.at(i).unwrap_or(i64::MIN);
+                out.newest = out.newest.max(t);
+                let read = reads.get(verb.at(i) as usize).copied().unwrap_or(false);
+                let id = ids.at(i).filter(|id| !id.is_empty());
+                let (Some(id), false, false) = (id, bit == 0, read) else {
+                    continue;
+                };
+                let id = AuditId::of(id);
+                let stage = stage_ids.get(stage.at(i) as usize).copied().unwrap_or(0);
+                if let Some(shard) = out.shards.get_mut(shard_of(&id)) {
+                    shard.push(Candidate {
+                        row: i,
+                        key: (id, stage),
+                        bit,
+                        time: t,
+                    });
+                }
             }
-            let t = time.at(i).unwrap_or(i64::MIN);
-            self.newest = self.newest.max(t);
-            let read = reads.get(verb.at(i) as usize).copied().unwrap_or(false);
-            let id = ids.at(i).filter(|id| !id.is_empty());
-            let (Some(id), false, false) = (id, bit == 0, read) else {
-                keep.push(true);
-                continue;
-            };
-            let stage = stage_ids.get(stage.at(i) as usize).copied().unwrap_or(0);
-            let seen = self.seen.entry((AuditId::of(id), stage)).or_insert(Seen {
-                categories: 0,
-                time: t,
-            });
-            if seen.categories & !bit != 0 {
-                keep.push(false);
-                dropped_here += 1;
-            } else {
-                seen.categories |= bit;
-                seen.time = seen.time.max(t);
-                keep.push(true);
+            out
+        };
+        let ranges: Vec<(usize, usize)> = (0..n)
+            .step_by(SCAN_ROWS)
+            .map(|lo| (lo, (lo + SCAN_ROWS).min(n)))
+            .collect();
+        let scans: Vec<Scan> = ranges.par_iter().map(|&(lo, hi)| scan(lo, hi)).collect();
+        for sc in &scans {
+            let [_, kube_audit, admin] = sc.rows;
+            self.kube_audit_rows += kube_audit;
+            self.admin_rows += admin;
+            self.newest = self.newest.max(sc.newest);
+        }
+        let mut by_shard: Vec<Vec<Vec<Candidate>>> = (0..SHARDS).map(|_| Vec::new()).collect();
+        for sc in scans {
+            for (all, part) in by_shard.iter_mut().zip(sc.shards) {
+                all.push(part);
             }
         }
+
+        // Pass 2, a thread per shard: a key's rows all fall in one shard, in row order, so
+        // "first copy wins" holds within each shard as over the whole frame.
+        let oldest = self.horizon.map(|h| self.newest.saturating_sub(h));
+        let dropped: Vec<Vec<usize>> = self
+            .seen
+            .par_iter_mut()
+            .zip(by_shard)
+            .map(|(seen, parts)| {
+                let mut dropped = Vec::new();
+                for c in parts.into_iter().flatten() {
+                    let e = seen.entry(c.key).or_insert(Seen {
+                        categories: 0,
+                        time: c.time,
+                    });
+                    if e.categories & !c.bit != 0 {
+                        dropped.push(c.row);
+                    } else {
+                        e.categories |= c.bit;
+                        e.time = e.time.max(c.time);
+                    }
+                }
+                if let Some(oldest) = oldest {
+                    seen.retain(|_, s| s.time >= oldest);
+                }
+                dropped
+            })
+            .collect();
+        let dropped_here: u64 = dropped.iter().map(|d| d.len() as u64).sum();
         self.dropped += dropped_here;
-        if let Some(horizon) = self.horizon {
-            let oldest = self.newest.saturating_sub(horizon);
-            self.seen.retain(|_, s| s.time >= oldest);
-        }
         if dropped_here == 0 {
             return Ok(frame.clone());
+        }
+        let mut keep = vec![true; n];
+        for row in dropped.into_iter().flatten() {
+            if let Some(k) = keep.get_mut(row) {
+                *k = false;
+            }
         }
         let mask = pl::BooleanChunked::from_slice("keep".into(), &keep);
         frame.filter_rows(&mask)
