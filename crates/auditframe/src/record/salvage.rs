@@ -279,6 +279,12 @@ fn number_end(text: &[u8], at: usize) -> Scalar {
         }
         (i, i - start)
     };
+    // The digits a fraction or exponent needs: none is a cut at the end, invalid elsewhere.
+    let required_digits = |i: usize| match digits(i) {
+        (end, 0) if at_end(end) => Err(Scalar::Cut),
+        (_, 0) => Err(Scalar::Invalid),
+        (end, _) => Ok(end),
+    };
     let mut i = at;
     if text.get(i) == Some(&b'-') {
         i += 1;
@@ -292,30 +298,20 @@ fn number_end(text: &[u8], at: usize) -> Scalar {
     }
     i = end;
     if text.get(i) == Some(&b'.') {
-        let (end, n) = digits(i + 1);
-        if n == 0 {
-            return if at_end(end) {
-                Scalar::Cut
-            } else {
-                Scalar::Invalid
-            };
-        }
-        i = end;
+        i = match required_digits(i + 1) {
+            Ok(end) => end,
+            Err(s) => return s,
+        };
     }
     if matches!(text.get(i), Some(b'e' | b'E')) {
         i += 1;
         if matches!(text.get(i), Some(b'+' | b'-')) {
             i += 1;
         }
-        let (end, n) = digits(i);
-        if n == 0 {
-            return if at_end(end) {
-                Scalar::Cut
-            } else {
-                Scalar::Invalid
-            };
-        }
-        i = end;
+        i = match required_digits(i) {
+            Ok(end) => end,
+            Err(s) => return s,
+        };
     }
     if at_end(i) {
         Scalar::Cut
