@@ -101,6 +101,32 @@ impl Serialize for TimeSpan {
     }
 }
 
+/// A duration in its largest whole unit, as a bin width is written: `5m`, `1h`, `250ms`,
+/// `1d`; nanoseconds when no unit divides it.
+///
+/// ```
+/// use auditframe::time::{format_whole_unit, parse_duration};
+/// assert_eq!(format_whole_unit(parse_duration("5m")?), "5m");
+/// assert_eq!(format_whole_unit(parse_duration("90s")?), "90s");
+/// assert_eq!(format_whole_unit(1_500), "1500ns");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn format_whole_unit(ns: i64) -> String {
+    const UNITS: &[(i64, &str)] = &[
+        (86_400_000_000_000, "d"),
+        (3_600_000_000_000, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+        (1_000_000, "ms"),
+    ];
+    for (n, u) in UNITS {
+        if ns % n == 0 {
+            return format!("{}{u}", ns / n);
+        }
+    }
+    format!("{ns}ns")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::io::Write;
 use auditframe::analysis::{percentile_field, PercentileRow};
 use auditframe::time::format_timestamp_secs;
 use auditframe::Analysis;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::{humanize, key_name, problems, read_fields, run_part, show_key, skipped_part};
 use super::{window_part, Context};
@@ -161,37 +161,10 @@ fn percentile_rows(
     Ok(())
 }
 
-fn percentile_json(row: &PercentileRow) -> Value {
-    let mut m = Map::new();
-    m.insert("key".into(), row.key.clone().into());
-    m.insert("verb".into(), row.verb.clone().into());
-    m.insert("resource".into(), row.resource.clone().into());
-    for (p, v) in &row.values {
-        m.insert(percentile_field(*p), (*v).into());
-    }
-    m.insert("count".into(), row.count.into());
-    Value::Object(m)
-}
-
 /// The JSON contract of `analyze --format json` (README, *What `analyze` prints*).
 pub(crate) fn json(out: &mut impl Write, ctx: &Context<'_>, a: &Analysis) -> Res {
     let mut doc = read_fields(ctx);
-    let rest = json!({
-        "rows": a.rows,
-        "group_by": a.group_by.name(),
-        "top": a.top.iter().map(|t| json!({"key": t.key, "count": t.count})).collect::<Vec<_>>(),
-        "latency": a.latency.iter().map(|p| json!({
-            "key": p.key,
-            "bin_start": format_timestamp_secs(p.bin_start.nanos()),
-            "avg_ms": p.avg_ms,
-            "count": p.count,
-        })).collect::<Vec<_>>(),
-        "p99": a.percentile_rows.iter().map(percentile_json).collect::<Vec<_>>(),
-        "bin": humanize(a.bin_ns),
-        "percentiles": a.percentiles,
-        "percentile_relative_error": ctx.percentile_sketch,
-    });
-    if let Value::Object(m) = rest {
+    if let Value::Object(m) = serde_json::to_value(a.contract(ctx.percentile_sketch))? {
         doc.extend(m);
     }
     serde_json::to_writer(&mut *out, &doc)?;

@@ -70,19 +70,7 @@ pub(crate) fn key_name(k: GroupKey) -> &'static str {
 
 /// A duration in its largest whole unit: `5m`, `1h`, `250ms`.
 pub(crate) fn humanize(ns: i64) -> String {
-    const UNITS: &[(i64, &str)] = &[
-        (86_400_000_000_000, "d"),
-        (3_600_000_000_000, "h"),
-        (60_000_000_000, "m"),
-        (1_000_000_000, "s"),
-        (1_000_000, "ms"),
-    ];
-    for (n, u) in UNITS {
-        if ns % n == 0 {
-            return format!("{}{u}", ns / n);
-        }
-    }
-    format!("{ns}ns")
+    auditframe::time::format_whole_unit(ns)
 }
 
 /// `, N skipped (reason: n, …)`.
@@ -184,21 +172,12 @@ const ADMIN_ONLY: &str = "note: only kube-audit-admin rows were read: that categ
 
 /// The JSON fields that describe the read (shared by both reports).
 fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
-    let r = &ctx.summary.report.parse;
-    let skipped: Map<String, Value> = r
-        .skipped
-        .iter()
-        .map(|(k, v)| (k.name().to_owned(), (*v).into()))
-        .collect();
+    let mut m = match serde_json::to_value(ctx.summary.report.parse.contract()) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
     let v = json!({
-        "rows_read": r.rows,
-        "skipped": r.skipped_total(),
-        "skipped_by_reason": skipped,
-        "truncated": r.truncated_rows,
-        "other_category_rows": r.other_category,
-        "shape": r.shape.map(|s| s.name()),
         "window": ctx.window.map(|(x, y)| json!({"start": fmt_time(x), "end": fmt_time(y)})),
-        "errors": r.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         "seconds": {"read": ctx.summary.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
         "mode": ctx.mode(),
         "format": ctx.format,
@@ -210,8 +189,8 @@ fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
         }).collect::<Vec<_>>(),
         "notes": if ctx.summary.admin_only { vec![ADMIN_ONLY] } else { vec![] },
     });
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
+    if let Value::Object(run) = v {
+        m.extend(run);
     }
+    m
 }

@@ -14,6 +14,7 @@
 
 pub(crate) mod columns;
 mod compare;
+mod contract;
 mod kernel;
 pub(crate) use kernel::LONG_RUNNING_SUBRESOURCES;
 mod options;
@@ -25,6 +26,7 @@ use polars::prelude::{IntoSeries, NamedFrom, PlSmallStr};
 use serde::Serialize;
 
 pub use compare::{compare, Comparison, LatencyDelta, PercentileDelta, RequestsDelta};
+pub use contract::{AnalysisContract, ReadContract};
 pub use options::{parse_duration, AnalysisOptions, GroupKey, TimeWindow};
 pub use partial::{Partial, SumCount};
 pub use sketch::LatencySketch;
