@@ -19,6 +19,9 @@ pub enum Error {
     /// the source name, line, column and an excerpt.
     #[error(transparent)]
     Parse(#[from] auditframe::Error),
+    /// The read was cancelled through [`ReaderBuilder::cancel`](crate::ReaderBuilder::cancel).
+    #[error("read cancelled")]
+    Cancelled,
 }
 
 impl Error {

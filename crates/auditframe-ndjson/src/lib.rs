@@ -47,6 +47,7 @@ mod source;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use auditframe::decoder::FrameBuilder;
@@ -71,6 +72,7 @@ pub struct ReaderBuilder {
     chunk_bytes: usize,
     mmap: bool,
     progress: Option<Arc<ProgressFn>>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for ReaderBuilder {
@@ -81,6 +83,7 @@ impl std::fmt::Debug for ReaderBuilder {
             .field("chunk_bytes", &self.chunk_bytes)
             .field("mmap", &self.mmap)
             .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel.is_some())
             .finish()
     }
 }
@@ -93,6 +96,7 @@ impl Default for ReaderBuilder {
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             mmap: true,
             progress: None,
+            cancel: None,
         }
     }
 }
@@ -187,7 +191,16 @@ impl ReaderBuilder {
         self
     }
 
-    fn report_progress(&self, name: &str, input: &InputReport) {
+    /// Stops the read with [`Error::Cancelled`] at the next block once `flag` is set (from
+    /// another thread: a front end's Ctrl-C handler). A block already being parsed finishes.
+    #[must_use]
+    pub fn cancel(mut self, flag: Arc<AtomicBool>) -> ReaderBuilder {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// After each block: reports progress, and stops a cancelled read.
+    fn block_done(&self, name: &str, input: &InputReport) -> Result<()> {
         if let Some(f) = &self.progress {
             f(&Progress {
                 input: name,
@@ -195,6 +208,14 @@ impl ReaderBuilder {
                 row_groups: None,
                 rows: input.rows,
             });
+        }
+        self.check_cancelled()
+    }
+
+    fn check_cancelled(&self) -> Result<()> {
+        match &self.cancel {
+            Some(c) if c.load(Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
         }
     }
 
@@ -267,6 +288,7 @@ impl ReaderBuilder {
         source: Source<'_>,
         rows: Rows<'_>,
     ) -> Result<(FrameBuilder, InputReport)> {
+        self.check_cancelled()?;
         match source {
             Source::Reader(r, name) => self.read_input(r, &name, rows),
             Source::Mapped(map, name) => {
@@ -309,7 +331,7 @@ impl ReaderBuilder {
                 input.bytes += window.len() as u64;
                 let parts = self.parse_lines_parallel(window, shape, &source);
                 self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
-                self.report_progress(name, &input);
+                self.block_done(name, &input)?;
                 if builder.has_failed() {
                     break;
                 }
@@ -365,7 +387,7 @@ impl ReaderBuilder {
                     input.bytes += block.len() as u64;
                     let parts = self.parse_lines_parallel(&block, shape, &source);
                     self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
-                    self.report_progress(name, &input);
+                    self.block_done(name, &input)?;
                     if builder.has_failed() {
                         break;
                     }

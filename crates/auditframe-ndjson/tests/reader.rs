@@ -284,3 +284,46 @@ fn streaming_frames_give_the_same_analysis_and_positions_as_one_frame() {
     assert_eq!(e.position().map(|p| p.line), Some(6001));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn a_cancelled_read_stops_at_the_next_block_mapped_or_gzipped() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let data = generated(Shape::Native, 3000);
+    let dir = tmpdir("cancel");
+    std::fs::write(dir.join("a.json"), &data).unwrap();
+    std::fs::write(dir.join("a.json.gz"), gzip(&data)).unwrap();
+    for name in ["a.json", "a.json.gz"] {
+        let flag = Arc::new(AtomicBool::new(false));
+        let blocks = Arc::new(AtomicUsize::new(0));
+        let (f, b) = (flag.clone(), blocks.clone());
+        // The flag is raised after the first block, as a Ctrl-C handler would from elsewhere.
+        let reader = ReaderBuilder::new()
+            .block_bytes(64 << 10)
+            .progress(Arc::new(move |_| {
+                b.fetch_add(1, Ordering::SeqCst);
+                f.store(true, Ordering::SeqCst);
+            }))
+            .cancel(flag.clone());
+        let e = reader.read_path(dir.join(name)).unwrap_err();
+        assert!(matches!(e, Error::Cancelled), "{name}: {e}");
+        assert_eq!(blocks.load(Ordering::SeqCst), 1, "{name}");
+        // Streaming stops too, and an unset flag changes nothing.
+        let mut frames = 0;
+        let e = reader
+            .for_each_frame(&[dir.join(name)], |_, _: &auditframe::ParseReport| {
+                frames += 1;
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(matches!(e, Error::Cancelled), "{name}: {e}");
+        assert_eq!(frames, 0, "{name}: a cancelled block is not handed on");
+        let (frame, _) = ReaderBuilder::new()
+            .block_bytes(64 << 10)
+            .cancel(Arc::new(AtomicBool::new(false)))
+            .read_path(dir.join(name))
+            .unwrap();
+        assert_eq!(frame.height(), 3000, "{name}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -40,6 +40,9 @@ pub enum Error {
     /// An option is invalid, or the frame could not be turned into Arrow batches.
     #[error(transparent)]
     Frame(#[from] auditframe::Error),
+    /// The read was cancelled through [`ReaderBuilder::cancel`](crate::ReaderBuilder::cancel).
+    #[error("read cancelled")]
+    Cancelled,
 }
 
 impl Error {

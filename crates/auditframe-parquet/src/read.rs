@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use auditframe::arrow::{ArrowTable, TableLayout};
@@ -59,6 +60,7 @@ pub struct ReaderBuilder {
     batch_rows: usize,
     frame_rows: usize,
     progress: Option<Arc<ProgressFn>>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for ReaderBuilder {
@@ -69,6 +71,7 @@ impl std::fmt::Debug for ReaderBuilder {
             .field("batch_rows", &self.batch_rows)
             .field("frame_rows", &self.frame_rows)
             .field("progress", &self.progress.is_some())
+            .field("cancel", &self.cancel.is_some())
             .finish()
     }
 }
@@ -81,6 +84,7 @@ impl Default for ReaderBuilder {
             batch_rows: DEFAULT_BATCH_ROWS,
             frame_rows: DEFAULT_FRAME_ROWS,
             progress: None,
+            cancel: None,
         }
     }
 }
@@ -185,6 +189,21 @@ impl ReaderBuilder {
     pub fn frame_rows(mut self, rows: usize) -> ReaderBuilder {
         self.frame_rows = rows.max(1);
         self
+    }
+
+    /// Stops the read with [`Error::Cancelled`] before the next row group once `flag` is set
+    /// (from another thread: a front end's Ctrl-C handler).
+    #[must_use]
+    pub fn cancel(mut self, flag: Arc<AtomicBool>) -> ReaderBuilder {
+        self.cancel = Some(flag);
+        self
+    }
+
+    fn check_cancelled(&self) -> Result<()> {
+        match &self.cancel {
+            Some(c) if c.load(std::sync::atomic::Ordering::Relaxed) => Err(Error::Cancelled),
+            _ => Ok(()),
+        }
     }
 
     /// Reports progress after each row group.
@@ -311,6 +330,7 @@ impl ReaderBuilder {
         let parts: Vec<FrameBuilder> = tasks
             .par_iter()
             .map(|t| {
+                self.check_cancelled()?;
                 let b = self.decode_group(t.file, t.group, t.first_row, &opts)?;
                 if let Some(p) = &self.progress {
                     use std::sync::atomic::Ordering::Relaxed;

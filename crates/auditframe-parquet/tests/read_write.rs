@@ -278,3 +278,23 @@ fn salvaged_rows_keep_their_truncated_flag_through_parquet() {
     assert_same(&frame, &back, &[], 1, "truncated round trip");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_cancelled_read_stops_before_the_next_row_group() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let frame = ndjson("default-sample.aks.json.gz");
+    let dir = temp_dir("cancel");
+    let path = dir.join("sample.parquet");
+    WriterBuilder::new()
+        .row_group_rows(1000)
+        .write_path(&frame, &path)
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let reader = ReaderBuilder::new().cancel(flag.clone());
+    assert_eq!(reader.read_path(&path).unwrap().0.height(), 6000);
+    flag.store(true, Ordering::SeqCst);
+    let e = reader.read_path(&path).unwrap_err();
+    assert!(matches!(e, auditframe_parquet::Error::Cancelled), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
