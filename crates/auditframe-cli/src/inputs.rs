@@ -70,12 +70,8 @@ impl Source for Embedded {
     }
 }
 
-/// Whether a path is Parquet: a `.parquet` file, or a directory holding Parquet files.
 fn is_parquet(p: &Path) -> bool {
-    if p.is_dir() {
-        return auditframe_parquet::walk(p).is_ok_and(|f| !f.is_empty());
-    }
-    auditframe_parquet::is_parquet_path(p)
+    auditframe_parquet::is_parquet_input(p)
 }
 
 /// Whether the paths are Parquet (all of them) or JSON (none of them); a mix is an error.

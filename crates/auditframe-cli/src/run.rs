@@ -414,46 +414,10 @@ fn in_hour_order(files: &mut [PathBuf]) {
     files.sort_by_key(|f| auditframe::storage::partition_hour(f).map(|(start, _)| start));
 }
 
-/// Whether the inputs may hold the same request under both audit categories. No when every
-/// input is either a storage-export blob of one category's container (`insights-logs-
-/// kube-audit/…`; Azure writes each category to its own) with no `kube-audit-admin` blob, or a
-/// plain file whose first records sniff as native `Event`s or an `EventList` (no category
-/// field exists there). stdin, `.gz`, Parquet and the embedded sample count as may.
+/// Whether the inputs may hold the same request under both audit categories (Parquet and
+/// the embedded sample: may; JSON files: [`auditframe_ndjson::may_hold_categories`]).
 fn may_hold_categories(files: &[PathBuf], parquet: bool) -> bool {
-    use std::io::Read;
-    const PEEK: u64 = 256 << 10;
-    if files.is_empty() || parquet || files.iter().any(|p| p.as_os_str() == "-") {
-        return true;
-    }
-    let container = |f: &PathBuf| {
-        f.components().find_map(|c| match c.as_os_str().to_str() {
-            Some("insights-logs-kube-audit") => Some(1u8),
-            Some("insights-logs-kube-audit-admin") => Some(2u8),
-            _ => None,
-        })
-    };
-    let mut containers = 0u8;
-    for file in files {
-        if let Some(c) = container(file) {
-            containers |= c;
-            continue;
-        }
-        // A file that cannot be read counts as may: the reader then reports it, by name.
-        let mut head = Vec::new();
-        let read = std::fs::File::open(file).and_then(|f| f.take(PEEK).read_to_end(&mut head));
-        if read.is_err() {
-            return true;
-        }
-        let native = matches!(
-            auditframe::decoder::sniff_input_shape(&head, auditframe::decoder::SNIFF_RECORDS),
-            Some(auditframe::Shape::Native | auditframe::Shape::EventList)
-        );
-        if !native {
-            return true;
-        }
-    }
-    // An admin container alone still needs the rows' categories, for the admin-only note.
-    containers & 2 != 0
+    parquet || auditframe_ndjson::may_hold_categories(files)
 }
 
 /// Whether to stream: by flag, or by the inputs' (estimated uncompressed) size.

@@ -40,6 +40,7 @@
     )
 )]
 
+mod categories;
 mod error;
 mod input;
 mod mmap;
@@ -55,6 +56,7 @@ use auditframe::{AuditFrame, ParseOptions, ParseReport, Projection, Shape};
 use rayon::prelude::*;
 
 pub use auditframe::source::{InputReport, Progress, ProgressFn, ReadReport};
+pub use categories::may_hold_categories;
 pub use error::{Error, Result};
 
 /// Default block size: input is read and parsed this many bytes at a time (64 MiB), which

@@ -566,3 +566,12 @@ pub fn walk(path: &Path) -> Result<Vec<PathBuf>> {
 pub fn is_parquet_path(p: &Path) -> bool {
     auditframe::source::has_extension(p, auditframe::source::PARQUET_EXTENSIONS)
 }
+
+/// Whether an input path is Parquet: a Parquet file ([`is_parquet_path`]), or a directory
+/// holding Parquet files. What front ends use to pick this crate's reader over the JSON one.
+pub fn is_parquet_input(p: &Path) -> bool {
+    if p.is_dir() {
+        return walk(p).is_ok_and(|f| !f.is_empty());
+    }
+    is_parquet_path(p)
+}
