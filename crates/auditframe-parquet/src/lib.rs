@@ -54,5 +54,7 @@ pub use auditframe::source::{InputReport, Progress, ProgressFn, ReadReport, Tabl
 pub use auditframe::AuditFrame;
 pub use error::{Error, Result};
 pub use logs::LOGS_KEY;
-pub use read::{is_parquet_input, is_parquet_path, walk, ReaderBuilder, DEFAULT_BATCH_ROWS, DEFAULT_FRAME_ROWS};
+pub use read::{
+    is_parquet_input, is_parquet_path, walk, ReaderBuilder, DEFAULT_BATCH_ROWS, DEFAULT_FRAME_ROWS,
+};
 pub use write::{FrameWriter, WriterBuilder, DEFAULT_ROW_GROUP_ROWS, DEFAULT_ZSTD_LEVEL};
