@@ -130,10 +130,12 @@ impl Source {
         match self {
             Source::Frame(f) => {
                 let f = f.get();
-                let fields = match serde_json::from_str(&f.report_json) {
+                let mut fields = match serde_json::from_str(&f.report_json) {
                     Ok(Value::Object(m)) => m,
                     _ => Map::new(),
                 };
+                // This call's window, not the read's.
+                fields.insert("window".into(), window_json(window, f.frame.time_range()));
                 // Cheap: the columns are shared, not copied.
                 let frame = f.frame.clone();
                 let out = interrupt::run(py, move |_| then(&frame))?;

@@ -112,3 +112,12 @@ def test_convert_then_analyze_the_parquet(tmp_path, cli):
     for key in ("rows", "top", "latency", "p99"):
         assert got[key] == want[key], key
     assert_same_contract(got, cli("analyze", out))
+
+
+def test_a_frame_is_analysed_in_the_calls_window(cli):
+    frame = auditframe.read(SAMPLE, columns="analyses")
+    got = auditframe.analyze(frame, last="10m", by="user")
+    want = cli("analyze", SAMPLE, "--last", "10m", "--by", "user")
+    for key in ("window", "rows", "top", "latency", "p99"):
+        assert got[key] == want[key], key
+    assert got["rows"] < len(frame)
