@@ -104,3 +104,31 @@ def test_ctrl_c_interrupts_a_read_blocked_on_a_pipe(tmp_path):
         stop.set()
         t.join()
         timer.cancel()
+
+
+def test_the_gil_is_released_while_reading(tmp_path):
+    import faulthandler
+
+    fifo = tmp_path / "audit.pipe"
+    os.mkfifo(fifo)
+    lines = (TESTDATA / "shapes" / "native.json").read_bytes().splitlines(keepends=True)
+
+    def writer():
+        # Python code that runs while the read waits for the pipe: it needs the GIL.
+        with open(fifo, "wb") as w:
+            for line in lines[:25]:
+                time.sleep(0.01)
+                w.write(line)
+                w.flush()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    # Were the GIL held, the writer could never finish and the read never end: fail loudly
+    # rather than hang.
+    faulthandler.dump_traceback_later(60, exit=True)
+    try:
+        frame = auditframe.read(fifo)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        t.join()
+    assert len(frame) == 25

@@ -330,8 +330,12 @@ impl Run {
         let TimeWindow::Last(_) = window else {
             return Ok(window);
         };
-        if self.paths.iter().any(|p| p.as_os_str() == "-") {
-            return Err(UsageError("--last cannot stream stdin (it needs the newest time first): use --since/--until or --in-memory".into()).into());
+        // A pre-pass would consume a pipe's bytes (stdin, a FIFO, `<(zcat …)`).
+        let pipe = |p: &PathBuf| {
+            p.as_os_str() == "-" || !std::fs::metadata(p).is_ok_and(|m| m.is_file() || m.is_dir())
+        };
+        if self.paths.iter().any(pipe) {
+            return Err(UsageError("--last cannot stream stdin or a pipe (it needs the newest time first): use --since/--until or --in-memory".into()).into());
         }
         if self.embedded {
             return Err(UsageError(

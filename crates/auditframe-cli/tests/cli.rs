@@ -793,3 +793,54 @@ fn a_generated_fleet_tree_is_pruned_deduplicated_and_salvaged() {
         answers[0]
     );
 }
+
+/// A named pipe fed `bytes` by a thread (what `<(zcat audit.log.gz)` gives a command).
+#[cfg(unix)]
+fn fifo(dir: &TempDir, name: &str, bytes: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
+    let path = dir.path(name);
+    let made = Command::new("mkfifo").arg(&path).status().expect("mkfifo");
+    assert!(made.success());
+    let p = path.clone();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        // Opening blocks until the command opens the pipe for reading.
+        let mut w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .expect("open fifo");
+        let _ = w.write_all(&bytes);
+    });
+    (path, writer)
+}
+
+#[test]
+#[cfg(unix)]
+fn a_pipe_is_read_once_and_whole() {
+    let dir = TempDir::new("pipe");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/shapes");
+    // Shapes with and without audit categories: the copies check must not peek at a pipe.
+    for file in ["native.json", "azure-diagnostics.json"] {
+        let bytes = std::fs::read(sample.join(file)).expect("sample");
+        let (path, writer) = fifo(&dir, &format!("{file}.pipe"), bytes);
+        let v = json(&["analyze", &path, "--format", "json"]);
+        writer.join().expect("writer");
+        assert_eq!(
+            (v["rows_read"].as_u64(), v["rows"].as_u64()),
+            (Some(100), Some(100)),
+            "{file}"
+        );
+    }
+    // `--last` over a stream needs a pre-pass, which a pipe cannot give: a usage error.
+    let (path, writer) = fifo(&dir, "last.pipe", b"{}\n".to_vec());
+    let out = auditframe(&["analyze", &path, "--stream", "--last", "10m"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pipe"));
+    // Unblock the writer, which waits for a reader.
+    let _ = std::fs::read(&path);
+    writer.join().expect("writer");
+}

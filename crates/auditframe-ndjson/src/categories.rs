@@ -12,8 +12,8 @@ const PEEK: u64 = 256 << 10;
 /// storage-export blob of one category's container (`insights-logs-kube-audit/…`; Azure
 /// writes each category to its own) with no `kube-audit-admin` blob among them, or a plain
 /// file whose first records sniff as native `Event`s or an `EventList` (no category field
-/// exists there). stdin (`-`), an empty list and unreadable files count as may (a reader then
-/// reports the file by name). An admin container alone counts as may: the rows' categories
+/// exists there). stdin (`-`), pipes (never read here: their bytes are the reader's), an
+/// empty list and unreadable files count as may (a reader then reports the file by name). An admin container alone counts as may: the rows' categories
 /// tell an admin-only export.
 ///
 /// ```
@@ -45,6 +45,11 @@ pub fn may_hold_categories(files: &[PathBuf]) -> bool {
         if let Some(c) = container(file) {
             containers |= c;
             continue;
+        }
+        // Only a regular file can be peeked at: the bytes read from a pipe (a FIFO, `<(zcat
+        // …)`) would be gone for the reader.
+        if !std::fs::metadata(file).is_ok_and(|m| m.is_file()) {
+            return true;
         }
         let mut head = Vec::new();
         let read = std::fs::File::open(file).and_then(|f| f.take(PEEK).read_to_end(&mut head));
