@@ -241,7 +241,8 @@ def read(
     ``"diagnostics"``; all columns by default) — only those are parsed. ``strict`` raises
     :class:`ParseError` on the first bad record instead of skipping and counting it.
     ``since`` / ``until`` (datetimes or RFC 3339 text) or ``last`` (``"1h"``, a timedelta)
-    keep the rows whose ``time_generated`` lies in the window. ``clusters`` keeps those
+    keep the rows whose ``time_generated`` lies in the window (both ends inclusive, like KQL
+    ``between``). ``clusters`` keeps those
     clusters' rows. A request exported under both audit categories is kept once unless
     ``keep_copies``. Cut-short events are salvaged (``truncated`` column) unless
     ``reject_truncated``.

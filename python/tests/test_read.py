@@ -74,10 +74,16 @@ def test_time_window_keeps_the_rows_of_the_window():
     since = dt.datetime(2026, 11, 20, 10, 15, tzinfo=dt.timezone.utc)
     until = dt.datetime(2026, 11, 20, 10, 30, tzinfo=dt.timezone.utc)
     frame = auditframe.read(SAMPLE, since=since, until=until)
-    want = all_rows.filter((pl.col("time_generated") >= since) & (pl.col("time_generated") < until))
+    # Both ends inclusive, like KQL `between` (and the analyses' window).
+    want = all_rows.filter(pl.col("time_generated").is_between(since, until, closed="both"))
     assert len(frame) == want.height > 0
     first, last = frame.time_range
-    assert since <= first and last < until
+    assert since <= first and last <= until
+    # A row exactly at the end is kept.
+    end = all_rows["time_generated"].sort()[3000]
+    at_end = auditframe.read(SAMPLE, since=since, until=end)
+    assert len(at_end) == all_rows.filter(pl.col("time_generated").is_between(since, end)).height
+    assert at_end.time_range[1] == end
     assert frame.report.rows == want.height and frame.report.rows_read == 6000
     newest = all_rows["time_generated"].max()
     recent = auditframe.read(SAMPLE, last=dt.timedelta(minutes=10))
