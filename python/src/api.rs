@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 
 use auditframe::analysis::parse_duration;
+use auditframe::analysis::WindowContract;
 use auditframe::diagnose::{ListReadRules, SloThresholds};
-use auditframe::time::{format_timestamp_secs, parse_timestamp, NANOS_PER_MILLI};
+use auditframe::time::{parse_timestamp, NANOS_PER_MILLI};
 use auditframe::{AnalysisOptions, Column, DiagnoseOptions, GroupKey, Projection, Shape};
 use auditframe::{AuditFrame, TimeWindow};
 use pyo3::prelude::*;
@@ -50,26 +51,9 @@ fn window(
     })
 }
 
-/// The window applied, in the contract's form: `{"start", "end"}` to the second (`…` for
-/// an open end); with no window, the read's own time range.
+/// The window applied, in the contract's form (with no window, the read's own time range).
 fn window_json(window: TimeWindow, read_range: Option<(i64, i64)>) -> Value {
-    let applied = window
-        .bounds(read_range.map(|(_, newest)| newest))
-        .or(match window {
-            TimeWindow::All => read_range,
-            _ => None,
-        });
-    let time = |t: i64| {
-        if t == i64::MIN || t == i64::MAX {
-            "…".to_owned()
-        } else {
-            format_timestamp_secs(t)
-        }
-    };
-    match applied {
-        Some((a, b)) => json!({"start": time(a), "end": time(b)}),
-        None => Value::Null,
-    }
+    serde_json::to_value(WindowContract(window.applied(read_range))).unwrap_or(Value::Null)
 }
 
 fn group_key(by: &str) -> Result<GroupKey, Failure> {
@@ -130,10 +114,7 @@ impl Source {
         match self {
             Source::Frame(f) => {
                 let f = f.get();
-                let mut fields = match serde_json::from_str(&f.report_json) {
-                    Ok(Value::Object(m)) => m,
-                    _ => Map::new(),
-                };
+                let mut fields = f.report.clone();
                 // This call's window, not the read's.
                 fields.insert("window".into(), window_json(window, f.frame.time_range()));
                 // Cheap: the columns are shared, not copied.
@@ -228,7 +209,7 @@ pub(crate) fn read(
         fields.insert("rows".into(), frame.height().into());
         Ok(Frame {
             frame,
-            report_json: Value::Object(fields).to_string(),
+            report: fields,
         })
     })
 }

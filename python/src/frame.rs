@@ -15,8 +15,8 @@ use crate::errors::Failure;
 #[pyclass(module = "auditframe._native", frozen)]
 pub struct Frame {
     pub(crate) frame: AuditFrame,
-    /// The read's fields of the JSON contract, serialised.
-    pub(crate) report_json: String,
+    /// The read's fields of the JSON contract.
+    pub(crate) report: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Frame {
@@ -75,8 +75,8 @@ impl Frame {
     /// The read's report in the JSON contract (`rows_read`, `skipped`,
     /// `skipped_by_reason`, `errors`, …), serialised.
     #[getter]
-    fn report_json(&self) -> &str {
-        &self.report_json
+    fn report_json(&self) -> String {
+        serde_json::Value::Object(self.report.clone()).to_string()
     }
 
     /// Earliest and latest `time_generated`, in ns since the epoch (`None` when empty).

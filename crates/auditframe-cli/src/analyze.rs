@@ -71,9 +71,5 @@ pub(crate) fn context<'a>(
 
 /// The window actually applied, as (start, end) ns.
 pub(crate) fn resolved(window: TimeWindow, read: Option<(i64, i64)>) -> Option<(i64, i64)> {
-    match window {
-        TimeWindow::All => read,
-        TimeWindow::Last(ns) => read.map(|(_, b)| (b.saturating_sub(ns), b)),
-        TimeWindow::Between { start, end } => Some((start, end)),
-    }
+    window.applied(read)
 }

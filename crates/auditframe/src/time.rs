@@ -101,6 +101,23 @@ impl Serialize for TimeSpan {
     }
 }
 
+/// A window's bound to the second, or `…` for an open end (`i64::MIN` / `i64::MAX`, what
+/// `--since` alone or `--until` alone leave).
+///
+/// ```
+/// use auditframe::time::{format_window_bound, parse_timestamp};
+/// assert_eq!(format_window_bound(parse_timestamp("2026-11-20T10:00:00.5Z")?), "2026-11-20T10:00:00Z");
+/// assert_eq!(format_window_bound(i64::MAX), "…");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn format_window_bound(ns: i64) -> String {
+    if ns == i64::MIN || ns == i64::MAX {
+        "…".to_owned()
+    } else {
+        format_timestamp_secs(ns)
+    }
+}
+
 /// A duration in its largest whole unit, as a bin width is written: `5m`, `1h`, `250ms`,
 /// `1d`; nanoseconds when no unit divides it.
 ///

@@ -8,7 +8,6 @@ pub(crate) mod why;
 
 use std::time::Duration;
 
-use auditframe::time::format_timestamp_secs;
 use auditframe::{GroupKey, ParseReport};
 use serde_json::{json, Map, Value};
 
@@ -43,11 +42,7 @@ impl Context<'_> {
 }
 
 pub(crate) fn fmt_time(t: i64) -> String {
-    if t == i64::MIN || t == i64::MAX {
-        "…".to_owned()
-    } else {
-        format_timestamp_secs(t)
-    }
+    auditframe::time::format_window_bound(t)
 }
 
 /// Keys are printed as JSON strings when they need it, so that `""` and quotes are visible.
@@ -177,7 +172,7 @@ fn read_fields(ctx: &Context<'_>) -> Map<String, Value> {
         _ => Map::new(),
     };
     let v = json!({
-        "window": ctx.window.map(|(x, y)| json!({"start": fmt_time(x), "end": fmt_time(y)})),
+        "window": auditframe::analysis::WindowContract(ctx.window),
         "seconds": {"read": ctx.summary.read_time.as_secs_f64(), "total": ctx.total_time.as_secs_f64()},
         "mode": ctx.mode(),
         "format": ctx.format,

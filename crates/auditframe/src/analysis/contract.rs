@@ -6,7 +6,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 
 use super::{percentile_field, Analysis, LatencyPoint, PercentileRow, TopEntry};
-use crate::time::{format_timestamp_secs, format_whole_unit};
+use crate::time::{format_timestamp_secs, format_whole_unit, format_window_bound};
 use crate::ParseReport;
 
 /// An [`Analysis`] in the JSON contract: `rows`, `group_by`, `top` (`key`, `count`),
@@ -115,6 +115,33 @@ impl Serialize for Row<'_, PercentileRow> {
         }
         m.serialize_entry("count", &r.count)?;
         m.end()
+    }
+}
+
+/// An applied time window ([`TimeWindow::applied`](super::TimeWindow::applied)) in the JSON
+/// contract: `{"start", "end"}` to the second, `…` for an open end; `null` for none.
+///
+/// ```
+/// use auditframe::analysis::WindowContract;
+/// let w = serde_json::to_value(WindowContract(Some((1_763_632_800_000_000_000, i64::MAX))))?;
+/// assert_eq!(w, serde_json::json!({"start": "2025-11-20T10:00:00Z", "end": "…"}));
+/// assert!(serde_json::to_value(WindowContract(None))?.is_null());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct WindowContract(pub Option<(i64, i64)>);
+
+impl Serialize for WindowContract {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            None => s.serialize_none(),
+            Some((start, end)) => {
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("start", &format_window_bound(start))?;
+                m.serialize_entry("end", &format_window_bound(end))?;
+                m.end()
+            }
+        }
     }
 }
 

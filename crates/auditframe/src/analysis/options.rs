@@ -82,6 +82,24 @@ impl TimeWindow {
             TimeWindow::Between { start, end } => Some((start, end)),
         }
     }
+
+    /// The window as applied to a read whose `time_generated` spans `read` (earliest,
+    /// latest): all of it without a window, the last span before its newest time with
+    /// `Last` (nothing read: `None`), the fixed bounds otherwise. What reports show.
+    ///
+    /// ```
+    /// use auditframe::TimeWindow;
+    /// assert_eq!(TimeWindow::All.applied(Some((5, 100))), Some((5, 100)));
+    /// assert_eq!(TimeWindow::Last(10).applied(Some((5, 100))), Some((90, 100)));
+    /// assert_eq!(TimeWindow::Last(10).applied(None), None);
+    /// ```
+    pub fn applied(self, read: Option<(i64, i64)>) -> Option<(i64, i64)> {
+        match self {
+            TimeWindow::All => read,
+            TimeWindow::Last(_) => read.and_then(|(_, newest)| self.bounds(Some(newest))),
+            TimeWindow::Between { start, end } => Some((start, end)),
+        }
+    }
 }
 
 /// Options of [`analyze`](crate::analyze).
