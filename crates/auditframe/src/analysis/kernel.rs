@@ -12,7 +12,7 @@ use crate::{AnalysisOptions, AuditFrame, Error, Result, TimeWindow};
 
 /// Long-running subresources, excluded from latency figures on request (and always from the
 /// latency attribution).
-pub(crate) const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "proxy"];
+pub const LONG_RUNNING_SUBRESOURCES: &[&str] = &["exec", "attach", "portforward", "proxy"];
 
 /// The columns an analysis reads, and its filters resolved to codes.
 struct Plan {

@@ -16,7 +16,7 @@ pub(crate) mod columns;
 mod compare;
 mod contract;
 mod kernel;
-pub(crate) use kernel::LONG_RUNNING_SUBRESOURCES;
+pub use kernel::LONG_RUNNING_SUBRESOURCES;
 mod options;
 mod partial;
 mod sketch;

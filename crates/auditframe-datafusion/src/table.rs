@@ -1,0 +1,478 @@
+//! [`AuditTable`]: audit exports as a DataFusion table of auditframe's canonical schema.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_schema::{Schema, SchemaRef};
+use async_trait::async_trait;
+use auditframe::{Column, Projection, Shape};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
+use datafusion::common::{JoinType, ScalarValue, Statistics};
+use datafusion::datasource::TableType;
+use datafusion::logical_expr::{
+    col, lit, Between, BinaryExpr, Expr, Operator, TableProviderFilterPushDown,
+};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
+
+use crate::scan::AuditScanExec;
+use crate::{functions, Error, Result};
+
+/// What the table's files hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Audit events as JSON: NDJSON of any export shape, JSON arrays, `.gz`.
+    Json,
+    /// Parquet: auditframe's canonical files, `AKSAudit`-shaped or flattened tables.
+    Parquet,
+}
+
+/// How an [`AuditTable`] reads its files. The defaults are `auditframe analyze`'s: the
+/// shape sniffed per file, lenient (bad records skipped and counted in the scan's
+/// `skipped_records` metric), copies of requests exported under both audit categories dropped.
+///
+/// ```
+/// use auditframe_datafusion::AuditTableOptions;
+/// let o = AuditTableOptions::default().with_strict(true).with_shape(Some("azure_diagnostics"))?;
+/// assert!(o.strict());
+/// # Ok::<(), auditframe_datafusion::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditTableOptions {
+    shape: Option<String>,
+    strict: bool,
+    reject_truncated: bool,
+    keep_copies: bool,
+}
+
+impl AuditTableOptions {
+    /// Forces the record shape of JSON inputs by name (`native`, `aks_audit`,
+    /// `azure_diagnostics`, …; see `auditframe::Shape`); `None` sniffs each file.
+    pub fn with_shape(mut self, shape: Option<&str>) -> Result<Self> {
+        if let Some(name) = shape {
+            if Shape::from_name(name).is_none() {
+                return Err(Error::Usage(format!("unknown record shape {name:?}")));
+            }
+        }
+        self.shape = shape.map(str::to_owned);
+        Ok(self)
+    }
+
+    /// The forced record shape of JSON inputs, if any.
+    pub fn shape(&self) -> Option<Shape> {
+        self.shape.as_deref().and_then(Shape::from_name)
+    }
+
+    /// Fails the scan on the first bad record (with its position) instead of skipping it.
+    #[must_use]
+    pub fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Whether the scan fails on the first bad record.
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// Fails the scan on a record cut short by the exporter's size limit (AzureDiagnostics'
+    /// 32 KiB `log_s`) instead of keeping its row.
+    #[must_use]
+    pub fn with_reject_truncated(mut self, reject: bool) -> Self {
+        self.reject_truncated = reject;
+        self
+    }
+
+    /// Whether truncated records fail the scan.
+    pub fn reject_truncated(&self) -> bool {
+        self.reject_truncated
+    }
+
+    /// Keeps both copies of requests exported under `kube-audit` and `kube-audit-admin`
+    /// (by default [`register_audit`] drops the admin copy, as `auditframe analyze` does).
+    #[must_use]
+    pub fn with_keep_copies(mut self, keep: bool) -> Self {
+        self.keep_copies = keep;
+        self
+    }
+
+    /// Whether both copies are kept.
+    pub fn keep_copies(&self) -> bool {
+        self.keep_copies
+    }
+}
+
+/// Audit exports as a table of auditframe's canonical schema (every column of
+/// [`Projection::all`], nullable; categorical columns are `Dictionary(UInt32, Utf8)`,
+/// timestamps `Timestamp(ns, "UTC")`).
+///
+/// The files must be readable at the same paths wherever the scan runs (every Ballista
+/// executor): a shared or replicated file system.
+#[derive(Debug, Clone)]
+pub struct AuditTable {
+    files: Vec<(PathBuf, u64)>,
+    format: Format,
+    options: AuditTableOptions,
+    schema: SchemaRef,
+}
+
+impl AuditTable {
+    /// A table over `paths` (files or directories, walked as the readers walk them). All
+    /// inputs are Parquet or all are JSON; stdin (`-`) cannot be scanned more than once and
+    /// is refused.
+    pub fn try_new(paths: &[PathBuf], options: AuditTableOptions) -> Result<AuditTable> {
+        if paths.is_empty() {
+            return Err(Error::Usage("no input paths given".into()));
+        }
+        if paths.iter().any(|p| p.as_os_str() == "-") {
+            return Err(Error::Usage(
+                "stdin cannot be a table (a query may read it twice): save it to a file".into(),
+            ));
+        }
+        let parquet = paths
+            .iter()
+            .filter(|p| auditframe_parquet::is_parquet_input(p))
+            .count();
+        let format = match parquet {
+            0 => Format::Json,
+            n if n == paths.len() => Format::Parquet,
+            _ => {
+                return Err(Error::Usage(
+                    "Parquet and JSON inputs mixed in one table: register them separately".into(),
+                ))
+            }
+        };
+        let mut files = Vec::new();
+        for p in paths {
+            let walked = match format {
+                Format::Json => auditframe_ndjson::walk(p)?,
+                Format::Parquet => auditframe_parquet::walk(p)?,
+            };
+            for f in walked {
+                let size = std::fs::metadata(&f).map(|m| m.len()).unwrap_or(0);
+                files.push((f, size));
+            }
+        }
+        Ok(AuditTable::from_parts(files, format, options))
+    }
+
+    /// A table from files already listed (with their sizes): what a Ballista codec decodes.
+    pub(crate) fn from_parts(
+        files: Vec<(PathBuf, u64)>,
+        format: Format,
+        options: AuditTableOptions,
+    ) -> AuditTable {
+        AuditTable {
+            files,
+            format,
+            options,
+            schema: Arc::new(auditframe::arrow::canonical_schema(Projection::all())),
+        }
+    }
+
+    /// The files scanned, in order, with their sizes in bytes.
+    pub fn files(&self) -> &[(PathBuf, u64)] {
+        &self.files
+    }
+
+    /// JSON or Parquet.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// How the files are read.
+    pub fn options(&self) -> &AuditTableOptions {
+        &self.options
+    }
+
+    /// Whether the files may hold both audit categories (AzureDiagnostics rows, storage
+    /// archives, Parquet), so that copies have to be dropped.
+    pub fn may_hold_copies(&self) -> bool {
+        match self.format {
+            Format::Parquet => true,
+            Format::Json => {
+                let files: Vec<PathBuf> = self.files.iter().map(|(f, _)| f.clone()).collect();
+                auditframe_ndjson::may_hold_categories(&files)
+            }
+        }
+    }
+
+    /// The files split into at most `n` groups of about equal bytes (largest first, each to
+    /// the lightest group): the scan's partitions.
+    fn partitions(&self, n: usize) -> Vec<Vec<PathBuf>> {
+        let n = n.clamp(1, self.files.len().max(1));
+        let mut order: Vec<&(PathBuf, u64)> = self.files.iter().collect();
+        order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        let mut groups: Vec<(u64, Vec<PathBuf>)> = vec![(0, Vec::new()); n];
+        for (path, size) in order {
+            if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
+                g.0 += size;
+                g.1.push(path.clone());
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, mut files)| {
+                files.sort();
+                files
+            })
+            .filter(|g| !g.is_empty())
+            .collect()
+    }
+}
+
+#[async_trait]
+impl TableProvider for AuditTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let fields = self.schema.fields();
+        let columns: Vec<Column> = match projection {
+            Some(ix) => ix
+                .iter()
+                .filter_map(|&i| fields.get(i))
+                .filter_map(|f| Column::from_name(f.name()))
+                .collect(),
+            None => Projection::all().columns().collect(),
+        };
+        let window = time_bounds(filters);
+        let groups = self.partitions(state.config().target_partitions());
+        Ok(Arc::new(AuditScanExec::new(
+            groups,
+            self.format,
+            self.options.clone(),
+            columns,
+            window,
+        )))
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
+        // A time range prunes Parquet row groups; DataFusion still applies every filter to
+        // the rows (Inexact), so no filter changes a query's answer.
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if time_bounds(std::slice::from_ref(*f)).is_some() {
+                    TableProviderFilterPushDown::Inexact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        let bytes: u64 = self.files.iter().map(|(_, s)| s).sum();
+        let mut s = Statistics::new_unknown(&self.schema);
+        s.total_byte_size = Precision::Inexact(usize::try_from(bytes).unwrap_or(usize::MAX));
+        Some(s)
+    }
+}
+
+/// The `time_generated` range (ns, both ends inclusive) that `filters` (ANDed) imply, if
+/// any: comparisons and `BETWEEN` with timestamp literals. Exclusive bounds are widened to
+/// inclusive ones (a row-group prune must never drop a matching row).
+pub(crate) fn time_bounds(filters: &[Expr]) -> Option<(i64, i64)> {
+    let mut lo = i64::MIN;
+    let mut hi = i64::MAX;
+    let mut any = false;
+    for f in filters {
+        for (op, v) in time_comparisons(f) {
+            any = true;
+            match op {
+                Operator::Gt | Operator::GtEq => lo = lo.max(v),
+                Operator::Lt | Operator::LtEq => hi = hi.min(v),
+                Operator::Eq => {
+                    lo = lo.max(v);
+                    hi = hi.min(v);
+                }
+                _ => {}
+            }
+        }
+    }
+    any.then_some((lo, hi))
+}
+
+/// `(op, ns)` pairs of `time_generated <op> literal` in a conjunction, the column on the left.
+fn time_comparisons(e: &Expr) -> Vec<(Operator, i64)> {
+    match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::And => {
+                let mut v = time_comparisons(left);
+                v.extend(time_comparisons(right));
+                v
+            }
+            Operator::Gt | Operator::GtEq | Operator::Lt | Operator::LtEq | Operator::Eq => {
+                match (is_time_column(left), is_time_column(right)) {
+                    (true, false) => timestamp_ns(right).map(|v| vec![(*op, v)]),
+                    (false, true) => op
+                        .swap()
+                        .and_then(|op| timestamp_ns(left).map(|v| vec![(op, v)])),
+                    _ => None,
+                }
+                .unwrap_or_default()
+            }
+            _ => Vec::new(),
+        },
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        }) if is_time_column(expr) => match (timestamp_ns(low), timestamp_ns(high)) {
+            (Some(a), Some(b)) => vec![(Operator::GtEq, a), (Operator::LtEq, b)],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+fn is_time_column(e: &Expr) -> bool {
+    matches!(e, Expr::Column(c) if c.name == Column::TimeGenerated.name())
+}
+
+/// A timestamp literal in ns (any unit; seconds to nanoseconds).
+fn timestamp_ns(e: &Expr) -> Option<i64> {
+    let Expr::Literal(v, _) = e else {
+        return None;
+    };
+    match v {
+        ScalarValue::TimestampNanosecond(Some(x), _) => Some(*x),
+        ScalarValue::TimestampMicrosecond(Some(x), _) => x.checked_mul(1_000),
+        ScalarValue::TimestampMillisecond(Some(x), _) => x.checked_mul(1_000_000),
+        ScalarValue::TimestampSecond(Some(x), _) => x.checked_mul(1_000_000_000),
+        _ => None,
+    }
+}
+
+/// Registers an [`AuditTable`] over `paths` as `name` in `ctx`, and auditframe's functions
+/// ([`functions::register`]).
+///
+/// Unless [`AuditTableOptions::keep_copies`], and when the files may hold both audit
+/// categories, `name` is a view that drops the `kube-audit-admin` row of a request whose
+/// (`audit_id`, `stage`) also has a `kube-audit` row — an anti-join, so it runs distributed
+/// too. That equals `auditframe analyze`'s rule (the first copy in read order is kept)
+/// whenever a request appears at most once per category, which is what AKS writes.
+pub async fn register_audit(
+    ctx: &SessionContext,
+    name: &str,
+    paths: &[impl AsRef<Path>],
+    options: &AuditTableOptions,
+) -> Result<()> {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
+    let table = AuditTable::try_new(&paths, options.clone())?;
+    functions::register(ctx);
+    let provider: Arc<dyn TableProvider> = if options.keep_copies() || !table.may_hold_copies() {
+        Arc::new(table)
+    } else {
+        without_copies(ctx, Arc::new(table))?
+    };
+    ctx.register_table(name, provider)?;
+    Ok(())
+}
+
+/// `table` without the `kube-audit-admin` copies of requests that have a `kube-audit` row.
+fn without_copies(ctx: &SessionContext, table: Arc<AuditTable>) -> Result<Arc<dyn TableProvider>> {
+    const ID: &str = "__copy_audit_id";
+    const STAGE: &str = "__copy_stage";
+    let rows = ctx.read_table(table.clone())?;
+    let kube_audit = ctx
+        .read_table(table)?
+        .filter(col(Column::Category.name()).eq(lit("kube-audit")))?
+        .select(vec![
+            col(Column::AuditId.name()).alias(ID),
+            col(Column::Stage.name()).alias(STAGE),
+        ])?
+        .distinct()?;
+    let kept = rows.join(
+        kube_audit,
+        JoinType::LeftAnti,
+        &[Column::AuditId.name(), Column::Stage.name()],
+        &[ID, STAGE],
+        Some(col(Column::Category.name()).eq(lit("kube-audit-admin"))),
+    )?;
+    Ok(kept.into_view())
+}
+
+/// The table's schema with only `columns`, in that order.
+pub(crate) fn projected_schema(columns: &[Column]) -> SchemaRef {
+    let all = auditframe::arrow::canonical_schema(Projection::all());
+    let fields: Vec<_> = columns
+        .iter()
+        .filter_map(|c| all.field_with_name(c.name()).ok().cloned())
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, all.metadata().clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::logical_expr::{col, lit};
+
+    fn ts(ns: i64) -> Expr {
+        lit(ScalarValue::TimestampNanosecond(
+            Some(ns),
+            Some("UTC".into()),
+        ))
+    }
+
+    #[test]
+    fn time_bounds_of_comparisons_and_between() {
+        let t = col("time_generated");
+        assert_eq!(
+            time_bounds(&[t.clone().gt_eq(ts(10))]),
+            Some((10, i64::MAX))
+        );
+        assert_eq!(
+            time_bounds(&[t.clone().gt(ts(10)), t.clone().lt(ts(20))]),
+            Some((10, 20))
+        );
+        assert_eq!(
+            time_bounds(&[ts(10).lt_eq(t.clone()).and(t.clone().lt_eq(ts(30)))]),
+            Some((10, 30))
+        );
+        assert_eq!(
+            time_bounds(&[t.clone().between(ts(5), ts(7))]),
+            Some((5, 7))
+        );
+        assert_eq!(time_bounds(&[t.clone().eq(ts(9))]), Some((9, 9)));
+        // Not on time_generated, or not a conjunction: no pruning.
+        assert_eq!(time_bounds(&[col("request_received").gt(ts(1))]), None);
+        assert_eq!(time_bounds(&[t.clone().gt(ts(1)).or(t.lt(ts(0)))]), None);
+    }
+
+    #[test]
+    fn partitions_balance_bytes_and_keep_every_file() {
+        let files: Vec<(PathBuf, u64)> = [50, 40, 30, 20, 10, 10]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (PathBuf::from(format!("f{i}")), *s))
+            .collect();
+        let t = AuditTable::from_parts(files, Format::Json, AuditTableOptions::default());
+        let groups = t.partitions(2);
+        assert_eq!(groups.len(), 2);
+        let mut all: Vec<_> = groups.iter().flatten().cloned().collect();
+        all.sort();
+        assert_eq!(all.len(), 6);
+        assert_eq!(t.partitions(100).len(), 6);
+        assert_eq!(t.partitions(0).len(), 1);
+    }
+}
