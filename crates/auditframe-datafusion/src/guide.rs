@@ -27,8 +27,6 @@
 //! `""`; rows without a latency are counted by Top N only; bins are KQL's; percentiles are
 //! exact nearest-rank; a time window is on `time_generated`, both ends inclusive.
 
-use std::sync::Arc;
-
 use auditframe::analysis::{
     percentile_field, LatencyPoint, PercentileRow, TopEntry, LONG_RUNNING_SUBRESOURCES,
 };
@@ -258,23 +256,38 @@ pub async fn analyze(
 
 /// The LIST detector's core query (Cause 5): successful final-stage LISTs per read type and
 /// scope, with their count, latency sum and exact P99 — the `classes` of `diagnose`'s LIST
-/// report (for `--list-rules`, pass its name: `since-1.31` or `before-1.31`).
+/// report. `rules` is `--list-rules`' name (`since-1.31` or `before-1.31`); LISTs of the
+/// `uncached` resources (`--uncached-resources`, by default `events`, which has no watch
+/// cache) always read etcd.
 ///
 /// ```
-/// let sql = auditframe_datafusion::guide::list_read_types_sql("audit", "since-1.31");
-/// assert!(sql.contains("list_read_type(coalesce(request_uri, ''), 'since-1.31')"));
+/// let sql = auditframe_datafusion::guide::list_read_types_sql("audit", "since-1.31", &["events"]);
+/// assert!(sql.contains("WHEN resource IN ('events') THEN 'etcd' \
+///                       ELSE list_read_type(coalesce(request_uri, ''), 'since-1.31') END"));
 /// ```
-pub fn list_read_types_sql(table: &str, rules: &str) -> String {
+pub fn list_read_types_sql(table: &str, rules: &str, uncached: &[impl AsRef<str>]) -> String {
+    let read_type = format!(
+        "list_read_type(coalesce(request_uri, ''), {})",
+        quote(rules)
+    );
+    let read_type = if uncached.is_empty() {
+        read_type
+    } else {
+        let names: Vec<String> = uncached.iter().map(|r| quote(r.as_ref())).collect();
+        format!(
+            "CASE WHEN resource IN ({}) THEN 'etcd' ELSE {read_type} END",
+            names.join(", ")
+        )
+    };
     format!(
-        "SELECT list_read_type(coalesce(request_uri, ''), {}) AS read_type, \
+        "SELECT {read_type} AS read_type, \
          CASE WHEN coalesce(namespace, '') = '' THEN 'cluster' ELSE 'namespace' END AS scope, \
          count(*) AS count, sum(latency_ms) AS latency_sum_ms, \
          percentile_exact(latency_ms, 99) AS p99_ms \
          FROM {table} \
          WHERE verb = 'list' AND status_code BETWEEN 200 AND 299 \
          AND (stage IS NULL OR stage = 'ResponseComplete') \
-         GROUP BY 1, 2 ORDER BY 1, 2",
-        quote(rules)
+         GROUP BY 1, 2 ORDER BY 1, 2"
     )
 }
 
@@ -316,8 +329,9 @@ pub async fn list_read_types(
     ctx: &SessionContext,
     table: &str,
     rules: &str,
+    uncached: &[impl AsRef<str>],
 ) -> Result<Vec<ReadTypeRow>> {
-    let b = collect(ctx, &list_read_types_sql(table, rules)).await?;
+    let b = collect(ctx, &list_read_types_sql(table, rules, uncached)).await?;
     let types = strs(&b, 0)?;
     let scopes = strs(&b, 1)?;
     let counts = ints(&b, 2)?;
@@ -404,9 +418,4 @@ fn strs(batches: &[RecordBatch], i: usize) -> Result<Vec<Option<String>>> {
                 .collect::<Vec<_>>()
         })
         .collect())
-}
-
-#[allow(dead_code)]
-fn _assert_send(a: Arc<SessionContext>) -> Arc<SessionContext> {
-    a
 }
