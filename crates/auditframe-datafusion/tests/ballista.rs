@@ -38,7 +38,7 @@ async fn standalone_cluster() {
     // Many files, several partitions: tasks on the executor.
     let dir = temp_dir("ballista-many");
     native_files(&dir, 3000, 5, 21);
-    register_audit(&ctx, "audit", &[dir.clone()], &AuditTableOptions::default())
+    register_audit(&ctx, "audit", std::slice::from_ref(&dir), &AuditTableOptions::default())
         .await
         .unwrap();
     let frame = core_frame(&[dir]);
@@ -55,7 +55,7 @@ async fn standalone_cluster() {
 
     // A storage tree with admin copies in other blobs: the anti-join view runs distributed.
     let tree = storage_tree(&temp_dir("ballista-tree"), 1000);
-    register_audit(&ctx, "tree", &[tree.clone()], &AuditTableOptions::default())
+    register_audit(&ctx, "tree", std::slice::from_ref(&tree), &AuditTableOptions::default())
         .await
         .unwrap();
     let opts = AnalysisOptions::default();
@@ -67,7 +67,7 @@ async fn standalone_cluster() {
     register_audit(
         &ctx,
         "sample",
-        &[sample.clone()],
+        std::slice::from_ref(&sample),
         &AuditTableOptions::default(),
     )
     .await

@@ -71,7 +71,7 @@ async fn many_files_in_parallel_partitions() {
     native_files(&dir, 4000, 7, 11);
     // One partition per file, fewer partitions than files, one partition.
     for partitions in [8, 3, 1] {
-        assert_same_answers(&[dir.clone()], partitions).await;
+        assert_same_answers(std::slice::from_ref(&dir), partitions).await;
     }
 }
 
