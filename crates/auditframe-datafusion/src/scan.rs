@@ -41,6 +41,8 @@ pub(crate) struct ScanConfig {
     pub columns: Vec<String>,
     /// A `time_generated` range (inclusive) Parquet row groups are pruned by.
     pub window: Option<(i64, i64)>,
+    /// Storage blobs left unopened by the table's filters (shown by `EXPLAIN`).
+    pub pruned_files: usize,
 }
 
 /// Scans audit files with auditframe's readers: only the projected columns are parsed.
@@ -60,6 +62,7 @@ impl AuditScanExec {
         options: AuditTableOptions,
         columns: Vec<Column>,
         window: Option<(i64, i64)>,
+        pruned_files: usize,
     ) -> AuditScanExec {
         AuditScanExec::from_config(ScanConfig {
             groups,
@@ -67,6 +70,7 @@ impl AuditScanExec {
             options,
             columns: columns.iter().map(|c| c.name().to_owned()).collect(),
             window,
+            pruned_files,
         })
     }
 
@@ -108,9 +112,10 @@ impl DisplayAs for AuditScanExec {
         match t {
             DisplayFormatType::Default | DisplayFormatType::Verbose => write!(
                 f,
-                "AuditScanExec: format={:?}, files={}, partitions={}, columns=[{}]{}",
+                "AuditScanExec: format={:?}, files={}, pruned_files={}, partitions={}, columns=[{}]{}",
                 self.config.format,
                 files,
+                self.config.pruned_files,
                 self.config.groups.len(),
                 self.config.columns.join(", "),
                 self.config

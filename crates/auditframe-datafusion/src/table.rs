@@ -200,28 +200,52 @@ impl AuditTable {
         }
     }
 
-    /// The files split into at most `n` groups of about equal bytes (largest first, each to
-    /// the lightest group): the scan's partitions.
-    fn partitions(&self, n: usize) -> Vec<Vec<PathBuf>> {
-        let n = n.clamp(1, self.files.len().max(1));
-        let mut order: Vec<&(PathBuf, u64)> = self.files.iter().collect();
-        order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        let mut groups: Vec<(u64, Vec<PathBuf>)> = vec![(0, Vec::new()); n];
-        for (path, size) in order {
-            if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
-                g.0 += size;
-                g.1.push(path.clone());
-            }
-        }
-        groups
-            .into_iter()
-            .map(|(_, mut files)| {
-                files.sort();
-                files
+    /// The files a scan with these filters opens: storage-export blobs whose path names an
+    /// hour outside the `time_generated` range, or another cluster than the `cluster`
+    /// filter's, are skipped unopened (as `auditframe analyze` skips them); the count skipped.
+    fn files_for(
+        &self,
+        window: Option<(i64, i64)>,
+        clusters: Option<&[String]>,
+    ) -> (Vec<(PathBuf, u64)>, usize) {
+        let kept: Vec<(PathBuf, u64)> = self
+            .files
+            .iter()
+            .filter(|(f, _)| {
+                window.is_none_or(|(a, b)| {
+                    auditframe::storage::partition_hour(f).is_none_or(|(s, e)| s <= b && e > a)
+                }) && clusters.is_none_or(|cs| {
+                    auditframe::storage::cluster_of_path(f).is_none_or(|c| cs.contains(&c))
+                })
             })
-            .filter(|g| !g.is_empty())
-            .collect()
+            .cloned()
+            .collect();
+        let pruned = self.files.len() - kept.len();
+        (kept, pruned)
     }
+}
+
+/// `files` split into at most `n` groups of about equal bytes (largest first, each to the
+/// lightest group): a scan's partitions.
+fn partitions(files: &[(PathBuf, u64)], n: usize) -> Vec<Vec<PathBuf>> {
+    let n = n.clamp(1, files.len().max(1));
+    let mut order: Vec<&(PathBuf, u64)> = files.iter().collect();
+    order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut groups: Vec<(u64, Vec<PathBuf>)> = vec![(0, Vec::new()); n];
+    for (path, size) in order {
+        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
+            g.0 += size;
+            g.1.push(path.clone());
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, mut files)| {
+            files.sort();
+            files
+        })
+        .filter(|g| !g.is_empty())
+        .collect()
 }
 
 #[async_trait]
@@ -251,13 +275,16 @@ impl TableProvider for AuditTable {
             None => Projection::all().columns().collect(),
         };
         let window = time_bounds(filters);
-        let groups = self.partitions(state.config().target_partitions());
+        let clusters = cluster_values(filters);
+        let (files, pruned) = self.files_for(window, clusters.as_deref());
+        let groups = partitions(&files, state.config().target_partitions());
         Ok(Arc::new(AuditScanExec::new(
             groups,
             self.format,
             self.options.clone(),
             columns,
             window,
+            pruned,
         )))
     }
 
@@ -265,12 +292,14 @@ impl TableProvider for AuditTable {
         &self,
         filters: &[&Expr],
     ) -> datafusion::error::Result<Vec<TableProviderFilterPushDown>> {
-        // A time range prunes Parquet row groups; DataFusion still applies every filter to
-        // the rows (Inexact), so no filter changes a query's answer.
+        // A time range prunes storage blobs and Parquet row groups, a cluster prunes blobs;
+        // DataFusion still applies every filter to the rows (Inexact), so no pushed filter
+        // changes a query's answer.
         Ok(filters
             .iter()
             .map(|f| {
-                if time_bounds(std::slice::from_ref(*f)).is_some() {
+                let one = std::slice::from_ref(*f);
+                if time_bounds(one).is_some() || cluster_values(one).is_some() {
                     TableProviderFilterPushDown::Inexact
                 } else {
                     TableProviderFilterPushDown::Unsupported
@@ -343,6 +372,40 @@ fn time_comparisons(e: &Expr) -> Vec<(Operator, i64)> {
         },
         _ => Vec::new(),
     }
+}
+
+/// The clusters (lower-cased, as the column holds them) a `cluster = 'x'` or
+/// `cluster IN ('x', 'y')` filter (or a conjunction holding one) keeps, if any.
+pub(crate) fn cluster_values(filters: &[Expr]) -> Option<Vec<String>> {
+    fn of(e: &Expr) -> Option<Vec<String>> {
+        let is_cluster =
+            |e: &Expr| matches!(e, Expr::Column(c) if c.name == Column::Cluster.name());
+        let text = |e: &Expr| match e {
+            Expr::Literal(v, _) => v.try_as_str().flatten().map(str::to_lowercase),
+            _ => None,
+        };
+        match e {
+            Expr::BinaryExpr(BinaryExpr {
+                left,
+                op: Operator::And,
+                right,
+            }) => of(left).or_else(|| of(right)),
+            Expr::BinaryExpr(BinaryExpr {
+                left,
+                op: Operator::Eq,
+                right,
+            }) => match (is_cluster(left), is_cluster(right)) {
+                (true, false) => text(right).map(|v| vec![v]),
+                (false, true) => text(left).map(|v| vec![v]),
+                _ => None,
+            },
+            Expr::InList(l) if !l.negated && is_cluster(&l.expr) => {
+                l.list.iter().map(text).collect()
+            }
+            _ => None,
+        }
+    }
+    filters.iter().find_map(of)
 }
 
 fn is_time_column(e: &Expr) -> bool {
@@ -466,13 +529,60 @@ mod tests {
             .enumerate()
             .map(|(i, s)| (PathBuf::from(format!("f{i}")), *s))
             .collect();
-        let t = AuditTable::from_parts(files, Format::Json, AuditTableOptions::default());
-        let groups = t.partitions(2);
+        let groups = partitions(&files, 2);
         assert_eq!(groups.len(), 2);
+        let bytes = |g: &Vec<PathBuf>| -> u64 {
+            g.iter()
+                .map(|p| files.iter().find(|f| &f.0 == p).map_or(0, |f| f.1))
+                .sum()
+        };
+        assert_eq!((bytes(&groups[0]), bytes(&groups[1])), (80, 80));
         let mut all: Vec<_> = groups.iter().flatten().cloned().collect();
         all.sort();
         assert_eq!(all.len(), 6);
-        assert_eq!(t.partitions(100).len(), 6);
-        assert_eq!(t.partitions(0).len(), 1);
+        assert_eq!(partitions(&files, 100).len(), 6);
+        assert_eq!(partitions(&files, 0).len(), 1);
+    }
+
+    #[test]
+    fn cluster_filters_and_blob_pruning() {
+        let c = col("cluster");
+        assert_eq!(
+            cluster_values(&[c.clone().eq(lit("AKS-1"))]),
+            Some(vec!["aks-1".into()])
+        );
+        assert_eq!(
+            cluster_values(&[c.clone().in_list(vec![lit("a"), lit("b")], false)]),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            cluster_values(&[c.clone().in_list(vec![lit("a")], true)]),
+            None
+        );
+        assert_eq!(cluster_values(&[c.not_eq(lit("a"))]), None);
+        let blob = |cluster: &str, h: u32| {
+            (
+                PathBuf::from(format!(
+                    "insights-logs-kube-audit/resourceId=/S/MANAGEDCLUSTERS/{cluster}/y=2026/m=11/d=20/h={h:02}/m=00/PT1H.json"
+                )),
+                1,
+            )
+        };
+        let files = vec![
+            blob("AKS-1", 9),
+            blob("AKS-1", 10),
+            blob("AKS-2", 10),
+            (PathBuf::from("native.log"), 1),
+        ];
+        let t = AuditTable::from_parts(files.clone(), Format::Json, AuditTableOptions::default());
+        let (ten, _) = auditframe::storage::partition_hour(&files[1].0).unwrap();
+        let (kept, pruned) = t.files_for(Some((ten, ten + 60)), None);
+        assert_eq!((kept.len(), pruned), (3, 1));
+        let (kept, pruned) = t.files_for(Some((ten, ten + 60)), Some(&["aks-2".to_owned()]));
+        assert_eq!(pruned, 2);
+        assert_eq!(
+            kept.iter().map(|f| f.0.clone()).collect::<Vec<_>>(),
+            vec![files[2].0.clone(), files[3].0.clone()]
+        );
     }
 }

@@ -38,9 +38,14 @@ async fn standalone_cluster() {
     // Many files, several partitions: tasks on the executor.
     let dir = temp_dir("ballista-many");
     native_files(&dir, 3000, 5, 21);
-    register_audit(&ctx, "audit", std::slice::from_ref(&dir), &AuditTableOptions::default())
-        .await
-        .unwrap();
+    register_audit(
+        &ctx,
+        "audit",
+        std::slice::from_ref(&dir),
+        &AuditTableOptions::default(),
+    )
+    .await
+    .unwrap();
     let frame = core_frame(&[dir]);
     for opts in [
         AnalysisOptions::default(),
@@ -55,9 +60,14 @@ async fn standalone_cluster() {
 
     // A storage tree with admin copies in other blobs: the anti-join view runs distributed.
     let tree = storage_tree(&temp_dir("ballista-tree"), 1000);
-    register_audit(&ctx, "tree", std::slice::from_ref(&tree), &AuditTableOptions::default())
-        .await
-        .unwrap();
+    register_audit(
+        &ctx,
+        "tree",
+        std::slice::from_ref(&tree),
+        &AuditTableOptions::default(),
+    )
+    .await
+    .unwrap();
     let opts = AnalysisOptions::default();
     let got = guide::analyze(&ctx, "tree", &opts).await.unwrap();
     assert_eq!(got, core_analysis(&core_frame(&[tree]), &opts));

@@ -312,3 +312,59 @@ async fn bad_input_is_skipped_and_counted_or_an_error_in_strict_mode() {
         .to_string();
     assert!(err.contains("audit-00.log:51:"), "{err}");
 }
+
+#[tokio::test]
+async fn storage_blobs_outside_the_window_or_cluster_are_not_opened() {
+    let dir = storage_tree(&temp_dir("tree-prune"), 3000);
+    let frame = core_frame(std::slice::from_ref(&dir));
+    let ctx = context(std::slice::from_ref(&dir), 2).await;
+    let end = newest(&frame);
+    let start = end - 30 * 60_000_000_000;
+    let filter = format!(
+        "cluster = 'aks-fleet-01' AND time_generated BETWEEN to_timestamp_nanos({start}) AND to_timestamp_nanos({end})"
+    );
+    let plan = ctx
+        .sql(&format!(
+            "EXPLAIN SELECT count(*) FROM audit WHERE {filter}"
+        ))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let text = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+        .unwrap()
+        .to_string();
+    let pruned: Vec<usize> = text
+        .match_indices("pruned_files=")
+        .filter_map(|(i, _)| {
+            text[i + 13..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    // The rows' scan opens only that cluster's blobs of those hours (the copies' key side of
+    // the anti-join reads every blob's three key columns).
+    assert!(pruned.iter().any(|&n| n > 0), "{text}");
+    // The same rows as the core's: that cluster, that window.
+    let one = frame.filter_clusters(&["aks-fleet-01".to_owned()]).unwrap();
+    let opts =
+        AnalysisOptions::default().with_window(auditframe::TimeWindow::Between { start, end });
+    let want = core_analysis(&one, &opts).rows;
+    let got = ctx
+        .sql(&format!("SELECT count(*) AS n FROM audit WHERE {filter}"))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    assert!(want > 0);
+    assert_eq!(
+        got[0].column(0).as_primitive::<Int64Type>().value(0) as u64,
+        want
+    );
+}
