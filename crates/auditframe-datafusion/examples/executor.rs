@@ -13,6 +13,8 @@ use std::sync::Arc;
 use ballista_executor::executor_process::start_executor_process;
 use clap::Parser;
 
+mod common;
+
 #[derive(Parser)]
 #[command(about = "A Ballista executor with auditframe's codecs and functions")]
 struct Args {
@@ -41,33 +43,19 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build();
-    let result: Result<(), Box<dyn std::error::Error>> = match runtime {
-        Ok(rt) => rt.block_on(async move {
-            let mut config = auditframe_datafusion::ballista::executor_config();
-            config.scheduler_host = args.scheduler_host;
-            config.scheduler_port = args.scheduler_port;
-            config.bind_host = args.bind_host.clone();
-            config.external_host = Some(args.bind_host);
-            config.port = args.port;
-            config.grpc_port = args.grpc_port;
-            config.work_dir = args.work_dir;
-            if let Some(n) = args.concurrent_tasks {
-                config.concurrent_tasks = n;
-            }
-            start_executor_process(Arc::new(config)).await?;
-            Ok(())
-        }),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+    common::run(async move {
+        let mut config = auditframe_datafusion::ballista::executor_config();
+        config.scheduler_host = args.scheduler_host;
+        config.scheduler_port = args.scheduler_port;
+        config.bind_host = args.bind_host.clone();
+        config.external_host = Some(args.bind_host);
+        config.port = args.port;
+        config.grpc_port = args.grpc_port;
+        config.work_dir = args.work_dir;
+        if let Some(n) = args.concurrent_tasks {
+            config.concurrent_tasks = n;
         }
-    }
+        start_executor_process(Arc::new(config)).await?;
+        Ok(())
+    })
 }

@@ -12,6 +12,8 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::scheduler_process::start_server;
 use clap::Parser;
 
+mod common;
+
 #[derive(Parser)]
 #[command(about = "A Ballista scheduler with auditframe's codecs and functions")]
 struct Args {
@@ -25,28 +27,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build();
-    let result: Result<(), Box<dyn std::error::Error>> = match runtime {
-        Ok(rt) => rt.block_on(async move {
-            let mut config = auditframe_datafusion::ballista::scheduler_config();
-            config.bind_host = args.bind_host;
-            config.bind_port = args.port;
-            let addr: SocketAddr = format!("{}:{}", config.bind_host, config.bind_port).parse()?;
-            let cluster = BallistaCluster::new_from_config(&config).await?;
-            eprintln!("auditframe scheduler listening on {addr}");
-            start_server(cluster, addr, Arc::new(config)).await?;
-            Ok(())
-        }),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::run(async move {
+        let mut config = auditframe_datafusion::ballista::scheduler_config();
+        config.bind_host = args.bind_host;
+        config.bind_port = args.port;
+        let addr: SocketAddr = format!("{}:{}", config.bind_host, config.bind_port).parse()?;
+        let cluster = BallistaCluster::new_from_config(&config).await?;
+        eprintln!("auditframe scheduler listening on {addr}");
+        start_server(cluster, addr, Arc::new(config)).await?;
+        Ok(())
+    })
 }

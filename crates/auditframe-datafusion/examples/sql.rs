@@ -20,8 +20,11 @@ use auditframe::analysis::parse_duration;
 use auditframe::{AnalysisOptions, GroupKey, TimeWindow};
 use auditframe_datafusion::{ballista, guide, register_audit, AuditTableOptions};
 use clap::{Parser, ValueEnum};
+use common::Res;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::prelude::{SessionConfig, SessionContext};
+
+mod common;
 
 #[derive(Parser)]
 #[command(
@@ -92,33 +95,8 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    // Ballista's plan (de)serialisation recurses deeply: give its threads room.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .thread_stack_size(16 << 20)
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(rt) => rt.block_on(run(args)),
-        Err(e) => Err(e.into()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        // `| head`: the reader has what it wanted.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::run(run(Args::parse()))
 }
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 async fn run(args: Args) -> Res<()> {
     let ctx = if let Some(url) = &args.ballista_url {

@@ -250,18 +250,11 @@ async fn time_filters_prune_parquet_row_groups_and_keep_answers() {
     let ctx = context(&[out], 1).await;
     let end = newest(&frame);
     let start = end - 10 * 60_000_000_000;
-    let plan = ctx
-        .sql(&format!(
-            "EXPLAIN SELECT count(*) FROM audit WHERE time_generated >= to_timestamp_nanos({start})"
-        ))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let text = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
-        .unwrap()
-        .to_string();
+    let text = explain(
+        &ctx,
+        &format!("EXPLAIN SELECT count(*) FROM audit WHERE time_generated >= to_timestamp_nanos({start})"),
+    )
+    .await;
     assert!(
         text.contains(&format!("time_generated=[{start}, {}]", i64::MAX)),
         "{text}"
@@ -284,13 +277,7 @@ async fn bad_input_is_skipped_and_counted_or_an_error_in_strict_mode() {
     register_audit(&ctx, "audit", &good, &AuditTableOptions::default())
         .await
         .unwrap();
-    let df = ctx
-        .sql("EXPLAIN ANALYZE SELECT count(*) FROM audit")
-        .await
-        .unwrap();
-    let text = datafusion::arrow::util::pretty::pretty_format_batches(&df.collect().await.unwrap())
-        .unwrap()
-        .to_string();
+    let text = explain(&ctx, "EXPLAIN ANALYZE SELECT count(*) FROM audit").await;
     assert!(text.contains("skipped_records=1"), "{text}");
 
     let strict = SessionContext::new();
@@ -323,18 +310,11 @@ async fn storage_blobs_outside_the_window_or_cluster_are_not_opened() {
     let filter = format!(
         "cluster = 'aks-fleet-01' AND time_generated BETWEEN to_timestamp_nanos({start}) AND to_timestamp_nanos({end})"
     );
-    let plan = ctx
-        .sql(&format!(
-            "EXPLAIN SELECT count(*) FROM audit WHERE {filter}"
-        ))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    let text = datafusion::arrow::util::pretty::pretty_format_batches(&plan)
-        .unwrap()
-        .to_string();
+    let text = explain(
+        &ctx,
+        &format!("EXPLAIN SELECT count(*) FROM audit WHERE {filter}"),
+    )
+    .await;
     let pruned: Vec<usize> = text
         .match_indices("pruned_files=")
         .filter_map(|(i, _)| {

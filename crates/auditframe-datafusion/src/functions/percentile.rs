@@ -257,6 +257,22 @@ impl ExactGroups {
     }
 }
 
+/// Calls `f(row, group)` for the rows the filter keeps whose value is not null.
+fn for_each_kept(
+    group_indices: &[usize],
+    opt_filter: Option<&BooleanArray>,
+    values: &dyn Array,
+    mut f: impl FnMut(usize, usize) -> DfResult<()>,
+) -> DfResult<()> {
+    for (i, &g) in group_indices.iter().enumerate() {
+        let kept = opt_filter.is_none_or(|f| f.is_valid(i) && f.value(i));
+        if kept && values.is_valid(i) {
+            f(i, g)?;
+        }
+    }
+    Ok(())
+}
+
 impl GroupsAccumulator for ExactGroups {
     fn update_batch(
         &mut self,
@@ -270,13 +286,10 @@ impl GroupsAccumulator for ExactGroups {
             return Ok(());
         };
         let a = int64s(a)?;
-        for (i, &g) in group_indices.iter().enumerate() {
-            if opt_filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) || a.is_null(i) {
-                continue;
-            }
+        for_each_kept(group_indices, opt_filter, a, |i, g| {
             self.push(g, a.value(i));
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn evaluate(&mut self, emit_to: EmitTo) -> DfResult<ArrayRef> {
@@ -306,16 +319,12 @@ impl GroupsAccumulator for ExactGroups {
             return Ok(());
         };
         let a = lists(a)?;
-        for (i, &g) in group_indices.iter().enumerate() {
-            if opt_filter.is_some_and(|f| !f.is_valid(i) || !f.value(i)) || a.is_null(i) {
-                continue;
-            }
-            let list = a.value(i);
-            for v in int64s(&list)?.iter().flatten() {
+        for_each_kept(group_indices, opt_filter, a, |i, g| {
+            for v in int64s(&a.value(i))?.iter().flatten() {
                 self.push(g, v);
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn size(&self) -> usize {

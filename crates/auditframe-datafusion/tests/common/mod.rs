@@ -154,3 +154,11 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// The text of `EXPLAIN [ANALYZE] …` for `sql`.
+pub async fn explain(ctx: &datafusion::prelude::SessionContext, sql: &str) -> String {
+    let plan = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    datafusion::arrow::util::pretty::pretty_format_batches(&plan)
+        .unwrap()
+        .to_string()
+}
