@@ -30,6 +30,11 @@ async fn assert_same_answers(paths: &[PathBuf], partitions: usize) {
         let want = core_analysis(&frame, &opts);
         let got = guide::analyze(&ctx, "audit", &opts).await.unwrap();
         assert_eq!(got, want, "{paths:?} with {opts:?}");
+        // The documented three queries, one scan each, agree.
+        let three = guide::analyze_by_three_queries(&ctx, "audit", &opts)
+            .await
+            .unwrap();
+        assert_eq!(three, want, "three queries: {paths:?} with {opts:?}");
         // And in the JSON contract `analyze --format json` prints.
         assert_eq!(
             serde_json::to_value(got.contract(None)).unwrap(),

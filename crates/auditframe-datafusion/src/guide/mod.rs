@@ -33,12 +33,15 @@ use auditframe::analysis::{
 use auditframe::diagnose::ReadType;
 use auditframe::time::{format_whole_unit, Timestamp};
 use auditframe::{Analysis, AnalysisOptions, Column, TimeWindow};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::prelude::SessionContext;
 
 use crate::{Error, Result};
+
+mod one_scan;
+mod results;
+
+pub use one_scan::{analyze, one_scan_sql};
+use results::{collect, floats, ints, strs};
 
 /// The SQL of the guide's three queries (and the row count) for one set of options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,33 +82,14 @@ pub fn guide_sql(
     opts: &AnalysisOptions,
     window: Option<(i64, i64)>,
 ) -> Result<GuideSql> {
-    opts.validate()?;
-    if opts.percentile_sketch().is_some() {
-        return Err(Error::Usage(
-            "percentile sketches are not available in SQL: percentiles are exact".into(),
-        ));
-    }
-    let key = format!("coalesce({}, '')", opts.key().column().name());
-    let mut rows_filter: Vec<String> = Vec::new();
-    if let Some((a, b)) = window {
-        rows_filter.push(format!(
-            "time_generated BETWEEN {} AND {}",
-            instant(a),
-            instant(b)
-        ));
-    }
-    if let Some(stage) = opts.stage() {
-        rows_filter.push(format!("stage = {}", quote(stage)));
-    }
-    let mut latency_filter = vec!["latency_ms IS NOT NULL".to_owned()];
-    latency_filter.extend(rows_filter.iter().cloned());
-    if opts.exclude_long_running() {
-        let subs: Vec<String> = LONG_RUNNING_SUBRESOURCES.iter().map(|s| quote(s)).collect();
-        latency_filter.push(format!(
-            "coalesce(verb, '') <> 'watch' AND coalesce(subresource, '') NOT IN ({})",
-            subs.join(", ")
-        ));
-    }
+    let Predicates {
+        key,
+        rows: rows_filter,
+        series,
+        percentiles,
+    } = Predicates::new(opts, window)?;
+    let series_filter = [rows_filter.clone(), series].concat();
+    let pct_filter = [rows_filter.clone(), percentiles].concat();
     let where_of = |f: &[String]| {
         if f.is_empty() {
             String::new()
@@ -113,13 +97,6 @@ pub fn guide_sql(
             format!(" WHERE {}", f.join(" AND "))
         }
     };
-    let mut series_filter = latency_filter.clone();
-    series_filter.push("request_received IS NOT NULL".into());
-    let mut pct_filter = latency_filter;
-    pct_filter.push("resource IS NOT NULL AND resource <> ''".into());
-    if let Some(only) = opts.only_key() {
-        pct_filter.push(format!("{key} = {}", quote(only)));
-    }
     let pcts: Vec<String> = sorted_percentiles(opts)
         .iter()
         .map(|p| {
@@ -152,6 +129,64 @@ pub fn guide_sql(
     })
 }
 
+/// The filters of the three queries as SQL predicates (each list ANDed).
+struct Predicates {
+    /// The group key: `coalesce(user_agent, '')` or `coalesce(username, '')`.
+    key: String,
+    /// Rows counted (Top N, `rows`): the window and the stage.
+    rows: Vec<String>,
+    /// Of those, the rows in the latency series: with a latency and a request time, not
+    /// long-running if excluded.
+    series: Vec<String>,
+    /// Of those, the rows in the percentiles: with a latency and a resource (of the one key,
+    /// if asked), not long-running if excluded.
+    percentiles: Vec<String>,
+}
+
+impl Predicates {
+    fn new(opts: &AnalysisOptions, window: Option<(i64, i64)>) -> Result<Predicates> {
+        opts.validate()?;
+        if opts.percentile_sketch().is_some() {
+            return Err(Error::Usage(
+                "percentile sketches are not available in SQL: percentiles are exact".into(),
+            ));
+        }
+        let key = format!("coalesce({}, '')", opts.key().column().name());
+        let mut rows = Vec::new();
+        if let Some((a, b)) = window {
+            rows.push(format!(
+                "time_generated BETWEEN {} AND {}",
+                instant(a),
+                instant(b)
+            ));
+        }
+        if let Some(stage) = opts.stage() {
+            rows.push(format!("stage = {}", quote(stage)));
+        }
+        let mut latency = vec!["latency_ms IS NOT NULL".to_owned()];
+        if opts.exclude_long_running() {
+            let subs: Vec<String> = LONG_RUNNING_SUBRESOURCES.iter().map(|s| quote(s)).collect();
+            latency.push(format!(
+                "coalesce(verb, '') <> 'watch' AND coalesce(subresource, '') NOT IN ({})",
+                subs.join(", ")
+            ));
+        }
+        let mut series = latency.clone();
+        series.push("request_received IS NOT NULL".into());
+        let mut percentiles = latency;
+        percentiles.push("resource IS NOT NULL AND resource <> ''".into());
+        if let Some(only) = opts.only_key() {
+            percentiles.push(format!("{key} = {}", quote(only)));
+        }
+        Ok(Predicates {
+            key,
+            rows,
+            series,
+            percentiles,
+        })
+    }
+}
+
 /// The percentiles asked for, ascending, without repeats (as the core reports them).
 fn sorted_percentiles(opts: &AnalysisOptions) -> Vec<f64> {
     let mut ps = opts.percentiles().to_vec();
@@ -174,19 +209,17 @@ pub async fn window_of(
                 &format!("SELECT CAST(max(time_generated) AS BIGINT) AS newest FROM {table}"),
             )
             .await?;
-            let col = column(&batches, 0, &DataType::Int64)?;
-            col.first().and_then(|a| {
-                (!a.is_empty() && a.is_valid(0)).then(|| a.as_primitive::<Int64Type>().value(0))
-            })
+            ints(&batches, 0)?.first().copied().flatten()
         }
         _ => None,
     };
     Ok(opts.window().bounds(newest))
 }
 
-/// Runs the guide's queries over `table` and returns the core's [`Analysis`]: equal to
-/// `auditframe::analyze` on the same rows.
-pub async fn analyze(
+/// Runs the guide's three queries (and the row count) of [`guide_sql`] over `table` as four
+/// queries — four scans — and returns the core's [`Analysis`]; [`analyze`] gives the same in
+/// one scan.
+pub async fn analyze_by_three_queries(
     ctx: &SessionContext,
     table: &str,
     opts: &AnalysisOptions,
@@ -373,49 +406,6 @@ pub async fn throttled(
                 u64::try_from(requests[i].unwrap_or(0)).unwrap_or(0),
                 u64::try_from(throttled[i].unwrap_or(0)).unwrap_or(0),
             )
-        })
-        .collect())
-}
-
-async fn collect(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
-    Ok(ctx.sql(sql).await?.collect().await?)
-}
-
-/// Column `i` of every batch, cast to `t`.
-fn column(batches: &[RecordBatch], i: usize, t: &DataType) -> Result<Vec<ArrayRef>> {
-    batches
-        .iter()
-        .map(|b| {
-            if i >= b.num_columns() {
-                return Err(Error::Result(format!("no column {i}")));
-            }
-            Ok(cast(b.column(i), t).map_err(datafusion::error::DataFusionError::from)?)
-        })
-        .collect()
-}
-
-fn ints(batches: &[RecordBatch], i: usize) -> Result<Vec<Option<i64>>> {
-    Ok(column(batches, i, &DataType::Int64)?
-        .iter()
-        .flat_map(|a| a.as_primitive::<Int64Type>().iter().collect::<Vec<_>>())
-        .collect())
-}
-
-fn floats(batches: &[RecordBatch], i: usize) -> Result<Vec<Option<f64>>> {
-    Ok(column(batches, i, &DataType::Float64)?
-        .iter()
-        .flat_map(|a| a.as_primitive::<Float64Type>().iter().collect::<Vec<_>>())
-        .collect())
-}
-
-fn strs(batches: &[RecordBatch], i: usize) -> Result<Vec<Option<String>>> {
-    Ok(column(batches, i, &DataType::Utf8)?
-        .iter()
-        .flat_map(|a| {
-            a.as_string::<i32>()
-                .iter()
-                .map(|s| s.map(str::to_owned))
-                .collect::<Vec<_>>()
         })
         .collect())
 }
