@@ -51,6 +51,7 @@ struct TableMessage {
     files: Vec<(std::path::PathBuf, u64)>,
     format: Format,
     options: AuditTableOptions,
+    copies_in_scan: bool,
 }
 
 fn codec_error(what: &str, e: impl std::fmt::Display) -> DataFusionError {
@@ -101,7 +102,10 @@ impl LogicalExtensionCodec for AuditLogicalCodec {
                 let m: TableMessage =
                     serde_json::from_slice(json).map_err(|e| codec_error("table", e))?;
                 Ok(Arc::new(AuditTable::from_parts(
-                    m.files, m.format, m.options,
+                    m.files,
+                    m.format,
+                    m.options,
+                    m.copies_in_scan,
                 )))
             }
             None => self
@@ -122,6 +126,7 @@ impl LogicalExtensionCodec for AuditLogicalCodec {
                     files: t.files().to_vec(),
                     format: t.format(),
                     options: t.options().clone(),
+                    copies_in_scan: t.copies_in_scan(),
                 };
                 buf.extend_from_slice(TABLE_MAGIC);
                 serde_json::to_writer(buf, &m).map_err(|e| codec_error("table", e))

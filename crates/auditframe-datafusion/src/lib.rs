@@ -51,6 +51,7 @@ pub mod ballista;
 mod error;
 pub mod functions;
 pub mod guide;
+mod partitions;
 mod scan;
 mod table;
 

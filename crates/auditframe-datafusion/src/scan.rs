@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::SchemaRef;
+use auditframe::copies::{with_copy_key_columns, CategoryCopies};
 use auditframe::ParseReport;
 use auditframe::{AuditFrame, Column, Projection};
 use datafusion::common::stats::Precision;
@@ -43,6 +44,9 @@ pub(crate) struct ScanConfig {
     pub window: Option<(i64, i64)>,
     /// Storage blobs left unopened by the table's filters (shown by `EXPLAIN`).
     pub pruned_files: usize,
+    /// Drop copies of requests exported under both audit categories while reading (every
+    /// copy's files are in one partition).
+    pub drop_copies: bool,
 }
 
 /// Scans audit files with auditframe's readers: only the projected columns are parsed.
@@ -63,6 +67,7 @@ impl AuditScanExec {
         columns: Vec<Column>,
         window: Option<(i64, i64)>,
         pruned_files: usize,
+        drop_copies: bool,
     ) -> AuditScanExec {
         AuditScanExec::from_config(ScanConfig {
             groups,
@@ -71,6 +76,7 @@ impl AuditScanExec {
             columns: columns.iter().map(|c| c.name().to_owned()).collect(),
             window,
             pruned_files,
+            drop_copies,
         })
     }
 
@@ -112,11 +118,12 @@ impl DisplayAs for AuditScanExec {
         match t {
             DisplayFormatType::Default | DisplayFormatType::Verbose => write!(
                 f,
-                "AuditScanExec: format={:?}, files={}, pruned_files={}, partitions={}, columns=[{}]{}",
+                "AuditScanExec: format={:?}, files={}, pruned_files={}, partitions={}, drop_copies={}, columns=[{}]{}",
                 self.config.format,
                 files,
                 self.config.pruned_files,
                 self.config.groups.len(),
+                self.config.drop_copies,
                 self.config.columns.join(", "),
                 self.config
                     .window
@@ -176,7 +183,9 @@ impl ExecutionPlan for AuditScanExec {
             columns: self.columns.clone(),
             schema: self.schema.clone(),
             window: self.config.window,
+            drop_copies: self.config.drop_copies,
             skipped: MetricBuilder::new(&self.metrics).counter("skipped_records", partition),
+            copies: MetricBuilder::new(&self.metrics).counter("copies_dropped", partition),
             rows: MetricBuilder::new(&self.metrics).output_rows(partition),
         };
         let mut builder = RecordBatchReceiverStream::builder(self.schema.clone(), 2);
@@ -213,18 +222,25 @@ struct PartitionRead {
     columns: Vec<Column>,
     schema: SchemaRef,
     window: Option<(i64, i64)>,
+    drop_copies: bool,
     skipped: Count,
+    copies: Count,
     rows: Count,
 }
 
 impl PartitionRead {
     fn run(self, tx: &Sender<DfResult<RecordBatch>>) -> DfResult<()> {
         // A query that counts rows reads no column: read the cheapest one and drop it.
-        let projection = if self.columns.is_empty() {
+        let mut projection = if self.columns.is_empty() {
             Projection::of(&[Column::TimeGenerated])
         } else {
             Projection::of(&self.columns)
         };
+        // Exact: every key of the partition is kept, and no copy lies in another partition.
+        let mut copies = self.drop_copies.then(|| {
+            projection = with_copy_key_columns(projection);
+            CategoryCopies::new()
+        });
         let cancel = Arc::new(AtomicBool::new(false));
         let mut failure: Option<DataFusionError> = None;
         let mut each = |frame: AuditFrame, report: &ParseReport| {
@@ -232,7 +248,16 @@ impl PartitionRead {
             if failure.is_some() || cancel.load(Ordering::Relaxed) {
                 return;
             }
-            match self.send_frame(&frame, tx) {
+            let frame = match copies.as_mut() {
+                None => Ok(frame),
+                Some(c) => {
+                    let before = c.dropped();
+                    let kept = c.drop_copies(&frame).map_err(external);
+                    self.copies.add((c.dropped() - before) as usize);
+                    kept
+                }
+            };
+            match frame.and_then(|frame| self.send_frame(&frame, tx)) {
                 Ok(true) => {}
                 // The consumer is gone (a LIMIT was met, the query was cancelled).
                 Ok(false) => cancel.store(true, Ordering::Relaxed),

@@ -17,6 +17,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 
+use crate::partitions::{copies_stay_in_units, partitions};
 use crate::scan::AuditScanExec;
 use crate::{functions, Error, Result};
 
@@ -116,6 +117,8 @@ pub struct AuditTable {
     files: Vec<(PathBuf, u64)>,
     format: Format,
     options: AuditTableOptions,
+    /// The scan drops copies as it reads (each copy unit in one partition).
+    copies_in_scan: bool,
     schema: SchemaRef,
 }
 
@@ -156,7 +159,11 @@ impl AuditTable {
                 files.push((f, size));
             }
         }
-        Ok(AuditTable::from_parts(files, format, options))
+        let mut table = AuditTable::from_parts(files, format, options, false);
+        table.copies_in_scan = !table.options.keep_copies()
+            && table.may_hold_copies()
+            && copies_stay_in_units(&table.files);
+        Ok(table)
     }
 
     /// A table from files already listed (with their sizes): what a Ballista codec decodes.
@@ -164,11 +171,13 @@ impl AuditTable {
         files: Vec<(PathBuf, u64)>,
         format: Format,
         options: AuditTableOptions,
+        copies_in_scan: bool,
     ) -> AuditTable {
         AuditTable {
             files,
             format,
             options,
+            copies_in_scan,
             schema: Arc::new(auditframe::arrow::canonical_schema(Projection::all())),
         }
     }
@@ -186,6 +195,20 @@ impl AuditTable {
     /// How the files are read.
     pub fn options(&self) -> &AuditTableOptions {
         &self.options
+    }
+
+    /// Whether the scan drops copies of requests exported under both audit categories as it
+    /// reads: the files may hold both categories, copies are not kept, and every copy's
+    /// files share a partition (a storage tree, or one file).
+    pub fn copies_in_scan(&self) -> bool {
+        self.copies_in_scan
+    }
+
+    /// Whether copies still have to be dropped across partitions ([`register_audit`] does
+    /// it with an anti-join): the files may hold both categories, copies are not kept, and
+    /// the scan cannot drop them on its own.
+    pub fn copies_need_join(&self) -> bool {
+        !self.options.keep_copies() && !self.copies_in_scan && self.may_hold_copies()
     }
 
     /// Whether the files may hold both audit categories (AzureDiagnostics rows, storage
@@ -225,29 +248,6 @@ impl AuditTable {
     }
 }
 
-/// `files` split into at most `n` groups of about equal bytes (largest first, each to the
-/// lightest group): a scan's partitions.
-fn partitions(files: &[(PathBuf, u64)], n: usize) -> Vec<Vec<PathBuf>> {
-    let n = n.clamp(1, files.len().max(1));
-    let mut order: Vec<&(PathBuf, u64)> = files.iter().collect();
-    order.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let mut groups: Vec<(u64, Vec<PathBuf>)> = vec![(0, Vec::new()); n];
-    for (path, size) in order {
-        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
-            g.0 += size;
-            g.1.push(path.clone());
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(_, mut files)| {
-            files.sort();
-            files
-        })
-        .filter(|g| !g.is_empty())
-        .collect()
-}
-
 #[async_trait]
 impl TableProvider for AuditTable {
     fn schema(&self) -> SchemaRef {
@@ -285,6 +285,7 @@ impl TableProvider for AuditTable {
             columns,
             window,
             pruned,
+            self.copies_in_scan,
         )))
     }
 
@@ -429,11 +430,14 @@ fn timestamp_ns(e: &Expr) -> Option<i64> {
 /// Registers an [`AuditTable`] over `paths` as `name` in `ctx`, and auditframe's functions
 /// ([`functions::register`]).
 ///
-/// Unless [`AuditTableOptions::keep_copies`], and when the files may hold both audit
-/// categories, `name` is a view that drops the `kube-audit-admin` row of a request whose
-/// (`audit_id`, `stage`) also has a `kube-audit` row — an anti-join, so it runs distributed
-/// too. That equals `auditframe analyze`'s rule (the first copy in read order is kept)
-/// whenever a request appears at most once per category, which is what AKS writes.
+/// Copies of requests exported under both audit categories are dropped unless
+/// [`AuditTableOptions::keep_copies`]. A storage tree (copies in the two categories' blobs of
+/// one cluster and hour) or a single file has them dropped by the scan as it reads, exactly
+/// as `auditframe analyze` drops them ([`AuditTable::copies_in_scan`]). Other sets of files
+/// that may hold both categories make `name` a view that drops the `kube-audit-admin` row of
+/// a request whose (`audit_id`, `stage`) also has a `kube-audit` row — an anti-join, which
+/// runs distributed too but reads the files twice; it equals `analyze`'s rule whenever a
+/// request appears at most once per category, which is what AKS writes.
 pub async fn register_audit(
     ctx: &SessionContext,
     name: &str,
@@ -443,10 +447,10 @@ pub async fn register_audit(
     let paths: Vec<PathBuf> = paths.iter().map(|p| p.as_ref().to_path_buf()).collect();
     let table = AuditTable::try_new(&paths, options.clone())?;
     functions::register(ctx);
-    let provider: Arc<dyn TableProvider> = if options.keep_copies() || !table.may_hold_copies() {
-        Arc::new(table)
-    } else {
+    let provider: Arc<dyn TableProvider> = if table.copies_need_join() {
         without_copies(ctx, Arc::new(table))?
+    } else {
+        Arc::new(table)
     };
     ctx.register_table(name, provider)?;
     Ok(())
@@ -523,28 +527,6 @@ mod tests {
     }
 
     #[test]
-    fn partitions_balance_bytes_and_keep_every_file() {
-        let files: Vec<(PathBuf, u64)> = [50, 40, 30, 20, 10, 10]
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (PathBuf::from(format!("f{i}")), *s))
-            .collect();
-        let groups = partitions(&files, 2);
-        assert_eq!(groups.len(), 2);
-        let bytes = |g: &Vec<PathBuf>| -> u64 {
-            g.iter()
-                .map(|p| files.iter().find(|f| &f.0 == p).map_or(0, |f| f.1))
-                .sum()
-        };
-        assert_eq!((bytes(&groups[0]), bytes(&groups[1])), (80, 80));
-        let mut all: Vec<_> = groups.iter().flatten().cloned().collect();
-        all.sort();
-        assert_eq!(all.len(), 6);
-        assert_eq!(partitions(&files, 100).len(), 6);
-        assert_eq!(partitions(&files, 0).len(), 1);
-    }
-
-    #[test]
     fn cluster_filters_and_blob_pruning() {
         let c = col("cluster");
         assert_eq!(
@@ -574,7 +556,12 @@ mod tests {
             blob("AKS-2", 10),
             (PathBuf::from("native.log"), 1),
         ];
-        let t = AuditTable::from_parts(files.clone(), Format::Json, AuditTableOptions::default());
+        let t = AuditTable::from_parts(
+            files.clone(),
+            Format::Json,
+            AuditTableOptions::default(),
+            false,
+        );
         let (ten, _) = auditframe::storage::partition_hour(&files[1].0).unwrap();
         let (kept, pruned) = t.files_for(Some((ten, ten + 60)), None);
         assert_eq!((kept.len(), pruned), (3, 1));

@@ -58,7 +58,8 @@ async fn standalone_cluster() {
         assert_eq!(got, core_analysis(&frame, &opts), "{opts:?}");
     }
 
-    // A storage tree with admin copies in other blobs: the anti-join view runs distributed.
+    // A storage tree with admin copies in other blobs: each cluster-hour's blobs are one
+    // task, which drops the copies as it reads.
     let tree = storage_tree(&temp_dir("ballista-tree"), 1000);
     register_audit(
         &ctx,
@@ -70,7 +71,17 @@ async fn standalone_cluster() {
     .unwrap();
     let opts = AnalysisOptions::default();
     let got = guide::analyze(&ctx, "tree", &opts).await.unwrap();
-    assert_eq!(got, core_analysis(&core_frame(&[tree]), &opts));
+    let want = core_analysis(&core_frame(std::slice::from_ref(&tree)), &opts);
+    assert_eq!(got, want);
+    // Flattened into files that name no cluster or hour: the anti-join runs on the cluster.
+    let flat = temp_dir("ballista-flat");
+    for (i, b) in auditframe_ndjson::walk(&tree).unwrap().iter().enumerate() {
+        std::fs::copy(b, flat.join(format!("part-{i:03}.json"))).unwrap();
+    }
+    register_audit(&ctx, "flat", &[flat], &AuditTableOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(guide::analyze(&ctx, "flat", &opts).await.unwrap(), want);
 
     // The LIST detector's query: list_read_type and percentile_exact on the executors.
     let sample = testdata("default-sample.aks.json.gz");

@@ -84,10 +84,34 @@ async fn many_files_in_parallel_partitions() {
 async fn copies_across_blobs_are_dropped_like_analyze() {
     let dir = storage_tree(&temp_dir("tree"), 1500);
     let frame = core_frame(std::slice::from_ref(&dir));
-    let ctx = context(std::slice::from_ref(&dir), 4).await;
     let opts = AnalysisOptions::default();
+    let want = core_analysis(&frame, &opts);
+    // A storage tree: the scan drops copies (each cluster-hour's two blobs in one partition).
+    for partitions in [4, 1] {
+        let ctx = context(std::slice::from_ref(&dir), partitions).await;
+        let plan = explain(&ctx, "EXPLAIN SELECT count(*) FROM audit").await;
+        assert!(
+            plan.contains("drop_copies=true") && !plan.contains("LeftAnti"),
+            "{plan}"
+        );
+        assert_eq!(guide::analyze(&ctx, "audit", &opts).await.unwrap(), want);
+    }
+    // The same blobs flattened into files whose paths name no cluster or hour: copies may
+    // lie in any two files, so an anti-join drops them.
+    let flat = temp_dir("flat");
+    let blobs: Vec<PathBuf> = auditframe_ndjson::walk(&dir).unwrap();
+    for (i, b) in blobs.iter().enumerate() {
+        std::fs::copy(b, flat.join(format!("part-{i:03}.json"))).unwrap();
+    }
+    let ctx = context(std::slice::from_ref(&flat), 4).await;
+    let plan = explain(&ctx, "EXPLAIN SELECT count(*) FROM audit").await;
+    assert!(
+        plan.contains("LeftAnti") && plan.contains("drop_copies=false"),
+        "{plan}"
+    );
     let got = guide::analyze(&ctx, "audit", &opts).await.unwrap();
-    assert_eq!(got, core_analysis(&frame, &opts));
+    assert_eq!(got, core_analysis(&core_frame(&[flat]), &opts));
+    assert_eq!(got, want);
     // Keeping both copies counts the admin copies of writes too.
     let keep = SessionContext::new();
     register_audit(
