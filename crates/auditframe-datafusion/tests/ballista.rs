@@ -115,6 +115,32 @@ async fn standalone_cluster() {
         .collect();
     assert_eq!(got, want);
 
+    // Every JSON export shape, `.gz`, the sample, and canonical Parquet.
+    let parquet = temp_dir("ballista-parquet").join("sample.parquet");
+    auditframe_parquet::WriterBuilder::new()
+        .row_group_rows(1000)
+        .write_path(
+            &core_frame(&[testdata("default-sample.aks.json.gz")]),
+            &parquet,
+        )
+        .unwrap();
+    let mut inputs = json_inputs();
+    inputs.push(parquet);
+    for (i, input) in inputs.iter().enumerate() {
+        let name = format!("shape_{i}");
+        register_audit(
+            &ctx,
+            &name,
+            std::slice::from_ref(input),
+            &AuditTableOptions::default(),
+        )
+        .await
+        .unwrap();
+        let got = guide::analyze(&ctx, &name, &opts).await.unwrap();
+        let want = core_analysis(&core_frame(std::slice::from_ref(input)), &opts);
+        assert_eq!(got, want, "{input:?} on Ballista");
+    }
+
     // A stock Ballista client cannot ship the table: the codecs are what make it work.
     let stock = datafusion::prelude::SessionContext::standalone()
         .await
