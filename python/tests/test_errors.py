@@ -90,6 +90,9 @@ def test_ctrl_c_interrupts_a_read_blocked_on_a_pipe(tmp_path):
             w.flush()
             stop.wait(30)
 
+    # Ctrl-C's own handler, whatever an earlier test's library (DuckDB installs one while it
+    # runs a query) or the parent process left in place.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     t = threading.Thread(target=writer)
     t.start()
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
@@ -104,6 +107,7 @@ def test_ctrl_c_interrupts_a_read_blocked_on_a_pipe(tmp_path):
         stop.set()
         t.join()
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_the_gil_is_released_while_reading(tmp_path):
