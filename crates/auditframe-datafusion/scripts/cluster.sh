@@ -4,13 +4,15 @@
 # clusters, kube-audit-admin copies in their own blobs), and the answers checked against the
 # single-process DataFusion run and `auditframe analyze`.
 #
-#   crates/auditframe-datafusion/scripts/cluster.sh [--debug] [--executors N] [--clusters N]
-#                                                   [--events N] [--keep DIR]
+#   crates/auditframe-datafusion/scripts/cluster.sh [--debug] [--no-build] [--executors N]
+#                                                   [--clusters N] [--events N] [--keep DIR]
 #
-# Prints each run's wall time. Builds the examples and the CLI first (release unless --debug).
+# Prints each run's wall time. Builds the examples and the CLI first (release unless --debug),
+# unless --no-build (CI: `cargo test --workspace` has built them).
 set -euo pipefail
 
 profile=release
+build=1
 executors=2
 clusters=6
 events=20000
@@ -18,6 +20,7 @@ keep=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --debug) profile=debug ;;
+        --no-build) build=0 ;;
         --executors) executors=$2; shift ;;
         --clusters) clusters=$2; shift ;;
         --events) events=$2; shift ;;
@@ -30,7 +33,9 @@ done
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 flag=$([ "$profile" = release ] && echo --release || true)
-(cd "$root" && cargo build $flag -q -p auditframe-datafusion --examples && cargo build $flag -q -p auditframe-cli)
+if [ "$build" = 1 ]; then
+    (cd "$root" && cargo build $flag -q -p auditframe-datafusion --examples && cargo build $flag -q -p auditframe-cli)
+fi
 bin=$target/$profile
 work=$(mktemp -d)
 pids=()
