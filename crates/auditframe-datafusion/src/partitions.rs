@@ -26,8 +26,9 @@ pub(crate) fn copies_stay_in_units(files: &[(PathBuf, u64)]) -> bool {
 }
 
 /// `files` split into at most `n` groups of about equal bytes, a copy unit never split
-/// (units largest first, each to the lightest group); files sorted within a group.
-pub(crate) fn partitions(files: &[(PathBuf, u64)], n: usize) -> Vec<Vec<PathBuf>> {
+/// (units largest first, each to the lightest group); files sorted within a group, each
+/// group with its bytes.
+pub(crate) fn partitions(files: &[(PathBuf, u64)], n: usize) -> Vec<(u64, Vec<PathBuf>)> {
     let mut units: BTreeMap<_, (u64, Vec<PathBuf>)> = BTreeMap::new();
     for (path, size) in files {
         let u = units.entry(unit_of(path)).or_default();
@@ -46,11 +47,11 @@ pub(crate) fn partitions(files: &[(PathBuf, u64)], n: usize) -> Vec<Vec<PathBuf>
     }
     groups
         .into_iter()
-        .map(|(_, mut files)| {
+        .map(|(bytes, mut files)| {
             files.sort();
-            files
+            (bytes, files)
         })
-        .filter(|g| !g.is_empty())
+        .filter(|g| !g.1.is_empty())
         .collect()
 }
 
@@ -80,8 +81,9 @@ mod tests {
                 .map(|p| files.iter().find(|f| &f.0 == p).map_or(0, |f| f.1))
                 .sum()
         };
-        assert_eq!((bytes(&groups[0]), bytes(&groups[1])), (80, 80));
-        assert_eq!(groups.iter().flatten().count(), 6);
+        assert_eq!((bytes(&groups[0].1), bytes(&groups[1].1)), (80, 80));
+        assert_eq!((groups[0].0, groups[1].0), (80, 80));
+        assert_eq!(groups.iter().flat_map(|g| &g.1).count(), 6);
         assert_eq!(partitions(&files, 100).len(), 6);
         assert_eq!(partitions(&files, 0).len(), 1);
         assert!(!copies_stay_in_units(&files));
@@ -101,11 +103,11 @@ mod tests {
         assert!(copies_stay_in_units(&files));
         let groups = partitions(&files, 8);
         assert_eq!(groups.len(), 3);
-        for g in &groups {
+        for (_, g) in &groups {
             assert_eq!(g.len(), 2);
             let unit: Vec<_> = g.iter().map(|p| unit_of(p).0).collect();
             assert_eq!(unit[0], unit[1]);
         }
-        assert_eq!(partitions(&files, 2).iter().flatten().count(), 6);
+        assert_eq!(partitions(&files, 2).iter().flat_map(|g| &g.1).count(), 6);
     }
 }

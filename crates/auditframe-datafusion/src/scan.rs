@@ -36,6 +36,8 @@ use crate::{AuditTableOptions, Format};
 pub(crate) struct ScanConfig {
     /// The files of each partition.
     pub groups: Vec<Vec<PathBuf>>,
+    /// The bytes of each partition's files (statistics, without asking the file system again).
+    pub group_bytes: Vec<u64>,
     pub format: Format,
     pub options: AuditTableOptions,
     /// The output columns (canonical names), in output order.
@@ -61,7 +63,7 @@ pub struct AuditScanExec {
 
 impl AuditScanExec {
     pub(crate) fn new(
-        groups: Vec<Vec<PathBuf>>,
+        groups: Vec<(u64, Vec<PathBuf>)>,
         format: Format,
         options: AuditTableOptions,
         columns: Vec<Column>,
@@ -69,8 +71,10 @@ impl AuditScanExec {
         pruned_files: usize,
         drop_copies: bool,
     ) -> AuditScanExec {
+        let (group_bytes, groups) = groups.into_iter().unzip();
         AuditScanExec::from_config(ScanConfig {
             groups,
+            group_bytes,
             format,
             options,
             columns: columns.iter().map(|c| c.name().to_owned()).collect(),
@@ -199,15 +203,10 @@ impl ExecutionPlan for AuditScanExec {
     }
 
     fn partition_statistics(&self, partition: Option<usize>) -> DfResult<Arc<Statistics>> {
-        let files: Vec<&PathBuf> = match partition {
-            Some(p) => self.config.groups.get(p).into_iter().flatten().collect(),
-            None => self.config.groups.iter().flatten().collect(),
+        let bytes: u64 = match partition {
+            Some(p) => self.config.group_bytes.get(p).copied().unwrap_or(0),
+            None => self.config.group_bytes.iter().sum(),
         };
-        let bytes: u64 = files
-            .iter()
-            .filter_map(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-            .sum();
         let mut s = Statistics::new_unknown(&self.schema);
         s.total_byte_size = Precision::Inexact(usize::try_from(bytes).unwrap_or(usize::MAX));
         Ok(Arc::new(s))
