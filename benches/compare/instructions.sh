@@ -5,23 +5,26 @@
 # the criterion benches and `run.sh` (instructions are not cycles: cache misses and branch
 # mispredictions do not show), but a change that adds or removes work shows here at once.
 #
-#   benches/compare/instructions.sh [AUDITFRAME=target/release/auditframe] [SHAPE=native] [EVENTS=20000]
+#   benches/compare/instructions.sh [AUDITFRAME] [SHAPE=native] [EVENTS=20000]
 #
-# Needs valgrind. Prints the total and the parts' instructions per input byte.
+# AUDITFRAME defaults to the release build in $CARGO_TARGET_DIR (~/.cache/auditframe-target
+# when unset; build it first, e.g. `cargo build --release --workspace --bins --exclude
+# auditframe-datafusion`). Needs valgrind. Prints the total and the parts' instructions per
+# input byte.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/auditframe-target}/release/auditframe}"
 shape="${2:-native}"
 events="${3:-20000}"
+[ -x "$bin" ] || { echo "no auditframe binary at $bin (build it, or pass its path)" >&2; exit 2; }
 work="${COMPARE_DIR:-${TMPDIR:-/tmp}/auditframe-compare}"
 mkdir -p "$work"
 file="$work/$shape-$events.log"
 [ -s "$file" ] || "$bin" generate --events "$events" --seed 42 --shape "$shape" -o "$file" >/dev/null 2>&1
 out="$work/callgrind.$$.out"
-trap 'rm -f "$out"' EXIT
+trap 'rm -f "$out" "$out.log"' EXIT
 RAYON_NUM_THREADS=1 valgrind --tool=callgrind --callgrind-out-file="$out" \
   "$bin" analyze --format json "$file" >/dev/null 2>"$out.log" || { cat "$out.log" >&2; exit 1; }
-rm -f "$out.log"
 bytes=$(stat -c %s "$file")
 callgrind_annotate --threshold=100 "$out" 2>/dev/null | python3 -c '
 import re, sys
