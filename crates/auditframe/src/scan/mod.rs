@@ -121,7 +121,7 @@ impl Tokens {
     }
 
     /// Appends the positions of the set bits of `toks` (block `k`).
-    #[inline]
+    #[inline(always)]
     fn flatten(&mut self, k: usize, mut toks: u64) -> Option<()> {
         let base = (k * 64) as u32;
         let n = toks.count_ones() as usize;
@@ -329,13 +329,16 @@ impl Index {
             }
             // Outside inner strings the only escapes allowed are the introducers of opening
             // delimiters; an inner backslash or escaped byte there is invalid JSON.
-            let next_ok = (delim >> 1)
-                | (ws_esc >> 1)
-                | self.masks.get(k + 1).map_or(0, |n| {
-                    let esc = self.inner_escaped.get(k + 1).copied().unwrap_or(0);
-                    let ws = self.escaped_ws.get(k + 1).copied().unwrap_or(0);
-                    ((n.quote & !esc) | ws) << 63
-                });
+            // (An `if let`, not `map_or` with a closure: the closure was compiled out of line,
+            // a call per block.)
+            let next_first = if let Some(n) = self.masks.get(k + 1) {
+                let esc = self.inner_escaped.get(k + 1).copied().unwrap_or(0);
+                let ws = self.escaped_ws.get(k + 1).copied().unwrap_or(0);
+                ((n.quote & !esc) | ws) << 63
+            } else {
+                0
+            };
+            let next_ok = (delim >> 1) | (ws_esc >> 1) | next_first;
             let outside = !in_str;
             if (intro & outside & !next_ok) != 0
                 || (outer_esc & outside & !(delim | ws_esc)) != 0
