@@ -330,3 +330,120 @@ proptest! {
         prop_assert_eq!(&shifted.masks, &fresh.masks);
     }
 }
+
+/// Near-JSON for the grammar: every token kind, misspelt numbers and literals, brackets of
+/// both kinds in any order.
+fn grammar_like() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just("{"),
+            Just("}"),
+            Just("["),
+            Just("]"),
+            Just(":"),
+            Just(","),
+            Just(" "),
+            Just("\n"),
+            Just("\"k\""),
+            Just("\"\""),
+            Just("1"),
+            Just("-0"),
+            Just("01"),
+            Just("1.5"),
+            Just("1."),
+            Just("-"),
+            Just("2e-3"),
+            Just("true"),
+            Just("tru"),
+            Just("truex"),
+            Just("null"),
+            Just("nul"),
+            Just("false"),
+        ],
+        0..40,
+    )
+    .prop_map(|v| v.concat())
+}
+
+/// The escaped form of `s` as a JSON string's content, newlines as `\n` escapes.
+fn escape_with_newlines(s: &str) -> String {
+    escape(s).replace('\n', "\\n")
+}
+
+/// Indexes `b` (as JSON text escaped in a string when `nested`) and skips one value with
+/// the cursor, which checks its grammar: `Some` when it ends exactly at the end.
+fn walks(b: &[u8], nested: bool) -> Option<()> {
+    let mut ix = Index::default();
+    if nested {
+        ix.build_nested(b)?;
+    } else {
+        ix.build(b)?;
+    }
+    let mut c = ix.cursor(b)?;
+    c.skip_value()?;
+    c.at_end().then_some(())
+}
+
+#[test]
+fn grammar_errors_give_up() {
+    for bad in [
+        &b"{"[..],
+        b"}",
+        b"{\"a\" 1}",
+        b"{\"a\":}",
+        b"{\"a\":1,}",
+        b"[1,]",
+        b"[1 2]",
+        b"{\"a\":1]",
+        b"[}",
+        b"{1:2}",
+        b"{\"a\":01}",
+        b"{\"a\":1.}",
+        b"{\"a\":tru}",
+        b"{\"a\":nulll}",
+        b"{} {}",
+        b"\"a\" \"b\"",
+        b"",
+    ] {
+        assert!(
+            walks(bad, false).is_none(),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+    for good in [
+        &b"{}"[..],
+        b"[]",
+        b"1",
+        b"\"a\"",
+        b" [ {\"a\" : [ ] } , null ] ",
+    ] {
+        assert!(
+            walks(good, false).is_some(),
+            "{}",
+            String::from_utf8_lossy(good)
+        );
+    }
+}
+
+#[test]
+fn nesting_limit_is_the_serde_paths() {
+    let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let max = crate::decode::MAX_NESTING;
+    assert!(walks(deep(max).as_bytes(), false).is_some());
+    assert!(walks(deep(max + 1).as_bytes(), false).is_none());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// Indexing and skipping a value accept near-JSON exactly when serde_json does, at
+    /// both levels.
+    #[test]
+    fn skipping_checks_the_grammar_like_serde(s in grammar_like()) {
+        let valid = is_json(&s);
+        prop_assert_eq!(walks(s.as_bytes(), false).is_some(), valid, "{}", s);
+        let raw = escape_with_newlines(&s);
+        prop_assert_eq!(walks(raw.as_bytes(), true).is_some(), valid, "{}", raw);
+    }
+}
