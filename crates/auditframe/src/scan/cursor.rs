@@ -24,6 +24,9 @@ pub(crate) struct Cursor<'a, 't> {
     level: usize,
     /// Containers open around the current token.
     depth: u32,
+    /// No string content ending at or before this byte has a backslash
+    /// ([`Index`](super::Index)'s `plain_until`).
+    plain_until: usize,
 }
 
 impl<'a, 't> Cursor<'a, 't> {
@@ -34,6 +37,7 @@ impl<'a, 't> Cursor<'a, 't> {
         toks: &'t [u32],
         masks: &'t [Masks],
         level: usize,
+        plain_until: usize,
     ) -> Cursor<'a, 't> {
         Cursor {
             b,
@@ -42,12 +46,17 @@ impl<'a, 't> Cursor<'a, 't> {
             t: 0,
             level,
             depth: 0,
+            plain_until,
         }
     }
 
-    /// Whether any byte of `s..e` is a backslash, from the masks (no pass over the bytes).
+    /// Whether any byte of the string content `s..e` is a backslash, from the masks (no pass
+    /// over the bytes).
     #[inline]
     fn has_backslash(&self, s: usize, e: usize) -> bool {
+        if e <= self.plain_until {
+            return false;
+        }
         let mut p = s;
         while p < e {
             let (k, off) = (p / 64, p % 64);

@@ -152,6 +152,10 @@ pub(crate) struct Index {
     inner_escaped: Vec<u64>,
     /// Token positions, ascending.
     toks: Tokens,
+    /// No string content that ends at or before this byte holds an escape: string values and
+    /// keys there are borrowed without looking at their bytes' backslash bits. (Records put
+    /// their escapes late — annotations' quoted reasons — so this covers most strings.)
+    plain_until: usize,
     /// The bytes last indexed successfully (address, length, escape level): a cursor is
     /// handed out only for those, which is what lets it trust their UTF-8.
     indexed: Option<(usize, usize, usize)>,
@@ -200,6 +204,14 @@ impl Index {
         if bad != 0 || str_carry != 0 || (high != 0 && std::str::from_utf8(b).is_err()) {
             return None;
         }
+        self.plain_until = self
+            .masks
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.backslash != 0)
+            .map_or(b.len(), |(k, m)| {
+                k * 64 + m.backslash.trailing_zeros() as usize
+            });
         self.indexed = Some((b.as_ptr() as usize, b.len(), 0));
         Some(())
     }
@@ -208,8 +220,15 @@ impl Index {
     /// `None`).
     pub(crate) fn cursor<'a>(&self, b: &'a [u8]) -> Option<Cursor<'a, '_>> {
         let (at, len, level) = self.indexed?;
-        (at == b.as_ptr() as usize && len == b.len())
-            .then(|| Cursor::new(b, self.toks.as_slice(), &self.masks, level))
+        (at == b.as_ptr() as usize && len == b.len()).then(|| {
+            Cursor::new(
+                b,
+                self.toks.as_slice(),
+                &self.masks,
+                level,
+                self.plain_until,
+            )
+        })
     }
 
     /// The token positions of the bytes last indexed, ascending.
@@ -315,6 +334,7 @@ impl Index {
         }
         // Delimiters, strings and tokens of the inner text.
         let (mut str_carry, mut scalar_carry) = (0u64, 0u64);
+        let mut plain_until = raw.len();
         for (k, m) in self.masks.iter().enumerate() {
             let inner_esc = self.inner_escaped.get(k).copied().unwrap_or(0);
             let intro = self.intro.get(k).copied().unwrap_or(0);
@@ -339,6 +359,12 @@ impl Index {
                 0
             };
             let next_ok = (delim >> 1) | (ws_esc >> 1) | next_first;
+            // A string's content holds a backslash only where one does not introduce a
+            // delimiter (an inner escape); the first such one bounds the plain strings.
+            let odd = intro & !next_ok;
+            if odd != 0 && plain_until == raw.len() {
+                plain_until = k * 64 + odd.trailing_zeros() as usize;
+            }
             let outside = !in_str;
             if (intro & outside & !next_ok) != 0
                 || (outer_esc & outside & !(delim | ws_esc)) != 0
@@ -357,6 +383,7 @@ impl Index {
         if str_carry != 0 || (high != 0 && std::str::from_utf8(raw).is_err()) {
             return None;
         }
+        self.plain_until = plain_until;
         self.indexed = Some((raw.as_ptr() as usize, raw.len(), 1));
         Some(())
     }

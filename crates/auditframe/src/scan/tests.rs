@@ -447,3 +447,76 @@ proptest! {
         prop_assert_eq!(walks(raw.as_bytes(), true).is_some(), valid, "{}", raw);
     }
 }
+
+/// Every key and string of the value at the cursor, in order, read with the cursor. `None`
+/// when it gives up (an escaped key).
+fn strings_read(c: &mut Cursor<'_, '_>, out: &mut Vec<String>) -> Option<()> {
+    match c.peek()? {
+        b'"' => out.push(c.string()?.into_owned()),
+        b'{' => c.object(&mut |c, k| {
+            out.push(String::from_utf8(k.to_vec()).ok()?);
+            strings_read(c, out)
+        })?,
+        b'[' => c.array(|c| strings_read(c, out))?,
+        _ => c.skip_value()?,
+    }
+    Some(())
+}
+
+/// Whether any key of `v` is written with escapes.
+fn escaped_key(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| k.contains(['"', '\\']) || escaped_key(v)),
+        serde_json::Value::Array(a) => a.iter().any(escaped_key),
+        _ => false,
+    }
+}
+
+/// Every key and string of `v`, in serialisation order.
+fn strings_of(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::String(s) => out.push(s.clone()),
+        serde_json::Value::Object(m) => {
+            for (k, v) in m {
+                out.push(k.clone());
+                strings_of(v, out);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| strings_of(v, out)),
+        _ => {}
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Strings read with the cursor, at both levels, equal serde_json's, wherever in the
+    /// record the first escape is (before it, strings are borrowed without a look at their
+    /// backslash bits).
+    #[test]
+    fn cursor_reads_the_strings_serde_reads(v in json_value(), lead in "[a-z\\\\\"]{0,4}") {
+        let v = serde_json::json!({ "lead": lead, "v": v });
+        let text = serde_json::to_string(&v).unwrap_or_default();
+        let mut want = Vec::new();
+        strings_of(&v, &mut want);
+        let keys_plain = !escaped_key(&v);
+        let mut ix = Index::default();
+        prop_assert!(ix.build(text.as_bytes()).is_some());
+        let mut c = ix.cursor(text.as_bytes()).ok_or_else(|| TestCaseError::fail("no cursor"))?;
+        let mut got = Vec::new();
+        match strings_read(&mut c, &mut got) {
+            Some(()) => prop_assert_eq!(&got, &want, "{}", text),
+            None => prop_assert!(!keys_plain, "gave up on {}", text),
+        }
+        let raw = escape(&text);
+        if ix.build_nested(raw.as_bytes()).is_some() {
+            let mut c = ix.cursor(raw.as_bytes()).ok_or_else(|| TestCaseError::fail("no cursor"))?;
+            let mut got = Vec::new();
+            if strings_read(&mut c, &mut got).is_some() {
+                prop_assert_eq!(&got, &want, "{}", raw);
+            }
+        }
+    }
+}
