@@ -116,25 +116,49 @@ impl<'a, 't> Cursor<'a, 't> {
     /// The content range of the string whose opening delimiter is the current token.
     #[inline]
     pub(crate) fn string_span(&mut self) -> Option<(usize, usize)> {
-        if self.peek()? != b'"' {
+        // Nothing inside a string is a token: the next token is its closing delimiter.
+        let &[open, close] = self.toks.get(self.t..self.t + 2)? else {
+            return None;
+        };
+        let (open, close) = (open as usize, close as usize);
+        if self.b.get(open) != Some(&b'"') {
             return None;
         }
-        let open = self.pos()?;
-        self.t += 1;
-        // Nothing inside a string is a token: the next token is its closing delimiter.
-        let close = self.pos()?;
-        self.t += 1;
+        self.t += 2;
         Some((open + 1, close.checked_sub(self.level)?))
     }
 
-    /// An object key, undecoded. Keys with escapes give up (serde decodes them).
+    /// An object member's key (undecoded) and the colon after it, the cursor left at its
+    /// value. Keys with escapes give up (serde decodes them).
     #[inline]
-    pub(crate) fn key(&mut self) -> Option<&'a [u8]> {
-        let (s, e) = self.string_span()?;
+    fn member_key(&mut self) -> Option<&'a [u8]> {
+        // The key's two delimiters and the colon, loaded and bounds-checked together.
+        let &[open, close, colon] = self.toks.get(self.t..self.t + 3)? else {
+            return None;
+        };
+        let (open, close, colon) = (open as usize, close as usize, colon as usize);
+        if self.b.get(open) != Some(&b'"') || self.b.get(colon) != Some(&b':') {
+            return None;
+        }
+        let (s, e) = (open + 1, close.checked_sub(self.level)?);
         if self.has_backslash(s, e) {
             return None;
         }
+        self.t += 3;
         self.b.get(s..e)
+    }
+
+    /// After a member or element: `Some(true)` past a comma (another follows), `Some(false)`
+    /// past the container's closing bracket `close`.
+    #[inline]
+    fn next_or_close(&mut self, close: u8) -> Option<bool> {
+        let c = self.peek()?;
+        self.t += 1;
+        match c {
+            b',' => Some(true),
+            c if c == close => Some(false),
+            _ => None,
+        }
     }
 
     /// A string value, borrowed unless it has escapes.
@@ -237,14 +261,11 @@ impl<'a, 't> Cursor<'a, 't> {
             return self.close();
         }
         loop {
-            let k = self.key()?;
-            self.eat(b':')?;
+            let k = self.member_key()?;
             field(self, k)?;
-            if self.try_eat(b',') {
-                continue;
+            if !self.next_or_close(b'}')? {
+                return self.close();
             }
-            self.eat(b'}')?;
-            return self.close();
         }
     }
 
@@ -274,11 +295,9 @@ impl<'a, 't> Cursor<'a, 't> {
         }
         loop {
             item(self)?;
-            if self.try_eat(b',') {
-                continue;
+            if !self.next_or_close(b']')? {
+                return self.close();
             }
-            self.eat(b']')?;
-            return self.close();
         }
     }
 
@@ -344,7 +363,7 @@ impl<'a, 't> Cursor<'a, 't> {
                         objects = (objects & !(1 << depth)) | (u64::from(obj) << depth);
                         depth += 1;
                         if obj {
-                            self.member_key()?;
+                            self.skip_key()?;
                         }
                         continue;
                     }
@@ -361,7 +380,7 @@ impl<'a, 't> Cursor<'a, 't> {
                 let obj = objects >> (depth - 1) & 1 == 1;
                 if self.try_eat(b',') {
                     if obj {
-                        self.member_key()?;
+                        self.skip_key()?;
                     }
                     break;
                 }
@@ -371,11 +390,18 @@ impl<'a, 't> Cursor<'a, 't> {
         }
     }
 
-    /// A member's key and colon, inside a skipped object.
+    /// A member's key and colon, inside a skipped object (the key is not read, so escapes
+    /// are fine).
     #[inline]
-    fn member_key(&mut self) -> Option<()> {
-        self.string_span()?;
-        self.eat(b':')
+    fn skip_key(&mut self) -> Option<()> {
+        let &[open, _, colon] = self.toks.get(self.t..self.t + 3)? else {
+            return None;
+        };
+        if self.b.get(open as usize) != Some(&b'"') || self.b.get(colon as usize) != Some(&b':') {
+            return None;
+        }
+        self.t += 3;
+        Some(())
     }
 }
 
