@@ -120,6 +120,84 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimestampError> {
 
 /// [`parse_timestamp`] on bytes.
 pub fn parse_timestamp_bytes(b: &[u8]) -> Result<i64, TimestampError> {
+    match common_utc(b) {
+        Some(ns) => Ok(ns),
+        None => parse_any(b),
+    }
+}
+
+/// `b"00:00:00"` as a little-endian word: XOR-ing a time with it leaves digits as their
+/// values and the colons as zero bytes.
+const TIME_ZERO: u64 = u64::from_le_bytes(*b"00:00:00");
+/// The colons' bytes of a time word.
+const TIME_COLONS: u64 = 0x0000_FF00_00FF_0000;
+const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+
+/// Powers of ten that scale a fraction of `n` digits to nanoseconds (index `n`).
+const FRACTION_SCALE: [i64; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1_000,
+    100,
+    10,
+    1,
+];
+
+/// The shape nearly every audit timestamp has, `YYYY-MM-DDTHH:MM:SS[.f…]Z` on the date this
+/// thread parsed last, read with a few word operations: the time's six digits and two colons
+/// are checked at once (SWAR). `None` for anything else — another date, shape or offset, or
+/// a value out of range — which [`parse_any`] then decides, so answers and errors are the
+/// same either way (tested against it).
+#[inline]
+fn common_utc(b: &[u8]) -> Option<i64> {
+    let (&b'Z', body) = b.split_last()? else {
+        return None;
+    };
+    let date: [u8; 10] = body.get(..10)?.try_into().ok()?;
+    let (last, days) = LAST_DATE.with(Cell::get);
+    if date != last || days == NO_DATE || body.get(10) != Some(&b'T') {
+        return None;
+    }
+    let time: [u8; 8] = body.get(11..19)?.try_into().ok()?;
+    let d = u64::from_le_bytes(time) ^ TIME_ZERO;
+    // Every byte 0–9 (high nibble clear, and still clear after adding 6), colons zero.
+    if d & (HIGH_NIBBLES | TIME_COLONS) != 0
+        || d.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != 0
+    {
+        return None;
+    }
+    let [h1, h2, _, m1, m2, _, s1, s2] = d.to_le_bytes().map(i64::from);
+    let (hour, minute, second) = (h1 * 10 + h2, m1 * 10 + m2, s1 * 10 + s2);
+    if hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let frac = match body.get(19..) {
+        Some([]) => 0,
+        Some([b'.', digits @ ..]) if (1..=9).contains(&digits.len()) => {
+            let mut v = 0i64;
+            for &c in digits {
+                let c = c.wrapping_sub(b'0');
+                if c > 9 {
+                    return None;
+                }
+                v = v * 10 + i64::from(c);
+            }
+            v * FRACTION_SCALE.get(digits.len())?
+        }
+        _ => return None,
+    };
+    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
+    secs.checked_mul(NANOS_PER_SECOND)?.checked_add(frac)
+}
+
+/// Any timestamp [`parse_timestamp`] accepts, and its errors. Kept out of line: inlined,
+/// its registers made every call of the common path save and restore six.
+#[inline(never)]
+fn parse_any(b: &[u8]) -> Result<i64, TimestampError> {
     // The events of an export share a handful of dates: the last valid date this thread
     // parsed is remembered, and a timestamp on it skips the date's digits and calendar
     // arithmetic (the rest is checked as always, so errors are the same).
@@ -316,6 +394,56 @@ mod tests {
                 forget();
                 let _ = parse_timestamp(before);
                 assert_eq!(parse_timestamp(s), cold, "{s:?} after {before:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_common_shape_takes_the_word_path() {
+        let _ = parse_any(b"2026-11-20T00:00:00Z");
+        for (s, want) in [
+            ("2026-11-20T10:55:55.3059890Z", 1_795_172_155_305_989_000),
+            ("2026-11-20T10:55:55.305989Z", 1_795_172_155_305_989_000),
+            ("2026-11-20T10:55:55Z", 1_795_172_155_000_000_000),
+            ("2026-11-20T23:59:59.999999999Z", 1_795_219_199_999_999_999),
+        ] {
+            assert_eq!(common_utc(s.as_bytes()), Some(want), "{s}");
+        }
+        // Another date, offset or separator: left to the general parser.
+        for s in [
+            "2026-11-21T10:55:55Z",
+            "2026-11-20T10:55:55+00:00",
+            "2026-11-20 10:55:55Z",
+            "2026-11-20T10:55:55.1234567890Z",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20T10;55:55Z",
+        ] {
+            assert_eq!(common_utc(s.as_bytes()), None, "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 3000, ..Default::default() })]
+
+        /// The word path gives the general parser's answer whenever it answers, and answers
+        /// for the common shape on the remembered date.
+        #[test]
+        fn the_word_path_equals_the_general_parser(
+            date in proptest::sample::select(vec!["2026-11-20", "2024-02-29", "1677-09-21", "2262-04-11", "0000-01-01"]),
+            time in "[0-9:;/ ]{8}|[0-2][0-9]:[0-6][0-9]:[0-6][0-9]",
+            sep in proptest::sample::select(vec!["T", "t", " ", "X", ""]),
+            frac in "(\\.[0-9]{0,11})?|\\.[0-9]{0,4}[a/:.][0-9]{0,3}",
+            end in proptest::sample::select(vec!["Z", "z", "", "+01:00", "Zx", "ZZ"]),
+        ) {
+            let s = format!("{date}{sep}{time}{frac}{end}");
+            let _ = parse_any(format!("{date}T12:00:00Z").as_bytes());
+            let general = parse_any(s.as_bytes());
+            match common_utc(s.as_bytes()) {
+                Some(ns) => proptest::prop_assert_eq!(Ok(ns), general, "{}", s),
+                None => proptest::prop_assert!(
+                    general.is_err() || sep != "T" || end != "Z" || !time.contains(':'),
+                    "{} parsed only by the general parser", s
+                ),
             }
         }
     }
