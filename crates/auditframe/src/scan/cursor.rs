@@ -344,8 +344,22 @@ impl<'a, 't> Cursor<'a, 't> {
         }
     }
 
-    /// Skips one value, checking its grammar token by token. Iterative, bounded depth.
+    /// Skips one value, checking its grammar token by token.
+    #[inline]
     pub(crate) fn skip_value(&mut self) -> Option<()> {
+        // Most skipped values are strings: two tokens (nothing inside a string is a token),
+        // without a call.
+        if self.peek()? == b'"' {
+            self.t += 2;
+            return Some(());
+        }
+        self.skip_nested()
+    }
+
+    /// [`skip_value`](Cursor::skip_value) for containers and scalars. Iterative, bounded
+    /// depth.
+    #[inline(never)]
+    fn skip_nested(&mut self) -> Option<()> {
         // Bit `d` of `objects`: whether the container at depth `d + 1` is an object.
         let (mut depth, mut objects) = (0u32, 0u64);
         loop {
