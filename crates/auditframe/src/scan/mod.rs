@@ -281,19 +281,37 @@ impl Index {
     /// [`build_nested`](Index::build_nested)'s passes over the classified blocks.
     #[inline(always)]
     pub(crate) fn nested_tokens<B: Bits>(&mut self, raw: &[u8]) -> Option<()> {
-        let n = self.masks.len();
-        self.toks.reset(raw.len());
-        self.intro.clear();
-        self.outer_escaped.clear();
-        self.escaped_ws.clear();
-        self.inner_escaped.clear();
-        self.inner_escaped.resize(n + 1, 0);
+        let Index {
+            masks,
+            intro,
+            outer_escaped,
+            escaped_ws,
+            inner_escaped,
+            toks,
+            plain_until: plain_until_out,
+            indexed,
+            ..
+        } = self;
+        let n = masks.len();
+        toks.reset(raw.len());
+        // Per-block arrays sized once and written through iterators: a push per block and
+        // array paid a length check and a store of the length each.
+        for v in [&mut *intro, &mut *outer_escaped, &mut *escaped_ws] {
+            v.clear();
+            v.resize(n, 0);
+        }
+        inner_escaped.clear();
+        inner_escaped.resize(n + 1, 0);
         // Outer level: which backslashes introduce an escape, which bytes are escaped. Only
         // `\"`, `\\` and whitespace (`\n`, `\r`, `\t`, outside inner strings) are read in
         // place; anything else (`\/`, `\u…`) gives up.
         let (mut carry, mut high) = (0u64, 0u64);
-        for (k, m) in self.masks.iter().enumerate() {
-            let (esc, intro) = escapes(m.backslash, &mut carry);
+        let per_block = intro
+            .iter_mut()
+            .zip(outer_escaped.iter_mut())
+            .zip(escaped_ws.iter_mut());
+        for (k, (m, ((intro, outer), ws_out))) in masks.iter().zip(per_block).enumerate() {
+            let (esc, intro_bits) = escapes(m.backslash, &mut carry);
             if m.ctrl != 0 {
                 return None;
             }
@@ -307,57 +325,56 @@ impl Index {
                     _ => return None,
                 }
             }
-            self.intro.push(intro);
-            self.outer_escaped.push(esc);
-            self.escaped_ws.push(ws);
+            *intro = intro_bits;
+            *outer = esc;
+            *ws_out = ws;
         }
         // Inner level: an inner backslash (an escaped `\`) that is not itself escaped
         // escapes the next visible byte (skipping the next escape's introducer).
-        for (k, m) in self.masks.iter().enumerate() {
-            let mut inner_bs = m.backslash & self.outer_escaped.get(k).copied().unwrap_or(0);
+        for (k, (m, outer)) in masks.iter().zip(outer_escaped.iter()).enumerate() {
+            let mut inner_bs = m.backslash & outer;
             while inner_bs != 0 {
                 let p = k * 64 + inner_bs.trailing_zeros() as usize;
                 inner_bs &= inner_bs - 1;
-                if bit(&self.inner_escaped, p) {
+                if bit(inner_escaped, p) {
                     continue;
                 }
-                let q = if bit(&self.intro, p + 1) {
-                    p + 2
-                } else {
-                    p + 1
-                };
-                if !valid_inner_escape(raw, q, bit(&self.outer_escaped, q)) {
+                let q = if bit(intro, p + 1) { p + 2 } else { p + 1 };
+                if !valid_inner_escape(raw, q, bit(outer_escaped, q)) {
                     return None;
                 }
-                set_bit(&mut self.inner_escaped, q);
+                set_bit(inner_escaped, q);
             }
         }
-        // Delimiters, strings and tokens of the inner text.
+        // Delimiters, strings and tokens of the inner text. Each block looks at the first
+        // byte of the next one (an escape introduced at a block's last byte).
         let (mut str_carry, mut scalar_carry) = (0u64, 0u64);
         let mut plain_until = raw.len();
-        for (k, m) in self.masks.iter().enumerate() {
-            let inner_esc = self.inner_escaped.get(k).copied().unwrap_or(0);
-            let intro = self.intro.get(k).copied().unwrap_or(0);
-            let outer_esc = self.outer_escaped.get(k).copied().unwrap_or(0);
+        let next_first = masks
+            .iter()
+            .skip(1)
+            .zip(inner_escaped.iter().skip(1))
+            .zip(escaped_ws.iter().skip(1))
+            .map(|((m, &esc), &ws)| ((m.quote & !esc) | ws) << 63)
+            .chain(std::iter::once(0));
+        let per_block = intro
+            .iter()
+            .zip(outer_escaped.iter())
+            .zip(escaped_ws.iter())
+            .zip(inner_escaped.iter())
+            .zip(next_first);
+        for (k, (m, ((((&intro, &outer_esc), &ws_esc), &inner_esc), next_first))) in
+            masks.iter().zip(per_block).enumerate()
+        {
             let delim = m.quote & !inner_esc;
             let in_str = B::prefix_xor(delim) ^ str_carry;
             str_carry = spread_top(in_str);
-            let ws_esc = self.escaped_ws.get(k).copied().unwrap_or(0);
             // A control character inside an inner string is invalid JSON.
             if ws_esc & in_str != 0 {
                 return None;
             }
             // Outside inner strings the only escapes allowed are the introducers of opening
             // delimiters; an inner backslash or escaped byte there is invalid JSON.
-            // (An `if let`, not `map_or` with a closure: the closure was compiled out of line,
-            // a call per block.)
-            let next_first = if let Some(n) = self.masks.get(k + 1) {
-                let esc = self.inner_escaped.get(k + 1).copied().unwrap_or(0);
-                let ws = self.escaped_ws.get(k + 1).copied().unwrap_or(0);
-                ((n.quote & !esc) | ws) << 63
-            } else {
-                0
-            };
             let next_ok = (delim >> 1) | (ws_esc >> 1) | next_first;
             // A string's content holds a backslash only where one does not introduce a
             // delimiter (an inner escape); the first such one bounds the plain strings.
@@ -366,7 +383,7 @@ impl Index {
                 plain_until = k * 64 + odd.trailing_zeros() as usize;
             }
             let outside = !in_str;
-            if (intro & outside & !next_ok) != 0
+            if (odd & outside) != 0
                 || (outer_esc & outside & !(delim | ws_esc)) != 0
                 || (inner_esc & outside) != 0
             {
@@ -375,16 +392,15 @@ impl Index {
             let scalar = !(in_str | delim | m.ws | m.structural | intro | ws_esc);
             let scalar_start = scalar & !((scalar << 1) | scalar_carry);
             scalar_carry = scalar >> 63;
-            self.toks
-                .flatten(k, (m.structural & outside) | delim | scalar_start)?;
+            toks.flatten(k, (m.structural & outside) | delim | scalar_start)?;
         }
         // The enclosing record was validated, but the cursor relies on it: check non-ASCII
         // text again (rare, and only then).
         if str_carry != 0 || (high != 0 && std::str::from_utf8(raw).is_err()) {
             return None;
         }
-        self.plain_until = plain_until;
-        self.indexed = Some((raw.as_ptr() as usize, raw.len(), 1));
+        *plain_until_out = plain_until;
+        *indexed = Some((raw.as_ptr() as usize, raw.len(), 1));
         Some(())
     }
 }
