@@ -296,8 +296,8 @@ impl Index {
         toks.reset(raw.len());
         // Per-block arrays sized once and written through iterators: a push per block and
         // array paid a length check and a store of the length each.
+        // (The first three are overwritten whole by the first pass: no zeroing.)
         for v in [&mut *intro, &mut *outer_escaped, &mut *escaped_ws] {
-            v.clear();
             v.resize(n, 0);
         }
         inner_escaped.clear();
