@@ -25,7 +25,7 @@ pub(super) fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn S
             Err(e) => return sink.error(e),
         },
     };
-    envelope_payload(env, shape, need, sink);
+    envelope_payload(env, bytes, shape, need, sink);
 }
 
 /// The serde path for an envelope: the reference, and what decides when the fast path gives
@@ -77,7 +77,13 @@ pub(super) fn envelope_serde<'a>(
 }
 
 /// What an envelope holds: an audit event, a kept log line, or a row of another category.
-pub(super) fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sink: &mut dyn Sink) {
+pub(super) fn envelope_payload<'a>(
+    env: Envelope<'a>,
+    record: &'a [u8],
+    shape: Shape,
+    need: &Need,
+    sink: &mut dyn Sink,
+) {
     let archive = shape != Shape::AzureDiagnostics;
     if !env.has_payload_key {
         let key = if archive { "properties.log" } else { "log_s" };
@@ -145,7 +151,7 @@ pub(super) fn envelope_payload(env: Envelope<'_>, shape: Shape, need: &Need, sin
             time_generated: env.time,
             ..EventFields::default()
         };
-        if fast::nested_native_event(raw, need, &mut f).is_some() {
+        if fast::nested_native_event(record, raw, need, &mut f).is_some() {
             return match finish_native(&mut f) {
                 Ok(()) => {
                     outer.apply(&mut f);

@@ -25,20 +25,22 @@ thread_local! {
 
 /// Scans one native event object. `None`: fall back to the serde path.
 pub(crate) fn native_event<'a>(b: &'a [u8], need: &Need, out: &mut EventFields<'a>) -> Option<()> {
-    walk_record(b, |c| event(c, need, out))
+    walk_record(b, false, |c| event(c, need, out))
 }
 
-/// Indexes the record `b` with this thread's record index and hands a cursor at its first
-/// token to `walk`. `None` when the index or the walk gives up, or the walk leaves tokens
-/// unread (trailing content).
+/// Indexes the record `b` with this thread's record index (keeping its escapes for JSON
+/// text inside it when `text_inside`) and hands a cursor at its first token to `walk`.
+/// `None` when the index or the walk gives up, or the walk leaves tokens unread (trailing
+/// content).
 fn walk_record<'a, R>(
     b: &'a [u8],
+    text_inside: bool,
     walk: impl for<'t> FnOnce(&mut Cursor<'a, 't>) -> Option<R>,
 ) -> Option<R> {
     INDEXES.with(|ix| {
         let mut ix = ix.try_borrow_mut().ok()?;
         let index = &mut ix.0;
-        index.build(b)?;
+        index.build_keeping(b, text_inside)?;
         let mut c = index.cursor(b)?;
         let r = walk(&mut c)?;
         c.at_end().then_some(r)
@@ -50,7 +52,7 @@ fn walk_record<'a, R>(
 /// the way. `None`: fall back (the serde path reports what is wrong, including a missing or
 /// null array). A repeated `member` key: the last one counts, as in the serde path.
 pub(crate) fn wrapper_spans(b: &[u8], member: &[u8]) -> Option<Vec<(usize, usize)>> {
-    walk_record(b, |c| {
+    walk_record(b, false, |c| {
         let mut items = None;
         c.object(&mut |c, k| {
             if k != member {
@@ -91,7 +93,7 @@ pub(crate) struct FastEnvelope<'a> {
 /// `log_s`) or an archive record (`time`, `category`, `properties.log`). `None`: fall back.
 pub(crate) fn envelope<'a>(b: &'a [u8], archive: bool, need: &Need) -> Option<FastEnvelope<'a>> {
     let need_time = need.time_generated;
-    walk_record(b, |c| {
+    walk_record(b, true, |c| {
         let mut env = FastEnvelope::default();
         c.object(&mut |c, k| {
             match (k, archive) {
@@ -155,9 +157,10 @@ fn raw_str<'a>(c: &mut Cursor<'a, '_>, b: &'a [u8]) -> Option<Option<&'a [u8]>> 
     b.get(s..e).map(Some)
 }
 
-/// Scans a native event given as the raw (escaped) content of a JSON string, in place.
-/// `None`: fall back (decode the text, then parse it).
+/// Scans a native event given as the raw (escaped) content of a JSON string of `record`, in
+/// place. `None`: fall back (decode the text, then parse it).
 pub(crate) fn nested_native_event<'a>(
+    record: &'a [u8],
     raw: &'a [u8],
     need: &Need,
     out: &mut EventFields<'a>,
@@ -165,9 +168,10 @@ pub(crate) fn nested_native_event<'a>(
     INDEXES.with(|ix| {
         let mut ix = ix.try_borrow_mut().ok()?;
         let (outer, index) = &mut *ix;
-        // The record around `raw` was usually just indexed (the envelope): reuse its classes.
-        index.build_nested_in(outer, raw)?;
-        let mut c = index.cursor(raw)?;
+        // The record around `raw` was just indexed (the envelope): the text is indexed in
+        // the record's blocks, with the record's classes and escapes.
+        let text = index.build_nested_in(outer, record, raw)?;
+        let mut c = index.cursor(text)?;
         event(&mut c, need, out)?;
         c.at_end().then_some(())
     })
@@ -190,7 +194,7 @@ pub(crate) fn aks_row<'a>(
     need: &Need,
     out: &mut EventFields<'a>,
 ) -> Option<FastAks<'a>> {
-    walk_record(b, |c| {
+    walk_record(b, false, |c| {
         let mut row = FastAks::default();
         let mut category_seen = false;
         c.object(&mut |c, key| {

@@ -742,7 +742,7 @@ mod tests {
         let mut serde = Collect::default();
         if crate::framing::too_deep(bytes).is_none() {
             match envelope_serde(bytes, shape != Shape::AzureDiagnostics, need, false) {
-                Ok(env) => envelope_payload(env, shape, need, &mut serde),
+                Ok(env) => envelope_payload(env, bytes, shape, need, &mut serde),
                 Err(e) => serde.error(e),
             }
         }
@@ -886,7 +886,10 @@ mod tests {
             let env = event.and_then(|r| fast::envelope(r, shape == Shape::Archive, &need));
             let raw = env.and_then(|e| e.payload_raw);
             let mut f = EventFields::default();
-            assert!(raw.is_some_and(|r| fast::nested_native_event(r, &need, &mut f).is_some()));
+            let record = event.map(|r| r.as_slice()).unwrap_or_default();
+            assert!(
+                raw.is_some_and(|r| fast::nested_native_event(record, r, &need, &mut f).is_some())
+            );
             assert!(f.verb.is_some());
         }
         // The hand-made AzureDiagnostics row decodes both levels of escapes.

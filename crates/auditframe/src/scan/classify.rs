@@ -138,23 +138,40 @@ pub(crate) mod x86 {
         }
     }
 
-    /// [`Index::tokens`] (or, `nested`, [`Index::nested_tokens`]) compiled for CPUs with
-    /// `pclmulqdq` and `popcnt`; `None` when the CPU lacks them (use the portable pass).
+    /// [`Index::tokens`] compiled for CPUs with `pclmulqdq` and `popcnt`; `None` when the
+    /// CPU lacks them (use the portable pass).
     #[inline]
-    pub(crate) fn tokens(index: &mut Index, b: &[u8], nested: bool) -> Option<Option<()>> {
+    pub(crate) fn tokens(index: &mut Index, b: &[u8], keep: bool) -> Option<Option<()>> {
         if !has_clmul() {
             return None;
         }
         #[target_feature(enable = "pclmulqdq,popcnt")]
-        unsafe fn run(index: &mut Index, b: &[u8], nested: bool) -> Option<()> {
-            if nested {
-                index.nested_tokens::<Clmul>(b)
-            } else {
-                index.tokens::<Clmul>(b)
+        unsafe fn run(index: &mut Index, b: &[u8], keep: bool) -> Option<()> {
+            match keep {
+                true => index.tokens::<Clmul, true>(b),
+                false => index.tokens::<Clmul, false>(b),
             }
         }
         // SAFETY: the CPU has both features (checked above).
-        Some(unsafe { run(index, b, nested) })
+        Some(unsafe { run(index, b, keep) })
+    }
+
+    /// [`Index::nested_tokens`] compiled like [`tokens`].
+    #[inline]
+    pub(crate) fn nested_tokens(
+        index: &mut Index,
+        raw: &[u8],
+        framed: Option<usize>,
+    ) -> Option<Option<()>> {
+        if !has_clmul() {
+            return None;
+        }
+        #[target_feature(enable = "pclmulqdq,popcnt")]
+        unsafe fn run(index: &mut Index, raw: &[u8], framed: Option<usize>) -> Option<()> {
+            index.nested_tokens::<Clmul>(raw, framed)
+        }
+        // SAFETY: the CPU has both features (checked above).
+        Some(unsafe { run(index, raw, framed) })
     }
 
     /// AVX2 when the CPU has it (detection is cached by std), else SSE2.

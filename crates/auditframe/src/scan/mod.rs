@@ -12,10 +12,11 @@
 //! not per byte, yet its grammar is still checked token by token, so the fast path accepts
 //! exactly the valid JSON the serde path accepts (and gives up on anything else).
 //!
-//! **JSON inside a string** (`log_s`, `properties.log`): [`Index::build_nested`] indexes the
-//! *escaped* text in place, one escaping level deep — `\"` is a delimiter, `\\\"` an escaped
-//! quote inside an inner string — so the event is walked where it lies, without unescaping it
-//! into a buffer; only projected values that contain escapes are decoded.
+//! **JSON inside a string** (`log_s`, `properties.log`, [`text`]): the *escaped* text is
+//! indexed in place, one escaping level deep — `\"` is a delimiter, `\\\"` an escaped quote
+//! inside an inner string — in its record's own blocks, so the event is walked where it lies,
+//! without unescaping it into a buffer; only projected values that contain escapes are
+//! decoded.
 //!
 //! The scanner gives up (`None`) on anything it does not handle — escaped keys, `\u`
 //! escapes in the outer level of JSON text, surrogates inside JSON text, records over 4 GiB —
@@ -23,6 +24,7 @@
 
 pub(crate) mod classify;
 mod cursor;
+mod text;
 
 pub(crate) use classify::{classify, Masks};
 pub(crate) use cursor::Cursor;
@@ -143,8 +145,8 @@ impl Tokens {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     masks: Vec<Masks>,
-    /// Per block, for JSON text: the outer level's escape introducers, escaped bytes, and the
-    /// inner level's escaped bytes.
+    /// Per block: the escape introducers and the escaped bytes of a record (kept for the
+    /// JSON text inside it, [`text`]), or of JSON text's outer level.
     intro: Vec<u64>,
     outer_escaped: Vec<u64>,
     /// Outer `\n`, `\r`, `\t`: whitespace of the inner text (archive events end in `\n`).
@@ -152,6 +154,8 @@ pub(crate) struct Index {
     inner_escaped: Vec<u64>,
     /// Token positions, ascending.
     toks: Tokens,
+    /// Whether `intro` and `outer_escaped` hold the escapes of the record last indexed.
+    escapes_kept: bool,
     /// No string content that ends at or before this byte holds an escape: string values and
     /// keys there are borrowed without looking at their bytes' backslash bits. (Records put
     /// their escapes late — annotations' quoted reasons — so this covers most strings.)
@@ -164,25 +168,54 @@ pub(crate) struct Index {
 impl Index {
     /// Indexes one JSON record. `None`: the record is not valid JSON text at the byte level
     /// (or is too large); let the serde path decide.
+    #[cfg(test)]
     pub(crate) fn build(&mut self, b: &[u8]) -> Option<()> {
+        self.build_keeping(b, false)
+    }
+
+    /// [`build`](Index::build), keeping the record's escapes when `keep_escapes` for JSON
+    /// text inside it ([`build_nested_in`](Index::build_nested_in)).
+    pub(crate) fn build_keeping(&mut self, b: &[u8], keep_escapes: bool) -> Option<()> {
         self.indexed = None;
+        self.escapes_kept = keep_escapes;
         u32::try_from(b.len()).ok()?;
         classify(b, &mut self.masks);
         self.toks.reset(b.len());
         #[cfg(target_arch = "x86_64")]
-        if let Some(done) = classify::x86::tokens(self, b, false) {
+        if let Some(done) = classify::x86::tokens(self, b, keep_escapes) {
             return done;
         }
-        self.tokens::<Portable>(b)
+        match keep_escapes {
+            true => self.tokens::<Portable, true>(b),
+            false => self.tokens::<Portable, false>(b),
+        }
     }
 
-    /// [`build`](Index::build)'s token pass over the classified blocks.
+    /// [`build`](Index::build)'s token pass over the classified blocks; `KEEP`: store each
+    /// block's escapes.
     #[inline(always)]
-    pub(crate) fn tokens<B: Bits>(&mut self, b: &[u8]) -> Option<()> {
+    pub(crate) fn tokens<B: Bits, const KEEP: bool>(&mut self, b: &[u8]) -> Option<()> {
+        let Index {
+            masks,
+            intro,
+            outer_escaped,
+            toks,
+            ..
+        } = self;
         let (mut esc_carry, mut str_carry, mut scalar_carry) = (0u64, 0u64, 0u64);
         let (mut high, mut bad, mut expect_low) = (0u64, 0u64, usize::MAX);
-        for (k, m) in self.masks.iter().enumerate() {
-            let (esc, _) = escapes(m.backslash, &mut esc_carry);
+        // Kept escapes are overwritten whole below.
+        if KEEP {
+            intro.resize(masks.len(), 0);
+            outer_escaped.resize(masks.len(), 0);
+        }
+        for (k, m) in masks.iter().enumerate() {
+            let (esc, intro_bits) = escapes(m.backslash, &mut esc_carry);
+            if KEEP {
+                if let (Some(i), Some(e)) = (intro.get_mut(k), outer_escaped.get_mut(k)) {
+                    (*i, *e) = (intro_bits, esc);
+                }
+            }
             let quote = m.quote & !esc;
             // Inside a string: from its opening quote up to (not including) its closing one.
             let in_str = B::prefix_xor(quote) ^ str_carry;
@@ -198,8 +231,7 @@ impl Index {
             let scalar = !(in_str | quote | m.ws | m.structural);
             let scalar_start = scalar & !((scalar << 1) | scalar_carry);
             scalar_carry = scalar >> 63;
-            self.toks
-                .flatten(k, (m.structural & !in_str) | quote | scalar_start)?;
+            toks.flatten(k, (m.structural & !in_str) | quote | scalar_start)?;
         }
         if bad != 0 || str_carry != 0 || (high != 0 && std::str::from_utf8(b).is_err()) {
             return None;
@@ -236,220 +268,6 @@ impl Index {
     pub(crate) fn toks(&self) -> &[u32] {
         self.toks.as_slice()
     }
-
-    /// Indexes JSON text found escaped inside a string: `raw` is the string's content between
-    /// its quotes, already validated as part of its record by [`build`](Index::build).
-    /// `None`: the text uses escapes this level does not handle, or is not valid JSON at the
-    /// byte level.
-    #[cfg(test)]
-    pub(crate) fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
-        self.indexed = None;
-        u32::try_from(raw.len()).ok()?;
-        classify(raw, &mut self.masks);
-        self.nested_passes(raw)
-    }
-
-    /// [`build_nested`](Index::build_nested) for text inside the record that `outer` has
-    /// indexed: the text's classes are shifted out of the record's instead of classified
-    /// again. Falls back to classifying when `raw` does not lie inside that record.
-    pub(crate) fn build_nested_in(&mut self, outer: &Index, raw: &[u8]) -> Option<()> {
-        self.indexed = None;
-        u32::try_from(raw.len()).ok()?;
-        match outer.offset_of(raw) {
-            Some(start) => shifted_masks(&outer.masks, start, raw.len(), &mut self.masks),
-            None => classify(raw, &mut self.masks),
-        }
-        self.nested_passes(raw)
-    }
-
-    /// Where `part` starts in the bytes last indexed at level 0, if it lies inside them.
-    fn offset_of(&self, part: &[u8]) -> Option<usize> {
-        let (at, len, level) = self.indexed?;
-        let start = (part.as_ptr() as usize).checked_sub(at)?;
-        (level == 0 && start.checked_add(part.len())? <= len).then_some(start)
-    }
-
-    /// The passes of [`build_nested`](Index::build_nested) after classification.
-    fn nested_passes(&mut self, raw: &[u8]) -> Option<()> {
-        #[cfg(target_arch = "x86_64")]
-        if let Some(done) = classify::x86::tokens(self, raw, true) {
-            return done;
-        }
-        self.nested_tokens::<Portable>(raw)
-    }
-
-    /// [`build_nested`](Index::build_nested)'s passes over the classified blocks.
-    #[inline(always)]
-    pub(crate) fn nested_tokens<B: Bits>(&mut self, raw: &[u8]) -> Option<()> {
-        let Index {
-            masks,
-            intro,
-            outer_escaped,
-            escaped_ws,
-            inner_escaped,
-            toks,
-            plain_until: plain_until_out,
-            indexed,
-            ..
-        } = self;
-        let n = masks.len();
-        toks.reset(raw.len());
-        // Per-block arrays sized once and written through iterators: a push per block and
-        // array paid a length check and a store of the length each.
-        // (The first three are overwritten whole by the first pass: no zeroing.)
-        for v in [&mut *intro, &mut *outer_escaped, &mut *escaped_ws] {
-            v.resize(n, 0);
-        }
-        inner_escaped.clear();
-        inner_escaped.resize(n + 1, 0);
-        // Outer level: which backslashes introduce an escape, which bytes are escaped. Only
-        // `\"`, `\\` and whitespace (`\n`, `\r`, `\t`, outside inner strings) are read in
-        // place; anything else (`\/`, `\u…`) gives up.
-        let (mut carry, mut high) = (0u64, 0u64);
-        let per_block = intro
-            .iter_mut()
-            .zip(outer_escaped.iter_mut())
-            .zip(escaped_ws.iter_mut());
-        for (k, (m, ((intro, outer), ws_out))) in masks.iter().zip(per_block).enumerate() {
-            let (esc, intro_bits) = escapes(m.backslash, &mut carry);
-            if m.ctrl != 0 {
-                return None;
-            }
-            high |= m.high;
-            let (mut other, mut ws) = (esc & !(m.quote | m.backslash), 0u64);
-            while other != 0 {
-                let bit = other & other.wrapping_neg();
-                other &= other - 1;
-                match raw.get(k * 64 + bit.trailing_zeros() as usize) {
-                    Some(b'n' | b'r' | b't') => ws |= bit,
-                    _ => return None,
-                }
-            }
-            *intro = intro_bits;
-            *outer = esc;
-            *ws_out = ws;
-        }
-        // Inner level: an inner backslash (an escaped `\`) that is not itself escaped
-        // escapes the next visible byte (skipping the next escape's introducer).
-        for (k, (m, outer)) in masks.iter().zip(outer_escaped.iter()).enumerate() {
-            let mut inner_bs = m.backslash & outer;
-            while inner_bs != 0 {
-                let p = k * 64 + inner_bs.trailing_zeros() as usize;
-                inner_bs &= inner_bs - 1;
-                if bit(inner_escaped, p) {
-                    continue;
-                }
-                let q = if bit(intro, p + 1) { p + 2 } else { p + 1 };
-                if !valid_inner_escape(raw, q, bit(outer_escaped, q)) {
-                    return None;
-                }
-                set_bit(inner_escaped, q);
-            }
-        }
-        // Delimiters, strings and tokens of the inner text. Each block looks at the first
-        // byte of the next one (an escape introduced at a block's last byte).
-        let (mut str_carry, mut scalar_carry) = (0u64, 0u64);
-        let mut plain_until = raw.len();
-        let next_first = masks
-            .iter()
-            .skip(1)
-            .zip(inner_escaped.iter().skip(1))
-            .zip(escaped_ws.iter().skip(1))
-            .map(|((m, &esc), &ws)| ((m.quote & !esc) | ws) << 63)
-            .chain(std::iter::once(0));
-        let per_block = intro
-            .iter()
-            .zip(outer_escaped.iter())
-            .zip(escaped_ws.iter())
-            .zip(inner_escaped.iter())
-            .zip(next_first);
-        for (k, (m, ((((&intro, &outer_esc), &ws_esc), &inner_esc), next_first))) in
-            masks.iter().zip(per_block).enumerate()
-        {
-            let delim = m.quote & !inner_esc;
-            let in_str = B::prefix_xor(delim) ^ str_carry;
-            str_carry = spread_top(in_str);
-            // A control character inside an inner string is invalid JSON.
-            if ws_esc & in_str != 0 {
-                return None;
-            }
-            // Outside inner strings the only escapes allowed are the introducers of opening
-            // delimiters; an inner backslash or escaped byte there is invalid JSON.
-            let next_ok = (delim >> 1) | (ws_esc >> 1) | next_first;
-            // A string's content holds a backslash only where one does not introduce a
-            // delimiter (an inner escape); the first such one bounds the plain strings.
-            let odd = intro & !next_ok;
-            if odd != 0 && plain_until == raw.len() {
-                plain_until = k * 64 + odd.trailing_zeros() as usize;
-            }
-            let outside = !in_str;
-            if (odd & outside) != 0
-                || (outer_esc & outside & !(delim | ws_esc)) != 0
-                || (inner_esc & outside) != 0
-            {
-                return None;
-            }
-            let scalar = !(in_str | delim | m.ws | m.structural | intro | ws_esc);
-            let scalar_start = scalar & !((scalar << 1) | scalar_carry);
-            scalar_carry = scalar >> 63;
-            toks.flatten(k, (m.structural & outside) | delim | scalar_start)?;
-        }
-        // The enclosing record was validated, but the cursor relies on it: check non-ASCII
-        // text again (rare, and only then).
-        if str_carry != 0 || (high != 0 && std::str::from_utf8(raw).is_err()) {
-            return None;
-        }
-        *plain_until_out = plain_until;
-        *indexed = Some((raw.as_ptr() as usize, raw.len(), 1));
-        Some(())
-    }
-}
-
-/// The classes of `len` bytes starting at byte `start` of classified input, as
-/// [`classify`] would give them for those bytes alone (the last block padded with spaces).
-fn shifted_masks(masks: &[Masks], start: usize, len: usize, out: &mut Vec<Masks>) {
-    const PAD: Masks = Masks {
-        quote: 0,
-        backslash: 0,
-        structural: 0,
-        ws: !0,
-        ctrl: 0,
-        high: 0,
-    };
-    out.clear();
-    let (q, r) = (start / 64, start % 64);
-    let blocks = len.div_ceil(64);
-    out.reserve(blocks);
-    let join = |lo: u64, hi: u64| {
-        if r == 0 {
-            lo
-        } else {
-            (lo >> r) | (hi << (64 - r))
-        }
-    };
-    for k in 0..blocks {
-        let lo = masks.get(q + k).copied().unwrap_or(PAD);
-        let hi = masks.get(q + k + 1).copied().unwrap_or(PAD);
-        let mut m = Masks {
-            quote: join(lo.quote, hi.quote),
-            backslash: join(lo.backslash, hi.backslash),
-            structural: join(lo.structural, hi.structural),
-            ws: join(lo.ws, hi.ws),
-            ctrl: join(lo.ctrl, hi.ctrl),
-            high: join(lo.high, hi.high),
-        };
-        let tail = len - k * 64;
-        if tail < 64 {
-            let keep = (1u64 << tail) - 1;
-            m.quote &= keep;
-            m.backslash &= keep;
-            m.structural &= keep;
-            m.ws = (m.ws & keep) | !keep;
-            m.ctrl &= keep;
-            m.high &= keep;
-        }
-        out.push(m);
-    }
 }
 
 /// Checks the escapes whose escaped bytes are marked in `esc` (block `k` of `b`).
@@ -482,20 +300,6 @@ fn valid_escapes(b: &[u8], k: usize, mut esc: u64, expect_low: &mut usize) -> bo
         }
     }
     true
-}
-
-/// An escape of the inner level: the escaped byte at `q` of the escaped text is `"` or `\`
-/// when escaped at the outer level too (`\\\"`, `\\\\`), else one of `/bfnrt` or a `u` with
-/// four hex digits (surrogates give up).
-fn valid_inner_escape(raw: &[u8], q: usize, outer_escaped: bool) -> bool {
-    match raw.get(q) {
-        Some(b'"' | b'\\') => outer_escaped,
-        Some(b'/' | b'b' | b'f' | b'n' | b'r' | b't') => !outer_escaped,
-        Some(b'u') if !outer_escaped => {
-            hex4(raw, q + 1).is_some_and(|c| !(0xD800..0xE000).contains(&c))
-        }
-        _ => false,
-    }
 }
 
 /// Four hex digits at `at`.

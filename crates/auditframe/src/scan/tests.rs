@@ -273,9 +273,9 @@ fn portable(b: &[u8], nested: bool) -> (Option<()>, Vec<u32>) {
     classify(b, &mut ix.masks);
     ix.toks.reset(b.len());
     let r = if nested {
-        ix.nested_tokens::<Portable>(b)
+        ix.nested_tokens::<Portable>(b, None)
     } else {
-        ix.tokens::<Portable>(b)
+        ix.tokens::<Portable, false>(b)
     };
     (r, ix.toks.as_slice().to_vec())
 }
@@ -307,10 +307,11 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
-    /// JSON text indexed with the classes shifted out of its record's is indexed exactly as
-    /// when classified on its own, at any offset in the record.
+    /// JSON text indexed in its record's frame (the record's classes and escapes) is indexed
+    /// exactly as when classified on its own — the same tokens, shifted by where the text
+    /// starts in its first block — at any offset in the record, and reads the same strings.
     #[test]
-    fn nested_index_from_the_records_classes(v in json_value(), pad in 0usize..200) {
+    fn nested_index_in_the_records_frame(v in json_value(), pad in 0usize..200) {
         let text = serde_json::to_string(&v).unwrap_or_default();
         let record = serde_json::json!({ "pad": "p".repeat(pad), "log": text, "after": 1 });
         let record = serde_json::to_string(&record).unwrap_or_default();
@@ -320,14 +321,24 @@ proptest! {
         let b = record.as_bytes();
         let raw = &b[at..at + content.len()];
         let mut outer = Index::default();
-        prop_assert!(outer.build(b).is_some());
+        prop_assert!(outer.build_keeping(b, true).is_some());
         let mut fresh = Index::default();
         let want = fresh.build_nested(raw);
-        let mut shifted = Index::default();
-        let got = shifted.build_nested_in(&outer, raw);
-        prop_assert_eq!(got, want);
-        prop_assert_eq!(shifted.toks(), fresh.toks());
-        prop_assert_eq!(&shifted.masks, &fresh.masks);
+        let mut framed = Index::default();
+        let got = framed.build_nested_in(&outer, b, raw);
+        prop_assert_eq!(got.is_some(), want.is_some());
+        let Some(frame) = got else { return Ok(()) };
+        prop_assert_eq!(frame.as_ptr() as usize % 64, b.as_ptr() as usize % 64);
+        let lo = (at % 64) as u32;
+        let shifted: Vec<Option<u32>> = framed.toks().iter().map(|&t| t.checked_sub(lo)).collect();
+        let fresh_toks: Vec<Option<u32>> = fresh.toks().iter().map(|&t| Some(t)).collect();
+        prop_assert_eq!(shifted, fresh_toks);
+        let (mut got_strings, mut want_strings) = (Vec::new(), Vec::new());
+        let mut c = framed.cursor(frame).ok_or_else(|| TestCaseError::fail("no cursor"))?;
+        let read = strings_read(&mut c, &mut got_strings);
+        let mut c = fresh.cursor(raw).ok_or_else(|| TestCaseError::fail("no cursor"))?;
+        prop_assert_eq!(read, strings_read(&mut c, &mut want_strings));
+        prop_assert_eq!(got_strings, want_strings);
     }
 }
 
