@@ -30,7 +30,7 @@ callgrind_annotate --threshold=100 "$out" 2>/dev/null | python3 -c '
 import re, sys
 bytes = int(sys.argv[1])
 parts = [
-    ("stage 1: token passes", r"scan::Index::|x86::tokens|scan::Tokens::"),
+    ("stage 1: token passes", r"scan::Index::|x86::tokens|x86::nested_tokens|scan::Tokens::|scan::text::"),
     ("stage 1: classification", r"classify"),
     ("stage 2: walk", r"scan::cursor::|record::|__memcmp|Option<T>::map_or|LocalKey"),
     ("timestamps", r"timestamp::"),
