@@ -397,8 +397,8 @@ fn walks(b: &[u8], nested: bool) -> Option<()> {
 
 #[test]
 fn grammar_errors_give_up() {
-    for bad in [
-        &b"{"[..],
+    let bad: [&[u8]; 17] = [
+        b"{",
         b"}",
         b"{\"a\" 1}",
         b"{\"a\":}",
@@ -415,25 +415,15 @@ fn grammar_errors_give_up() {
         b"{} {}",
         b"\"a\" \"b\"",
         b"",
-    ] {
-        assert!(
-            walks(bad, false).is_none(),
-            "{}",
-            String::from_utf8_lossy(bad)
-        );
-    }
-    for good in [
-        &b"{}"[..],
-        b"[]",
-        b"1",
-        b"\"a\"",
-        b" [ {\"a\" : [ ] } , null ] ",
-    ] {
-        assert!(
-            walks(good, false).is_some(),
-            "{}",
-            String::from_utf8_lossy(good)
-        );
+    ];
+    let good: [&[u8]; 5] = [b"{}", b"[]", b"1", b"\"a\"", b" [ {\"a\" : [ ] } , null ] "];
+    let cases = bad
+        .iter()
+        .map(|b| (b, false))
+        .chain(good.iter().map(|b| (b, true)));
+    for (b, valid) in cases {
+        let walked = walks(b, false).is_some();
+        assert_eq!(walked, valid, "{}", String::from_utf8_lossy(b));
     }
 }
 
