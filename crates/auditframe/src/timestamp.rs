@@ -241,9 +241,7 @@ fn parse_any(b: &[u8]) -> Result<i64, TimestampError> {
         if n == 0 {
             return Err(TimestampError::Syntax);
         }
-        for _ in n..9 {
-            frac *= 10;
-        }
+        frac *= FRACTION_SCALE.get(n).ok_or(TimestampError::Syntax)?;
     }
     let offset_secs = match b.get(at) {
         Some(b'Z' | b'z') => {

@@ -405,7 +405,8 @@ impl<'a, 't> Cursor<'a, 't> {
     }
 
     /// A member's key and colon, inside a skipped object (the key is not read, so escapes
-    /// are fine).
+    /// are fine). [`member_key`](Cursor::member_key)'s first half, written again on
+    /// purpose: sharing a helper between the two measured +1 % instructions on native.
     #[inline]
     fn skip_key(&mut self) -> Option<()> {
         let &[open, _, colon] = self.toks.get(self.t..self.t + 3)? else {
