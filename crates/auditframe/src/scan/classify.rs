@@ -4,7 +4,7 @@
 //! the CPU has it (users get it without `-C target-cpu=native`); otherwise SSE2, which every
 //! x86-64 CPU has. Other architectures use a portable table-driven loop. All kernels are
 //! tested against the portable one. The x86 module also compiles the index's token passes
-//! a second time with `pclmulqdq` and `popcnt` for the CPUs that have them.
+//! a second time with `pclmulqdq`, `popcnt` and BMI1 for the CPUs that have them.
 
 /// The classes of one 64-byte block; bit `i` describes byte `i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,10 +115,14 @@ pub(crate) mod x86 {
     use crate::scan::{Bits, Index};
     use std::arch::x86_64::*;
 
-    /// Whether the CPU has carry-less multiply and popcount (detection is cached by std).
+    /// Whether the CPU has carry-less multiply, popcount and BMI1 (detection is cached by
+    /// std). BMI1's `tzcnt`, `blsr` and `andn` take 3.5–4 % of all instructions off a parse
+    /// (the flatten's clear-lowest-bit, the masks' and-nots); every CPU with AVX2 has it.
     #[inline]
     fn has_clmul() -> bool {
-        std::is_x86_feature_detected!("pclmulqdq") && std::is_x86_feature_detected!("popcnt")
+        std::is_x86_feature_detected!("pclmulqdq")
+            && std::is_x86_feature_detected!("popcnt")
+            && std::is_x86_feature_detected!("bmi1")
     }
 
     /// [`Bits`] with `pclmulqdq`. Private to this module, and only instantiated inside the
@@ -138,14 +142,14 @@ pub(crate) mod x86 {
         }
     }
 
-    /// [`Index::tokens`] compiled for CPUs with `pclmulqdq` and `popcnt`; `None` when the
+    /// [`Index::tokens`] compiled for CPUs with `pclmulqdq`, `popcnt` and BMI1; `None` when the
     /// CPU lacks them (use the portable pass).
     #[inline]
     pub(crate) fn tokens(index: &mut Index, b: &[u8], keep: bool) -> Option<Option<()>> {
         if !has_clmul() {
             return None;
         }
-        #[target_feature(enable = "pclmulqdq,popcnt")]
+        #[target_feature(enable = "pclmulqdq,popcnt,bmi1")]
         unsafe fn run(index: &mut Index, b: &[u8], keep: bool) -> Option<()> {
             match keep {
                 true => index.tokens::<Clmul, true>(b),
@@ -166,7 +170,7 @@ pub(crate) mod x86 {
         if !has_clmul() {
             return None;
         }
-        #[target_feature(enable = "pclmulqdq,popcnt")]
+        #[target_feature(enable = "pclmulqdq,popcnt,bmi1")]
         unsafe fn run(index: &mut Index, raw: &[u8], framed: Option<usize>) -> Option<()> {
             index.nested_tokens::<Clmul>(raw, framed)
         }

@@ -68,7 +68,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 
 /// The bit operations of the token passes that have faster CPU instructions than the
 /// portable build may assume: each pass is compiled once generic over this, and once more
-/// for x86-64 CPUs with carry-less multiply and popcount (chosen at run time, see
+/// for x86-64 CPUs with carry-less multiply, popcount and BMI1 (chosen at run time, see
 /// `classify::x86`).
 pub(crate) trait Bits {
     /// [`prefix_xor`].
