@@ -66,6 +66,10 @@ pub const DEFAULT_BLOCK_BYTES: usize = 64 << 20;
 /// Default chunk size for parallel parsing (1 MiB).
 pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
 
+/// Builders per thread for one block parsed in parallel: enough pieces that a thread slowed
+/// by other work delays the block by a fraction of a piece.
+const BUILDERS_PER_THREAD: usize = 4;
+
 /// Configures and runs a read. Cheap to clone.
 #[derive(Clone)]
 pub struct ReaderBuilder {
@@ -565,8 +569,13 @@ impl ReaderBuilder {
         // per chunk: fewer chunk dictionaries to merge when the builders are appended, in
         // order (`collect` keeps the splits' order).
         let size = self.chunk_bytes.max(1);
-        (0..block.len().div_ceil(size))
+        let chunks = block.len().div_ceil(size);
+        // A few builders per thread, not one per split rayon makes on each steal (hundreds
+        // per block on two threads): each builder's columns become chunks of the frame's.
+        let per_builder = chunks.div_ceil(rayon::current_num_threads() * BUILDERS_PER_THREAD);
+        (0..chunks)
             .into_par_iter()
+            .with_min_len(per_builder.max(1))
             .fold(
                 || self.new_builder(shape, source),
                 |mut b, i| {

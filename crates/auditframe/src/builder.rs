@@ -299,8 +299,12 @@ impl DictBuilder {
     }
 }
 
-/// More chunks than this in a string column are coalesced into one when the frame is built.
+/// More chunks than this in a string column, of fewer than [`MIN_ROWS_PER_STRING_CHUNK`] rows
+/// on average, are coalesced into one when the frame is built.
 const MAX_STRING_CHUNKS: usize = 64;
+
+/// See [`MAX_STRING_CHUNKS`].
+const MIN_ROWS_PER_STRING_CHUNK: usize = 4096;
 
 /// A plain string column under construction.
 pub(crate) struct StrBuilder {
@@ -371,9 +375,12 @@ impl StrBuilder {
         for p in parts {
             ca.append_owned(p)?;
         }
-        // The parallel reader seals a part per 1 MiB chunk: coalesce many small chunks so
-        // that row lookups and Arrow export (a batch per chunk) stay cheap.
-        if ca.chunks().len() > MAX_STRING_CHUNKS {
+        // Many small chunks (small parallel pieces, small streamed blocks) are coalesced so
+        // that row lookups and Arrow export (a batch per chunk) stay cheap. Big ones are kept
+        // as they are: copying them costs a parse's tenth, spent on a column (audit IDs for
+        // copy detection) that most reads never look at again.
+        let chunks = ca.chunks().len();
+        if chunks > MAX_STRING_CHUNKS && ca.len() / chunks < MIN_ROWS_PER_STRING_CHUNK {
             ca.rechunk_mut();
         }
         ca.rename(PlSmallStr::from(name));
