@@ -565,13 +565,13 @@ impl ReaderBuilder {
         // Each task finds its own lines (those starting in its stretch of `chunk_bytes`), so
         // that no thread scans the block for newlines first — nor takes, alone, the page
         // faults (and, for a file not in the page cache, the reads) at every chunk's start.
-        // One builder per run of consecutive chunks a thread takes (rayon's splits), not one
-        // per chunk: fewer chunk dictionaries to merge when the builders are appended, in
-        // order (`collect` keeps the splits' order).
+        // One builder per run of consecutive chunks (a rayon split), each run at least a
+        // `BUILDERS_PER_THREAD`th of a thread's share: without that bound rayon splits on
+        // every steal (hundreds of builders per block on two threads). Fewer builders are
+        // fewer chunk dictionaries to merge and fewer, bigger column chunks in the frame;
+        // `collect` keeps the splits' order.
         let size = self.chunk_bytes.max(1);
         let chunks = block.len().div_ceil(size);
-        // A few builders per thread, not one per split rayon makes on each steal (hundreds
-        // per block on two threads): each builder's columns become chunks of the frame's.
         let per_builder = chunks.div_ceil(rayon::current_num_threads() * BUILDERS_PER_THREAD);
         (0..chunks)
             .into_par_iter()

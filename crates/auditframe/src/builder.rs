@@ -377,8 +377,8 @@ impl StrBuilder {
         }
         // Many small chunks (small parallel pieces, small streamed blocks) are coalesced so
         // that row lookups and Arrow export (a batch per chunk) stay cheap. Big ones are kept
-        // as they are: copying them costs a parse's tenth, spent on a column (audit IDs for
-        // copy detection) that most reads never look at again.
+        // as they are: copying them (audit IDs read for copy detection, which most reads never
+        // look at again) measured ~5 % of an AKSAudit read's CPU.
         let chunks = ca.chunks().len();
         if chunks > MAX_STRING_CHUNKS && ca.len() / chunks < MIN_ROWS_PER_STRING_CHUNK {
             ca.rechunk_mut();

@@ -119,7 +119,7 @@ pub(crate) mod x86 {
     /// std). BMI1's `tzcnt`, `blsr` and `andn` take 3.5–4 % of all instructions off a parse
     /// (the flatten's clear-lowest-bit, the masks' and-nots); every CPU with AVX2 has it.
     #[inline]
-    fn has_clmul() -> bool {
+    fn has_token_features() -> bool {
         std::is_x86_feature_detected!("pclmulqdq")
             && std::is_x86_feature_detected!("popcnt")
             && std::is_x86_feature_detected!("bmi1")
@@ -146,7 +146,7 @@ pub(crate) mod x86 {
     /// CPU lacks them (use the portable pass).
     #[inline]
     pub(crate) fn tokens(index: &mut Index, b: &[u8], keep: bool) -> Option<Option<()>> {
-        if !has_clmul() {
+        if !has_token_features() {
             return None;
         }
         #[target_feature(enable = "pclmulqdq,popcnt,bmi1")]
@@ -167,7 +167,7 @@ pub(crate) mod x86 {
         raw: &[u8],
         framed: Option<usize>,
     ) -> Option<Option<()>> {
-        if !has_clmul() {
+        if !has_token_features() {
             return None;
         }
         #[target_feature(enable = "pclmulqdq,popcnt,bmi1")]
