@@ -150,6 +150,15 @@ impl ReaderBuilder {
         self
     }
 
+    /// Keeps each row's audit ID as a compact key beside the frames, for
+    /// [`auditframe::copies::CategoryCopies`] without the `audit_id` column (see
+    /// [`auditframe::ParseOptions::with_copy_keys`]).
+    #[must_use]
+    pub fn copy_keys(mut self, keep: bool) -> ReaderBuilder {
+        self.opts = self.opts.with_copy_keys(keep);
+        self
+    }
+
     /// The `cluster` of events whose record names none, such as native kube-apiserver logs
     /// (see [`auditframe::ParseOptions::with_cluster_label`]).
     #[must_use]
@@ -573,11 +582,16 @@ impl ReaderBuilder {
         let size = self.chunk_bytes.max(1);
         let chunks = block.len().div_ceil(size);
         let per_builder = chunks.div_ceil(rayon::current_num_threads() * BUILDERS_PER_THREAD);
+        let rows = rows_in(block, per_builder.max(1) * size);
         (0..chunks)
             .into_par_iter()
             .with_min_len(per_builder.max(1))
             .fold(
-                || self.new_builder(shape, source),
+                || {
+                    let mut b = self.new_builder(shape, source);
+                    b.reserve(rows);
+                    b
+                },
                 |mut b, i| {
                     let lines = lines_starting_in(block, i * size, (i + 1) * size);
                     // Errors are kept inside the builder (strict mode stops it); `append`
@@ -602,6 +616,7 @@ impl ReaderBuilder {
             .par_chunks(per)
             .map(|group| {
                 let mut b = self.new_builder(shape, source);
+                b.reserve(group.len());
                 for item in group {
                     // Errors stay in the builder (strict mode stops it); `append` surfaces them.
                     let _ = b.push_value(item, all);
@@ -734,6 +749,20 @@ fn line_start_at(buf: &[u8], at: usize) -> usize {
 
 /// The lines of `buf` that start in `from..to`, as one slice (ending at a newline, or where
 /// `buf` ends). Consecutive ranges give consecutive, disjoint slices that cover `buf`.
+/// About how many lines `bytes` of `block` hold, from the length of the lines in its first
+/// [`LINE_SAMPLE`] bytes, with a quarter added: builders reserve that many rows, so that
+/// their columns do not grow by copying (reserved and unused memory is never touched, so
+/// over-estimating costs little).
+fn rows_in(block: &[u8], bytes: usize) -> usize {
+    let sample = block.get(..block.len().min(LINE_SAMPLE)).unwrap_or(block);
+    let lines = memchr::memchr_iter(b'\n', sample).count().max(1);
+    let per_line = (sample.len() / lines).max(1);
+    bytes.min(block.len()) / per_line * 5 / 4
+}
+
+/// Bytes [`rows_in`] counts lines in.
+const LINE_SAMPLE: usize = 256 << 10;
+
 fn lines_starting_in(buf: &[u8], from: usize, to: usize) -> &[u8] {
     let start = line_start_at(buf, from.min(buf.len()));
     let end = line_start_at(buf, to.min(buf.len())).max(start);

@@ -327,3 +327,52 @@ fn a_cancelled_read_stops_at_the_next_block_mapped_or_gzipped() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn audit_id_keys_drop_the_same_copies_as_the_column_across_chunks() {
+    use auditframe::copies::{with_copy_key_columns, CategoryCopies};
+    use auditframe::{Column, Projection};
+    // AzureDiagnostics rows of both categories: every write exported again under
+    // kube-audit-admin, later in the file (the copies cross chunks and blocks).
+    let text = String::from_utf8(generated(Shape::AzureDiagnostics, 3000)).unwrap();
+    let mut data = text.clone();
+    for line in text.lines() {
+        let read = ["get", "list", "watch"]
+            .iter()
+            .any(|v| line.contains(&format!(r#"\"verb\":\"{v}\""#)));
+        if !read {
+            data += &line.replace(
+                r#""Category":"kube-audit""#,
+                r#""Category":"kube-audit-admin""#,
+            );
+            data.push('\n');
+        }
+    }
+    let analyses = Projection::analyses();
+    let read = |keys: bool| {
+        let projection = match keys {
+            true => with_copy_key_columns(analyses).without(Column::AuditId),
+            false => with_copy_key_columns(analyses),
+        };
+        let (frame, _) = ReaderBuilder::new()
+            .block_bytes(256 << 10)
+            .chunk_bytes(16 << 10)
+            .projection(projection)
+            .copy_keys(keys)
+            .read_slice(data.as_bytes(), "mem")
+            .unwrap();
+        let (frame, copies) = CategoryCopies::drop_copies_in_whole(&frame).unwrap();
+        let names: Vec<&str> = analyses.columns().map(|c| c.name()).collect();
+        let same_columns = frame.dataframe().select(names).unwrap();
+        (
+            AuditFrame::from_dataframe(same_columns).unwrap(),
+            copies.dropped(),
+        )
+    };
+    let (by_column, dropped) = read(false);
+    let (by_keys, dropped_by_keys) = read(true);
+    assert!(dropped > 500, "{dropped}");
+    assert_eq!(dropped_by_keys, dropped);
+    assert_eq!(by_keys.height(), 3000);
+    assert_same(&by_column, &by_keys);
+}

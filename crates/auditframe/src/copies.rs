@@ -20,6 +20,7 @@ use polars::prelude::{NewChunkedArray, PlHashMap};
 use rayon::prelude::*;
 
 use crate::analysis::columns::{Codes, Ints, Strs};
+use crate::audit_keys::AuditId;
 
 use crate::schema::{Column, Projection};
 use crate::time::TimeSpan;
@@ -30,6 +31,8 @@ const KUBE_AUDIT: &str = "kube-audit";
 const KUBE_AUDIT_ADMIN: &str = "kube-audit-admin";
 
 /// The columns [`CategoryCopies`] reads; a frame without them is passed through unchanged.
+/// A frame parsed with [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys)
+/// needs no `audit_id` column: its keys stand in for it.
 pub const COPY_KEY_COLUMNS: [Column; 5] = [
     Column::AuditId,
     Column::Stage,
@@ -43,58 +46,6 @@ pub const COPY_KEY_COLUMNS: [Column; 5] = [
 struct Seen {
     categories: u8,
     time: i64,
-}
-
-/// A request's audit ID: a canonical lower-case UUID (what kube-apiserver writes) packed into
-/// 128 bits, else the text itself. Exact either way: two IDs are equal iff their keys are.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum AuditId {
-    Uuid(u128),
-    Text(Box<str>),
-}
-
-impl AuditId {
-    fn of(id: &str) -> AuditId {
-        parse_uuid(id).map_or_else(|| AuditId::Text(id.into()), AuditId::Uuid)
-    }
-}
-
-/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in lower-case hex, as a number. Branch-light: the
-/// 32 digit positions are fixed, and a bad digit shows in the or-ed table values.
-// Every index is in bounds by type: constants below 36 into a `[u8; 36]`, a `u8` into a
-// 256-entry table.
-#[allow(clippy::indexing_slicing)]
-fn parse_uuid(id: &str) -> Option<u128> {
-    const DIGITS: [usize; 32] = [
-        0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28,
-        29, 30, 31, 32, 33, 34, 35,
-    ];
-    /// Lower-case hex digit → value; anything else → 0x10.
-    const HEX: [u8; 256] = {
-        let mut t = [0x10u8; 256];
-        let mut c = 0;
-        while c < 10 {
-            t[b'0' as usize + c] = c as u8;
-            c += 1;
-        }
-        let mut c = 0;
-        while c < 6 {
-            t[b'a' as usize + c] = 10 + c as u8;
-            c += 1;
-        }
-        t
-    };
-    let b: &[u8; 36] = id.as_bytes().try_into().ok()?;
-    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
-        return None;
-    }
-    let (mut v, mut bad) = (0u128, 0u8);
-    for at in DIGITS {
-        let d = HEX[usize::from(b[at])];
-        bad |= d;
-        v = (v << 4) | u128::from(d & 0xF);
-    }
-    (bad & 0x10 == 0).then_some(v)
 }
 
 impl Default for CategoryCopies {
@@ -223,10 +174,7 @@ impl CategoryCopies {
     /// pass over the category codes. Returns the frame and the tally.
     pub fn drop_copies_in_whole(frame: &AuditFrame) -> Result<(AuditFrame, CategoryCopies)> {
         let mut copies = CategoryCopies::new();
-        if !COPY_KEY_COLUMNS
-            .iter()
-            .all(|&c| frame.projection().contains(c))
-        {
+        if !has_copy_keys(frame) {
             return Ok((frame.clone(), copies));
         }
         let category = Codes::load(frame, Column::Category)?;
@@ -263,10 +211,10 @@ impl CategoryCopies {
     }
 
     /// `frame` without the rows that copy a row seen before under the other audit category.
-    /// A frame lacking any of [`COPY_KEY_COLUMNS`] comes back unchanged.
+    /// A frame lacking any of [`COPY_KEY_COLUMNS`] (audit-ID keys may stand in for
+    /// `audit_id`) comes back unchanged.
     pub fn drop_copies(&mut self, frame: &AuditFrame) -> Result<AuditFrame> {
-        let projection = frame.projection();
-        if !COPY_KEY_COLUMNS.iter().all(|&c| projection.contains(c)) {
+        if !has_copy_keys(frame) {
             return Ok(frame.clone());
         }
         // Per-frame dictionaries, mapped once: category → bit, verb → read, stage → interned.
@@ -284,7 +232,10 @@ impl CategoryCopies {
                 self.intern_stage(name)
             })
             .collect();
-        let ids = Strs::load_if(frame, Column::AuditId, true)?;
+        // The audit IDs: the frame's keys when it carries them (the column need not be
+        // there), else the column.
+        let keys = frame.audit_keys();
+        let ids = Strs::load_if(frame, Column::AuditId, keys.is_none())?;
         let time = Ints::load(frame, Column::TimeGenerated, false)?;
         let n = frame.height();
 
@@ -292,6 +243,7 @@ impl CategoryCopies {
         // copy), split by shard, in row order; and its row counts and newest time.
         let scan = |lo: usize, hi: usize| {
             let mut ids = ids.cursor();
+            let mut keys = keys.map(|k| k.reader(lo));
             let mut out = Scan::default();
             for i in lo..hi {
                 let bit = bits.get(category.at(i) as usize).copied().unwrap_or(0);
@@ -301,11 +253,16 @@ impl CategoryCopies {
                 let t = time.at(i).unwrap_or(i64::MIN);
                 out.newest = out.newest.max(t);
                 let read = reads.get(verb.at(i) as usize).copied().unwrap_or(false);
-                let id = ids.at(i).filter(|id| !id.is_empty());
-                let (Some(id), false, false) = (id, bit == 0, read) else {
+                if bit == 0 || read {
+                    continue;
+                }
+                let id = match &mut keys {
+                    Some(keys) => keys.at(i),
+                    None => ids.at(i).filter(|id| !id.is_empty()).map(AuditId::of),
+                };
+                let Some(id) = id else {
                     continue;
                 };
-                let id = AuditId::of(id);
                 let stage = stage_ids.get(stage.at(i) as usize).copied().unwrap_or(0);
                 if let Some(shard) = out.shards.get_mut(shard_of(&id)) {
                     shard.push(Candidate {
@@ -392,6 +349,15 @@ impl CategoryCopies {
     }
 }
 
+/// Whether `frame` has what [`CategoryCopies`] reads: [`COPY_KEY_COLUMNS`], where the
+/// frame's audit-ID keys may stand in for the `audit_id` column.
+fn has_copy_keys(frame: &AuditFrame) -> bool {
+    let projection = frame.projection();
+    COPY_KEY_COLUMNS
+        .iter()
+        .all(|&c| projection.contains(c) || (c == Column::AuditId && frame.audit_keys().is_some()))
+}
+
 /// `projection` with the columns [`CategoryCopies`] reads.
 pub fn with_copy_key_columns(projection: Projection) -> Projection {
     COPY_KEY_COLUMNS.iter().fold(projection, |p, &c| p.with(c))
@@ -413,6 +379,18 @@ mod tests {
         AuditFrame::from_slice(text.as_bytes(), &ParseOptions::new())
             .unwrap()
             .0
+    }
+
+    /// `lines` parsed with audit-ID keys instead of the `audit_id` column.
+    fn keyed_frame(lines: &[String]) -> AuditFrame {
+        let opts = ParseOptions::new()
+            .with_projection(Projection::all().without(Column::AuditId))
+            .with_copy_keys(true);
+        let f = AuditFrame::from_slice(lines.join("\n").as_bytes(), &opts)
+            .unwrap()
+            .0;
+        assert!(f.audit_keys().is_some() && !f.projection().contains(Column::AuditId));
+        f
     }
 
     #[test]
@@ -519,7 +497,8 @@ mod tests {
     fn naive_kept(rows: &[(u8, u8, u8, bool)]) -> Vec<usize> {
         let mut kept = Vec::new();
         for (i, &(cat, id, stage, read)) in rows.iter().enumerate() {
-            let candidate = cat != 0 && !read;
+            // ID 6 is the empty one: a row without an ID is never a copy.
+            let candidate = cat != 0 && !read && id != 6;
             let copy = candidate
                 && kept.iter().any(|&j: &usize| {
                     let (c, d, s, r) = rows[j];
@@ -536,8 +515,9 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
         #[test]
         fn sharded_parallel_drops_equal_the_plain_rule(
-            rows in proptest::collection::vec((0u8..3, 0u8..6, 0u8..2, proptest::bool::weighted(0.2)), 0..60),
+            rows in proptest::collection::vec((0u8..3, 0u8..7, 0u8..2, proptest::bool::weighted(0.2)), 0..60),
             cut in 0usize..60,
+            keyed in proptest::bool::ANY,
         ) {
             let cats = ["other", "kube-audit", "kube-audit-admin"];
             let stages = ["ResponseComplete", "ResponseStarted"];
@@ -545,8 +525,8 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, &(c, id, st, read))| {
-                    // Half the IDs are UUIDs (packed keys), half text.
-                    let id = if id >= 3 { format!("0a1b2c3d-0000-4000-8000-00000000000{id}") } else { format!("id-{id}") };
+                    // Half the IDs are UUIDs (packed keys), half text; one is empty (no ID).
+                    let id = match id { 6 => String::new(), 3.. => format!("0a1b2c3d-0000-4000-8000-00000000000{id}"), _ => format!("id-{id}") };
                     let verb = if read { "list" } else { "patch" };
                     format!(
                         r#"{{"TimeGenerated":"2026-11-20T10:00:00Z","Category":"{}","log_s":"{{\"auditID\":\"{id}\",\"stage\":\"{}\",\"verb\":\"{verb}\",\"userAgent\":\"r{i}\"}}"}}"#,
@@ -567,27 +547,21 @@ mod tests {
             let mut got = Vec::new();
             for part in [&audit_lines[..cut], &audit_lines[cut..]] {
                 if part.is_empty() { continue; }
-                let out = c.drop_copies(&frame(part)).unwrap();
+                let f = if keyed { keyed_frame(part) } else { frame(part) };
+                let out = c.drop_copies(&f).unwrap();
                 let ua = out.column(Column::UserAgent).unwrap().as_materialized_series().cast(&pl::DataType::String).unwrap();
                 got.extend(ua.str().unwrap().iter().map(|v| v.unwrap().to_owned()));
             }
-            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(&got, &want);
+            // The whole input as one frame: the same rows.
+            if !audit_lines.is_empty() {
+                let f = if keyed { keyed_frame(&audit_lines) } else { frame(&audit_lines) };
+                let (out, _) = CategoryCopies::drop_copies_in_whole(&f).unwrap();
+                let ua = out.column(Column::UserAgent).unwrap().as_materialized_series().cast(&pl::DataType::String).unwrap();
+                let whole: Vec<String> = ua.str().unwrap().iter().map(|v| v.unwrap().to_owned()).collect();
+                proptest::prop_assert_eq!(whole, want);
+            }
         }
-    }
-
-    #[test]
-    fn audit_ids_pack_exactly() {
-        let id = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-        assert_eq!(
-            AuditId::of(id),
-            AuditId::Uuid(0x0a1b2c3d_4e5f_4a6b_8c7d_9e0f1a2b3c4d)
-        );
-        // Upper case, other lengths and misplaced hyphens stay text: never equal to a UUID.
-        let upper = id.to_uppercase();
-        assert_eq!(AuditId::of(&upper), AuditId::Text(upper.clone().into()));
-        assert_ne!(AuditId::of(&upper), AuditId::of(id));
-        assert!(matches!(AuditId::of("a1"), AuditId::Text(_)));
-        assert!(parse_uuid("0a1b2c3d4-e5f-4a6b-8c7d-9e0f1a2b3c4d").is_none());
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub struct ParseOptions {
     max_record_bytes: usize,
     reject_truncated: bool,
     cluster_label: Option<Arc<str>>,
+    copy_keys: bool,
 }
 
 impl Default for ParseOptions {
@@ -51,6 +52,7 @@ impl Default for ParseOptions {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             reject_truncated: false,
             cluster_label: None,
+            copy_keys: false,
         }
     }
 }
@@ -159,6 +161,41 @@ impl ParseOptions {
         self.cluster_label = cluster.map(|c| Arc::from(c.to_lowercase()));
         self
     }
+
+    /// Whether frames keep their rows' audit IDs as compact keys (see
+    /// [`with_copy_keys`](Self::with_copy_keys)).
+    pub fn copy_keys(&self) -> bool {
+        self.copy_keys
+    }
+
+    /// Keeps each row's audit ID as a compact key beside the frame, for
+    /// [`CategoryCopies`](crate::copies::CategoryCopies), whether or not the projection holds
+    /// the `audit_id` column. A read that needs audit IDs only to drop copies asks for these
+    /// instead of the column: a UUID costs 16 bytes a row instead of 52 (IDs of other forms
+    /// are kept exactly, as text). Frames built from JSON text carry the keys; frames made
+    /// from them by filtering, and frames read from Arrow or Parquet, do not (read the
+    /// `audit_id` column there).
+    ///
+    /// ```
+    /// use auditframe::copies::{with_copy_key_columns, CategoryCopies, COPY_KEY_COLUMNS};
+    /// use auditframe::{AuditFrame, Column, ParseOptions, Projection};
+    /// let rows = br#"{"TimeGenerated":"2026-11-20T10:00:00Z","Category":"kube-audit","log_s":"{\"auditID\":\"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\",\"stage\":\"ResponseComplete\",\"verb\":\"create\"}"}
+    /// {"TimeGenerated":"2026-11-20T10:00:00Z","Category":"kube-audit-admin","log_s":"{\"auditID\":\"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\",\"stage\":\"ResponseComplete\",\"verb\":\"create\"}"}
+    /// "#;
+    /// // The copy-key columns without `audit_id`, and the IDs as keys.
+    /// let projection = with_copy_key_columns(Projection::none()).without(Column::AuditId);
+    /// let opts = ParseOptions::new().with_projection(projection).with_copy_keys(true);
+    /// let (frame, _) = AuditFrame::from_slice(rows, &opts)?;
+    /// assert!(!frame.projection().contains(Column::AuditId));
+    /// let (frame, copies) = CategoryCopies::drop_copies_in_whole(&frame)?;
+    /// assert_eq!((frame.height(), copies.dropped()), (1, 1));
+    /// # Ok::<(), auditframe::Error>(())
+    /// ```
+    #[must_use]
+    pub fn with_copy_keys(mut self, keep: bool) -> Self {
+        self.copy_keys = keep;
+        self
+    }
 }
 
 /// What a read did: rows produced, records skipped per reason, and the first few errors.
@@ -246,9 +283,12 @@ impl FrameBuilder {
     /// A builder for an input called `source` (used in error positions).
     pub fn new(opts: &ParseOptions, source: Option<Arc<str>>) -> FrameBuilder {
         FrameBuilder {
-            need: Need::from_projection(opts.projection),
+            need: Need {
+                audit_id: opts.projection.contains(crate::Column::AuditId) || opts.copy_keys,
+                ..Need::from_projection(opts.projection)
+            },
             shape: opts.shape,
-            cols: Columns::new(opts.projection, opts.cluster_label.clone()),
+            cols: Columns::new(opts.projection, opts.cluster_label.clone(), opts.copy_keys),
             logs: Vec::new(),
             report: ParseReport {
                 shape: opts.shape,
@@ -271,6 +311,21 @@ impl FrameBuilder {
     pub fn set_shape(&mut self, shape: Shape) {
         self.shape = Some(shape);
         self.report.shape = Some(shape);
+    }
+
+    /// Makes room for about `rows` more rows, so that the columns need not grow (copying
+    /// themselves) while they are pushed to. A hint: more rows may follow, fewer may come.
+    ///
+    /// ```
+    /// use auditframe::{decoder::FrameBuilder, ParseOptions};
+    /// let mut b = FrameBuilder::new(&ParseOptions::new(), None);
+    /// b.reserve(2);
+    /// b.push_lines(b"{\"kind\":\"Event\",\"verb\":\"get\"}\n{\"kind\":\"Event\",\"verb\":\"list\"}\n")?;
+    /// assert_eq!(b.rows(), 2);
+    /// # Ok::<(), auditframe::Error>(())
+    /// ```
+    pub fn reserve(&mut self, rows: usize) {
+        self.cols.reserve(rows);
     }
 
     /// Rows built so far.

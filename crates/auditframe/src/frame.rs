@@ -1,10 +1,12 @@
 //! [`AuditFrame`]: a polars `DataFrame` with the canonical schema.
 
 use std::fmt;
+use std::sync::Arc;
 
 use polars::prelude as pl;
 use polars::prelude::ChunkAgg;
 
+use crate::audit_keys::AuditKeys;
 use crate::schema::{Column, ColumnKind, Projection};
 use crate::timestamp::format_timestamp;
 use crate::{Error, Result};
@@ -36,6 +38,11 @@ pub struct AuditFrame {
     df: pl::DataFrame,
     projection: Projection,
     logs: Vec<LogLine>,
+    /// The rows' audit IDs as keys, when the frame was parsed with
+    /// [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys). Only frames
+    /// with exactly the parsed rows carry them: every operation that makes new rows drops
+    /// them.
+    audit_keys: Option<Arc<AuditKeys>>,
 }
 
 /// A control-plane log line read beside the audit events: an `AKSControlPlane` row, or an
@@ -86,6 +93,7 @@ impl AuditFrame {
             df,
             projection,
             logs: Vec::new(),
+            audit_keys: None,
         })
     }
 
@@ -94,7 +102,20 @@ impl AuditFrame {
             df,
             projection,
             logs: Vec::new(),
+            audit_keys: None,
         })
+    }
+
+    /// Attaches the rows' audit IDs as keys (one per row, in row order).
+    pub(crate) fn with_audit_keys(mut self, keys: Option<AuditKeys>) -> AuditFrame {
+        self.audit_keys = keys.filter(|k| k.len() == self.height()).map(Arc::new);
+        self
+    }
+
+    /// The rows' audit IDs as keys, if the frame carries them (see
+    /// [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys)).
+    pub(crate) fn audit_keys(&self) -> Option<&AuditKeys> {
+        self.audit_keys.as_deref()
     }
 
     /// The control-plane log lines read with the events, in input order.
@@ -182,6 +203,7 @@ impl AuditFrame {
             df: self.df.filter(&mask)?,
             projection: self.projection,
             logs,
+            audit_keys: None,
         })
     }
 
@@ -219,6 +241,7 @@ impl AuditFrame {
             df: self.df.filter(mask)?,
             projection: self.projection,
             logs: self.logs.clone(),
+            audit_keys: None,
         })
     }
 

@@ -83,6 +83,7 @@
 pub mod analysis;
 #[cfg(feature = "arrow")]
 pub mod arrow;
+mod audit_keys;
 mod builder;
 pub mod copies;
 mod decode;

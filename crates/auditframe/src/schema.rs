@@ -293,6 +293,18 @@ impl Projection {
         Projection(self.0 | column.bit())
     }
 
+    /// This projection without `column`.
+    ///
+    /// ```
+    /// use auditframe::{Column, Projection};
+    /// let p = Projection::analyses().without(Column::Verb);
+    /// assert!(!p.contains(Column::Verb) && p.contains(Column::UserAgent));
+    /// ```
+    #[must_use]
+    pub const fn without(self, column: Column) -> Projection {
+        Projection(self.0 & !column.bit())
+    }
+
     /// The columns of this projection and of `other`.
     #[must_use]
     pub const fn union(self, other: Projection) -> Projection {
