@@ -62,7 +62,12 @@ impl ReadOptions {
         }
         let drop_copies =
             !self.keep_copies && (parquet || auditframe_ndjson::may_hold_categories(&files));
-        if drop_copies {
+        // JSON readers keep audit IDs as compact keys beside the frame for the copy detection
+        // (as the CLI does); Parquet reads the column.
+        let copy_keys = drop_copies && !parquet;
+        if copy_keys {
+            projection = auditframe::copies::with_copy_key_columns_for_keys(projection);
+        } else if drop_copies {
             projection = auditframe::copies::with_copy_key_columns(projection);
         }
         let (frame, report) = if parquet {
@@ -84,6 +89,7 @@ impl ReadOptions {
                     _ => None,
                 })
                 .shape(self.shape)
+                .copy_keys(copy_keys)
                 .cancel(cancel)
                 .read_paths(&files)?
         };

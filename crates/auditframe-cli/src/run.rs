@@ -93,9 +93,7 @@ impl Run {
         let projection = match (drop_copies, copy_keys) {
             (false, _) => projection,
             (true, false) => auditframe::copies::with_copy_key_columns(projection),
-            (true, true) => auditframe::copies::with_copy_key_columns(projection)
-                .without(auditframe::Column::AuditId)
-                .union(projection),
+            (true, true) => auditframe::copies::with_copy_key_columns_for_keys(projection),
         };
         // One progress line for every reader: rewritten in place on a terminal.
         let progress = Arc::new(move |p: &Progress<'_>| {

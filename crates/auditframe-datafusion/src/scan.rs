@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::SchemaRef;
-use auditframe::copies::{with_copy_key_columns, CategoryCopies};
+use auditframe::copies::{with_copy_key_columns, with_copy_key_columns_for_keys, CategoryCopies};
 use auditframe::ParseReport;
 use auditframe::{AuditFrame, Column, Projection};
 use datafusion::common::stats::Precision;
@@ -236,8 +236,15 @@ impl PartitionRead {
             Projection::of(&self.columns)
         };
         // Exact: every key of the partition is kept, and no copy lies in another partition.
+        // JSON keeps audit IDs as compact keys beside each frame (not a string column);
+        // Parquet reads the column.
+        let copy_keys = self.drop_copies && matches!(self.format, Format::Json);
         let mut copies = self.drop_copies.then(|| {
-            projection = with_copy_key_columns(projection);
+            projection = if copy_keys {
+                with_copy_key_columns_for_keys(projection)
+            } else {
+                with_copy_key_columns(projection)
+            };
             CategoryCopies::new()
         });
         let cancel = Arc::new(AtomicBool::new(false));
@@ -272,6 +279,7 @@ impl PartitionRead {
                 .strict(self.options.strict())
                 .reject_truncated(self.options.reject_truncated())
                 .shape(self.options.shape())
+                .copy_keys(copy_keys)
                 .cancel(cancel.clone())
                 .for_each_frame(&self.files, |frame, report| {
                     each(frame, report);

@@ -363,6 +363,27 @@ pub fn with_copy_key_columns(projection: Projection) -> Projection {
     COPY_KEY_COLUMNS.iter().fold(projection, |p, &c| p.with(c))
 }
 
+/// `projection` with the columns [`CategoryCopies`] reads from a frame parsed with
+/// [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys): those of
+/// [`with_copy_key_columns`] except `audit_id`, which the keys stand in for (it stays when
+/// `projection` itself has it).
+///
+/// ```
+/// use auditframe::copies::with_copy_key_columns_for_keys;
+/// use auditframe::{Column, Projection};
+///
+/// let p = with_copy_key_columns_for_keys(Projection::of(&[Column::Verb]));
+/// assert!(p.contains(Column::Verb) && p.contains(Column::Category));
+/// assert!(!p.contains(Column::AuditId));
+/// let p = with_copy_key_columns_for_keys(Projection::of(&[Column::AuditId]));
+/// assert!(p.contains(Column::AuditId));
+/// ```
+pub fn with_copy_key_columns_for_keys(projection: Projection) -> Projection {
+    with_copy_key_columns(projection)
+        .without(Column::AuditId)
+        .union(projection)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
