@@ -70,6 +70,9 @@ pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
 /// by other work delays the block by a fraction of a piece.
 const BUILDERS_PER_THREAD: usize = 4;
 
+/// Told each stretch of an in-memory input that a parse task is done with.
+type Parsed<'a> = dyn Fn(&[u8]) + Sync + 'a;
+
 /// Configures and runs a read. Cheap to clone.
 #[derive(Clone)]
 pub struct ReaderBuilder {
@@ -307,25 +310,29 @@ impl ReaderBuilder {
         match source {
             Source::Reader(r, name) => self.read_input(r, &name, rows),
             Source::Mapped(map, name) => {
-                let read = self.read_in_place(&map, &name, rows);
+                let read = self.read_in_place(&map, &name, rows, &|part| mmap::forget(&map, part));
                 mmap::release(map);
                 read
             }
             Source::Slice(bytes, name) if bytes.starts_with(&[0x1f, 0x8b]) => {
                 self.read_input(bytes, &name, rows)
             }
-            Source::Slice(bytes, name) => self.read_in_place(bytes, &name, rows),
+            Source::Slice(bytes, name) => self.read_in_place(bytes, &name, rows, &|_| {}),
         }
     }
 
     /// Parses an input that is wholly in memory where it lies: windows of about a block,
     /// each cut at a newline and parsed in parallel chunks (JSON arrays and pretty-printed
     /// documents are delimited by the structural scan instead).
+    ///
+    /// `parsed` is told each stretch of `bytes` a task is done with (a mapped file drops its
+    /// page-table entries then, see [`mmap::forget`]).
     fn read_in_place(
         &self,
         bytes: &[u8],
         name: &str,
         mut rows: Rows<'_>,
+        parsed: &Parsed<'_>,
     ) -> Result<(FrameBuilder, InputReport)> {
         let bytes = auditframe::decoder::strip_bom(bytes);
         let first = bytes
@@ -344,7 +351,7 @@ impl ReaderBuilder {
                 let window = split_on_lines_once(rest, self.block_bytes);
                 rest = rest.get(window.len()..).unwrap_or_default();
                 input.bytes += window.len() as u64;
-                let parts = self.parse_lines_parallel(window, shape, &source);
+                let parts = self.parse_lines_parallel(window, shape, &source, parsed);
                 self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
                 self.block_done(name, &input)?;
                 if builder.has_failed() {
@@ -400,7 +407,7 @@ impl ReaderBuilder {
                 for block in rx {
                     let block = block?;
                     input.bytes += block.len() as u64;
-                    let parts = self.parse_lines_parallel(&block, shape, &source);
+                    let parts = self.parse_lines_parallel(&block, shape, &source, &|_| {});
                     self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
                     self.block_done(name, &input)?;
                     if builder.has_failed() {
@@ -570,6 +577,7 @@ impl ReaderBuilder {
         block: &[u8],
         shape: Option<Shape>,
         source: &Arc<str>,
+        parsed: &Parsed<'_>,
     ) -> Vec<FrameBuilder> {
         // Each task finds its own lines (those starting in its stretch of `chunk_bytes`), so
         // that no thread scans the block for newlines first — nor takes, alone, the page
@@ -597,6 +605,11 @@ impl ReaderBuilder {
                     // Errors are kept inside the builder (strict mode stops it); `append`
                     // surfaces them.
                     let _ = b.push_lines(lines);
+                    // The lines starting here are parsed (the line that runs into this
+                    // stretch from the one before may still be read: see `mmap::forget`).
+                    if let Some(done) = block.get(i * size..((i + 1) * size).min(block.len())) {
+                        parsed(done);
+                    }
                     b
                 },
             )

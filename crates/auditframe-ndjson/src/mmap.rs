@@ -38,6 +38,36 @@ pub(crate) fn map(file: &File) -> std::io::Result<Option<Mmap>> {
     Ok(Some(map))
 }
 
+/// Drops the page-table entries of `part` (a stretch of `map` that a parse task is done
+/// with) while the rest of the file is parsed, so that unmapping the file afterwards has
+/// little left to tear down. Unmapping a big mapping takes ~40 ms per GiB and holds the
+/// process's memory-map lock the whole time, which stalls every other thread that faults
+/// in a fresh page (building the frame does, right after the parse); dropping the entries
+/// of a stretch only takes that lock for reading, on the thread that has just read it.
+/// The pages stay in the page cache. A task may still read a line that runs into a stretch
+/// another task dropped: it faults the page in again from the page cache and sees the same
+/// bytes. Best effort: a failure changes nothing.
+pub(crate) fn forget(map: &Mmap, part: &[u8]) {
+    let offset = (part.as_ptr() as usize).wrapping_sub(map.as_ptr() as usize);
+    if part.len() < FORGET_MIN_BYTES || offset.checked_add(part.len()) > Some(map.len()) {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: the mapping is read-only and private, and nothing ever writes to it, so
+        // `MADV_DONTNEED` discards no data: the next read of these pages faults them in
+        // again from the file, with the bytes they had (the one exception, the file being
+        // changed on disk meanwhile, is the policy documented above for the whole mapping).
+        // The range is within the mapping (checked above; memmap2 rounds it to pages).
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, part.len())
+        };
+    }
+}
+
+/// Stretches smaller than this are left mapped (the call would cost more than it saves).
+const FORGET_MIN_BYTES: usize = 1 << 20;
+
 /// Unmaps `map` off the caller's path: tearing down the page tables of a big mapping takes
 /// ~60 ms per GiB, serial, which the caller's next step (building the frame, analysing it)
 /// need not wait for. A pool thread does it (nothing else holds the bytes).
@@ -49,3 +79,29 @@ pub(crate) fn release(map: Mmap) {
 
 /// Mappings smaller than this are unmapped on the spot (cheap, and no task is queued).
 const RELEASE_IN_BACKGROUND_BYTES: usize = 64 << 20;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgotten_pages_read_back_the_same_bytes() {
+        let path = std::env::temp_dir().join(format!("auditframe-mmap-{}", std::process::id()));
+        let data: Vec<u8> = (0..(3usize << 20) + 123)
+            .map(|i| (i * 7 % 251) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let map = map(&File::open(&path).unwrap()).unwrap().unwrap();
+        assert_eq!(&map[..], &data[..]);
+        // Unaligned stretches, the last one running to the end; one too small to bother.
+        forget(&map, &map[100..(1 << 20) + 5000]);
+        forget(&map, &map[(2 << 20) - 7..]);
+        forget(&map, &map[10..20]);
+        assert_eq!(&map[..], &data[..]);
+        // A slice that is not part of the mapping is ignored.
+        forget(&map, &data[..]);
+        assert_eq!(&map[..], &data[..]);
+        drop(map);
+        let _ = std::fs::remove_file(&path);
+    }
+}

@@ -376,3 +376,31 @@ fn audit_id_keys_drop_the_same_copies_as_the_column_across_chunks() {
     assert_eq!(by_keys.height(), 3000);
     assert_same(&by_column, &by_keys);
 }
+
+/// A mapped file drops the page-table entries of each parsed chunk while other chunks are
+/// parsed (lines that run across a chunk's end included): the frame is the same as from a
+/// plain read of the file and from the bytes.
+#[test]
+fn mapped_files_read_exactly_while_parsed_chunks_are_dropped() {
+    let data = generated(Shape::AksAudit, 3500);
+    assert!(
+        data.len() > 4 << 20,
+        "{} bytes: too few to drop whole chunks",
+        data.len()
+    );
+    let d = tmpdir("mapped-forget");
+    let path = d.join("big.log");
+    std::fs::write(&path, &data).unwrap();
+    let (want, _) = AuditFrame::from_slice(&data, &ParseOptions::new()).unwrap();
+    for mmap in [true, false] {
+        let (got, report) = ReaderBuilder::new()
+            .block_bytes(3 << 20)
+            .chunk_bytes(1 << 20)
+            .mmap(mmap)
+            .read_path(&path)
+            .unwrap();
+        assert_same(&want, &got);
+        assert_eq!(report.parse.rows, 3500, "mmap {mmap}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
