@@ -40,8 +40,8 @@ pub(crate) fn map(file: &File) -> std::io::Result<Option<Mmap>> {
 
 /// Drops the page-table entries of `part` (a stretch of `map` that a parse task is done
 /// with) while the rest of the file is parsed, so that unmapping the file afterwards has
-/// little left to tear down. Unmapping a big mapping takes ~40 ms per GiB and holds the
-/// process's memory-map lock the whole time, which stalls every other thread that faults
+/// little left to tear down. Unmapping a big mapping takes tens of milliseconds per GiB and
+/// holds the process's memory-map lock the whole time (~35 ms for a 1.3 GB file here), which stalls every other thread that faults
 /// in a fresh page (building the frame does, right after the parse); dropping the entries
 /// of a stretch only takes that lock for reading, on the thread that has just read it.
 /// The pages stay in the page cache. A task may still read a line that runs into a stretch
@@ -68,9 +68,10 @@ pub(crate) fn forget(map: &Mmap, part: &[u8]) {
 /// Stretches smaller than this are left mapped (the call would cost more than it saves).
 const FORGET_MIN_BYTES: usize = 1 << 20;
 
-/// Unmaps `map` off the caller's path: tearing down the page tables of a big mapping takes
-/// ~60 ms per GiB, serial, which the caller's next step (building the frame, analysing it)
-/// need not wait for. A pool thread does it (nothing else holds the bytes).
+/// Unmaps `map` off the caller's path. After a whole parse [`forget`] has left little to
+/// tear down, but a read that stopped early (an error, a cancel) leaves the rest of the
+/// file's entries, tens of milliseconds per GiB that the caller's next step need not wait
+/// for. A pool thread does it (nothing else holds the bytes).
 pub(crate) fn release(map: Mmap) {
     if map.len() >= RELEASE_IN_BACKGROUND_BYTES {
         rayon::spawn(move || drop(map));
