@@ -48,12 +48,14 @@ pub(crate) fn map(file: &File) -> std::io::Result<Option<Mmap>> {
 /// another task dropped: it faults the page in again from the page cache and sees the same
 /// bytes. Best effort: a failure changes nothing.
 pub(crate) fn forget(map: &Mmap, part: &[u8]) {
-    let offset = (part.as_ptr() as usize).wrapping_sub(map.as_ptr() as usize);
-    if part.len() < FORGET_MIN_BYTES || offset.checked_add(part.len()) > Some(map.len()) {
-        return;
-    }
+    #[cfg(not(unix))]
+    let _ = (map, part);
     #[cfg(unix)]
     {
+        let offset = (part.as_ptr() as usize).wrapping_sub(map.as_ptr() as usize);
+        if part.len() < FORGET_MIN_BYTES || offset.checked_add(part.len()) > Some(map.len()) {
+            return;
+        }
         // SAFETY: the mapping is read-only and private, and nothing ever writes to it, so
         // `MADV_DONTNEED` discards no data: the next read of these pages faults them in
         // again from the file, with the bytes they had (the one exception, the file being
@@ -66,6 +68,7 @@ pub(crate) fn forget(map: &Mmap, part: &[u8]) {
 }
 
 /// Stretches smaller than this are left mapped (the call would cost more than it saves).
+#[cfg(unix)]
 const FORGET_MIN_BYTES: usize = 1 << 20;
 
 /// Unmaps `map` off the caller's path. After a whole parse [`forget`] has left little to
