@@ -1,8 +1,8 @@
 //! Stage 1: classify 64 input bytes at a time into bit masks (one bit per byte).
 //!
-//! This is the crate's only SIMD code. On x86-64 the AVX2 kernel is chosen at run time when
-//! the CPU has it (users get it without `-C target-cpu=native`); otherwise SSE2, which every
-//! x86-64 CPU has. Other architectures use a portable table-driven loop. All kernels are
+//! This is the crate's only SIMD code. On x86-64 the AVX-512 kernel, else the AVX2 one, is
+//! chosen at run time when the CPU has it (users get it without `-C target-cpu=native`);
+//! otherwise SSE2, which every x86-64 CPU has. Other architectures use a portable table-driven loop. All kernels are
 //! tested against the portable one. The x86 module also compiles the index's token passes
 //! a second time with `pclmulqdq`, `popcnt` and BMI1 for the CPUs that have them.
 
@@ -178,9 +178,18 @@ pub(crate) mod x86 {
         Some(unsafe { run(index, raw, framed) })
     }
 
-    /// AVX2 when the CPU has it (detection is cached by std), else SSE2.
+    /// Whether the CPU has AVX-512 with byte operations (F + BW; detection is cached by std).
+    #[inline]
+    pub(super) fn has_avx512() -> bool {
+        std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512bw")
+    }
+
+    /// AVX-512 when the CPU has it, else AVX2 when it has that, else SSE2.
     pub(super) fn classify(bytes: &[u8], out: &mut Vec<Masks>) {
-        if std::is_x86_feature_detected!("avx2") {
+        if has_avx512() {
+            // SAFETY: the CPU supports AVX-512 F and BW (checked just above).
+            unsafe { classify_avx512(bytes, out) };
+        } else if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
             unsafe { classify_avx2(bytes, out) };
         } else {
@@ -268,6 +277,39 @@ pub(crate) mod x86 {
                 m.add_lane(l, 32 * lane);
             }
             out.push(m);
+        });
+    }
+
+    /// AVX-512: a whole block in one register, each class compared straight into a 64-bit
+    /// mask (no per-lane `movemask`, shift and merge as in [`classify_avx2`]). Measured on
+    /// an AKSAudit `analyze` (AMD EPYC, Zen 4): 4.6 % of the samples against AVX2's 7.5–8.2 %.
+    /// Same nibble tables.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512 F and BW.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn classify_avx512(bytes: &[u8], out: &mut Vec<Masks>) {
+        // SAFETY (both loads): each table is 16 readable bytes; `loadu` has no alignment
+        // requirement.
+        let ws_table = _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(WS_TABLE.as_ptr().cast()) });
+        let op_table = _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(OP_TABLE.as_ptr().cast()) });
+        blocks(bytes, |block| {
+            // SAFETY: `block` is 64 readable bytes; `loadu` has no alignment requirement.
+            let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast()) };
+            let eq = |c: u8| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(c as i8));
+            // See `lane32` for the tables: `vpshufb` works per 128-bit lane, as in AVX2.
+            let ws = _mm512_cmpeq_epi8_mask(v, _mm512_shuffle_epi8(ws_table, v));
+            let ctrl = _mm512_cmplt_epu8_mask(v, _mm512_set1_epi8(0x20));
+            let curlified = _mm512_or_si512(v, _mm512_set1_epi8(0x20));
+            let op = _mm512_cmpeq_epi8_mask(curlified, _mm512_shuffle_epi8(op_table, v));
+            out.push(Masks {
+                quote: eq(b'"'),
+                backslash: eq(b'\\'),
+                structural: op & !ctrl,
+                ws,
+                ctrl,
+                high: _mm512_movepi8_mask(v),
+            });
         });
     }
 
@@ -365,9 +407,24 @@ mod tests {
             prop_assert_eq!(&got, &reference(&bytes));
             #[cfg(target_arch = "x86_64")]
             {
+                let want = reference(&bytes);
                 let mut sse = Vec::new();
                 x86::classify_sse2(&bytes, &mut sse);
-                prop_assert_eq!(&sse, &reference(&bytes));
+                prop_assert_eq!(&sse, &want);
+                if std::is_x86_feature_detected!("avx2") {
+                    let mut avx2 = Vec::new();
+                    // SAFETY: the CPU supports AVX2 (checked just above).
+                    #[allow(unsafe_code)]
+                    unsafe { x86::classify_avx2(&bytes, &mut avx2) };
+                    prop_assert_eq!(&avx2, &want);
+                }
+                if x86::has_avx512() {
+                    let mut avx512 = Vec::new();
+                    // SAFETY: the CPU supports AVX-512 F and BW (checked just above).
+                    #[allow(unsafe_code)]
+                    unsafe { x86::classify_avx512(&bytes, &mut avx512) };
+                    prop_assert_eq!(&avx512, &want);
+                }
             }
         }
     }
