@@ -73,6 +73,12 @@ fn prefix_xor(mut x: u64) -> u64 {
 pub(crate) trait Bits {
     /// [`prefix_xor`].
     fn prefix_xor(x: u64) -> u64;
+
+    /// Appends the positions of the set bits of `bits` (block `k`) to `toks`.
+    #[inline(always)]
+    fn flatten(toks: &mut Tokens, k: usize, bits: u64) -> Option<()> {
+        toks.flatten(k, bits)
+    }
 }
 
 /// The portable [`Bits`].
@@ -107,7 +113,7 @@ fn set_bit(masks: &mut [u64], p: usize) {
 /// (a byte is at most one token), so that a block's positions are written without a
 /// capacity check per token.
 #[derive(Debug, Default)]
-struct Tokens {
+pub(crate) struct Tokens {
     buf: Vec<u32>,
     len: usize,
 }
@@ -133,6 +139,15 @@ impl Tokens {
         }
         self.len += n;
         Some(())
+    }
+
+    /// The 64 slots after the last token (a block's tokens fit; the buffer always has them
+    /// while a pass runs, see [`reset`](Tokens::reset)), and the count so far.
+    #[inline(always)]
+    fn spare_block(&mut self) -> Option<(&mut [u32; 64], &mut usize)> {
+        let Tokens { buf, len } = self;
+        let spare = buf.get_mut(*len..*len + 64)?;
+        Some((<&mut [u32; 64]>::try_from(spare).ok()?, len))
     }
 
     fn as_slice(&self) -> &[u32] {
@@ -231,7 +246,7 @@ impl Index {
             let scalar = !(in_str | quote | m.ws | m.structural);
             let scalar_start = scalar & !((scalar << 1) | scalar_carry);
             scalar_carry = scalar >> 63;
-            toks.flatten(k, (m.structural & !in_str) | quote | scalar_start)?;
+            B::flatten(toks, k, (m.structural & !in_str) | quote | scalar_start)?;
         }
         if bad != 0 || str_carry != 0 || (high != 0 && std::str::from_utf8(b).is_err()) {
             return None;

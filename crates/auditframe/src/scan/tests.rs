@@ -267,6 +267,30 @@ proptest! {
     }
 }
 
+#[test]
+fn blocks_dense_with_tokens_flatten_every_one() {
+    // Up to 64 tokens per block: every count a block-at-a-time flatten stores in pieces
+    // (≤ 16, ≤ 32, ≤ 48, ≤ 64), at every offset, then blocks with few tokens again.
+    for lead in 0..64 {
+        let mut s = " ".repeat(lead);
+        s.push('[');
+        for i in 0..400 {
+            s.push_str(if i % 3 == 0 { "[]," } else { "1," });
+        }
+        s.push_str(r#""x ", {"k" : "long string without tokens inside it at all, none"}]"#);
+        let b = s.as_bytes();
+        assert_eq!(tokens(b), Some(naive_tokens(b)), "lead {lead}");
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut ix = Index::default();
+            if let Some(r) = classify::x86::tokens_without_compress(&mut ix, b) {
+                assert_eq!(r, Some(()));
+                assert_eq!(ix.toks(), &naive_tokens(b)[..], "lead {lead}");
+            }
+        }
+    }
+}
+
 /// The portable token passes, bypassing the run-time choice of CPU instructions.
 fn portable(b: &[u8], nested: bool) -> (Option<()>, Vec<u32>) {
     let mut ix = Index::default();
@@ -300,6 +324,16 @@ proptest! {
         prop_assert_eq!(got, want);
         if got.is_some() {
             prop_assert_eq!(ix.toks(), &toks[..]);
+        }
+        // The carry-less pass without AVX-512's flatten, which `build` skips on CPUs that
+        // have that.
+        #[cfg(target_arch = "x86_64")]
+        if let Some(got) = classify::x86::tokens_without_compress(&mut ix, b) {
+            let (want, toks) = portable(b, false);
+            prop_assert_eq!(got, want);
+            if got.is_some() {
+                prop_assert_eq!(ix.toks(), &toks[..]);
+            }
         }
     }
 }

@@ -237,7 +237,7 @@ impl Index {
             let scalar = !(in_str | delim | m.ws | m.structural | intro | ws_esc);
             let scalar_start = scalar & !((scalar << 1) | scalar_carry);
             scalar_carry = scalar >> 63;
-            toks.flatten(k, (m.structural & outside) | delim | scalar_start)?;
+            B::flatten(toks, k, (m.structural & outside) | delim | scalar_start)?;
         }
         // The enclosing record was validated, but the cursor relies on it: check non-ASCII
         // text again (rare, and only then; only the text's bytes, which are cut at quotes).
