@@ -156,15 +156,13 @@ pub(crate) mod x86 {
     struct Compress;
 
     /// The byte offsets 0, 1, …, 63.
-    static OFFSETS: [u8; 64] = {
-        let mut t = [0u8; 64];
-        let mut i = 0;
-        while i < 64 {
-            t[i] = i as u8;
-            i += 1;
-        }
-        t
-    };
+    #[rustfmt::skip]
+    static OFFSETS: [u8; 64] = [
+        0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+        16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+        32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+        48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63,
+    ];
 
     impl Bits for Compress {
         #[inline(always)]
