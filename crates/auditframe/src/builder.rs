@@ -140,6 +140,33 @@ fn quick_slot(s: &[u8]) -> usize {
     (h >> 54) as usize % RECENT_SLOTS
 }
 
+/// Whether `a` and `b` are the same bytes. Dictionary values are mostly short (verbs,
+/// resources, categories, cluster names), for which a call to `memcmp` cost more than the
+/// comparison: up to 16 bytes are compared as two overlapping words.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    let half = |s: &[u8], at: usize| {
+        s.get(at..at + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map(u32::from_le_bytes)
+    };
+    match n {
+        0..=3 => a == b,
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 impl DictBuilder {
     fn reserve(&mut self, rows: usize) {
         self.codes.reserve(rows);
@@ -152,7 +179,12 @@ impl DictBuilder {
         }
         let slot = quick_slot(s.as_bytes());
         if let Some(&c) = self.recent.get(slot) {
-            if c != 0 && self.values.get(c as usize - 1).is_some_and(|v| &**v == s) {
+            if c != 0
+                && self
+                    .values
+                    .get(c as usize - 1)
+                    .is_some_and(|v| same_bytes(v.as_bytes(), s.as_bytes()))
+            {
                 return c - 1;
             }
         }
@@ -693,5 +725,28 @@ impl Columns {
         }
         let df = pl::DataFrame::new(height, out)?;
         Ok(AuditFrame::from_parts(df, projection)?.with_audit_keys(keys))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Equal to slice equality, for every length up to past the word compare's, and for
+        /// pairs that differ in one byte anywhere.
+        #[test]
+        fn same_bytes_is_equality(a in proptest::collection::vec(any::<u8>(), 0..40), at in any::<usize>(), flip in 1u8..) {
+            prop_assert!(same_bytes(&a, &a.clone()));
+            let mut b = a.clone();
+            if let Some(i) = (!b.is_empty()).then(|| at % b.len()) {
+                b[i] ^= flip;
+                prop_assert!(!same_bytes(&a, &b));
+            }
+            b.push(0);
+            prop_assert_eq!(same_bytes(&a, &b), false);
+            prop_assert_eq!(same_bytes(&a, &b[..a.len()]), a[..] == b[..a.len()]);
+        }
     }
 }
