@@ -2,9 +2,10 @@
 //!
 //! This is the crate's only SIMD code. On x86-64 the AVX-512 kernel, else the AVX2 one, is
 //! chosen at run time when the CPU has it (users get it without `-C target-cpu=native`);
-//! otherwise SSE2, which every x86-64 CPU has. Other architectures use a portable table-driven loop. All kernels are
-//! tested against the portable one. The x86 module also compiles the index's token passes
-//! a second time with `pclmulqdq`, `popcnt` and BMI1 for the CPUs that have them.
+//! otherwise SSE2, which every x86-64 CPU has. Other architectures use a portable
+//! table-driven loop. All kernels are tested against the portable one. The x86 module also
+//! compiles the index's token passes a second time with `pclmulqdq`, `popcnt` and BMI1 for
+//! the CPUs that have them, and a third time with AVX-512's byte compression for the flatten.
 
 /// The classes of one 64-byte block; bit `i` describes byte `i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
