@@ -737,7 +737,11 @@ mod tests {
         /// Equal to slice equality, for every length up to past the word compare's, and for
         /// pairs that differ in one byte anywhere.
         #[test]
-        fn same_bytes_is_equality(a in proptest::collection::vec(any::<u8>(), 0..40), at in any::<usize>(), flip in 1u8..) {
+        fn same_bytes_is_equality(
+            a in proptest::collection::vec(any::<u8>(), 0..40),
+            at in any::<usize>(),
+            flip in 1u8..,
+        ) {
             prop_assert!(same_bytes(&a, &a.clone()));
             let mut b = a.clone();
             if let Some(i) = (!b.is_empty()).then(|| at % b.len()) {
