@@ -41,9 +41,10 @@ pub(crate) fn map(file: &File) -> std::io::Result<Option<Mmap>> {
 /// Drops the page-table entries of `part` (a stretch of `map` that a parse task is done
 /// with) while the rest of the file is parsed, so that unmapping the file afterwards has
 /// little left to tear down. Unmapping a big mapping takes tens of milliseconds per GiB and
-/// holds the process's memory-map lock the whole time (~35 ms for a 1.3 GB file here), which stalls every other thread that faults
-/// in a fresh page (building the frame does, right after the parse); dropping the entries
-/// of a stretch only takes that lock for reading, on the thread that has just read it.
+/// holds the process's memory-map lock the whole time (~35 ms for a 1.3 GB file here), which
+/// stalls every other thread that faults in a fresh page (building the frame does, right
+/// after the parse); dropping the entries of a stretch only takes that lock for reading, on
+/// the thread that has just read it.
 /// The pages stay in the page cache. A task may still read a line that runs into a stretch
 /// another task dropped: it faults the page in again from the page cache and sees the same
 /// bytes. Best effort: a failure changes nothing.
