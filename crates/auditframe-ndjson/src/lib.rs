@@ -43,6 +43,7 @@
 mod categories;
 mod error;
 mod input;
+mod lines;
 mod mmap;
 mod source;
 
@@ -58,6 +59,7 @@ use rayon::prelude::*;
 pub use auditframe::source::{InputReport, Progress, ProgressFn, ReadReport};
 pub use categories::may_hold_categories;
 pub use error::{Error, Result};
+pub use lines::split_on_lines;
 
 /// Default block size: input is read and parsed this many bytes at a time (64 MiB), which
 /// bounds the reader's memory beyond the frame itself.
@@ -65,10 +67,6 @@ pub const DEFAULT_BLOCK_BYTES: usize = 64 << 20;
 
 /// Default chunk size for parallel parsing (1 MiB).
 pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
-
-/// Builders per thread for one block parsed in parallel: enough pieces that a thread slowed
-/// by other work delays the block by a fraction of a piece.
-const BUILDERS_PER_THREAD: usize = 4;
 
 /// Told each stretch of an in-memory input that a parse task is done with.
 type Parsed<'a> = dyn Fn(&[u8]) + Sync + 'a;
@@ -178,7 +176,8 @@ impl ReaderBuilder {
     }
 
     /// Bytes read and parsed at a time (at least 64 KiB). Peak memory is about the frame
-    /// plus one block.
+    /// plus one block. A mapped file read whole is parsed in one pass (nothing to buffer);
+    /// the block size is then how often progress is reported.
     #[must_use]
     pub fn block_bytes(mut self, n: usize) -> ReaderBuilder {
         self.block_bytes = n.max(64 << 10);
@@ -202,7 +201,8 @@ impl ReaderBuilder {
         self
     }
 
-    /// Reports progress after every block (for a progress line on a terminal).
+    /// Reports progress after every block (for a progress line on a terminal). The callback
+    /// may be called from any of the pool's threads, never from two at once.
     #[must_use]
     pub fn progress(mut self, f: Arc<ProgressFn>) -> ReaderBuilder {
         self.progress = Some(f);
@@ -210,7 +210,8 @@ impl ReaderBuilder {
     }
 
     /// Stops the read with [`Error::Cancelled`] at the next block once `flag` is set (from
-    /// another thread: a front end's Ctrl-C handler). A block already being parsed finishes.
+    /// another thread: a front end's Ctrl-C handler). A block already being parsed finishes
+    /// (in a one-pass read of a mapped file, the chunks being parsed).
     #[must_use]
     pub fn cancel(mut self, flag: Arc<AtomicBool>) -> ReaderBuilder {
         self.cancel = Some(flag);
@@ -321,9 +322,10 @@ impl ReaderBuilder {
         }
     }
 
-    /// Parses an input that is wholly in memory where it lies: windows of about a block,
-    /// each cut at a newline and parsed in parallel chunks (JSON arrays and pretty-printed
-    /// documents are delimited by the structural scan instead).
+    /// Parses an input that is wholly in memory where it lies, in parallel chunks cut at
+    /// newlines: in one pass when its rows are collected, else a window of about a block at
+    /// a time (JSON arrays and pretty-printed documents are delimited by the structural scan
+    /// instead).
     ///
     /// `parsed` is told each stretch of `bytes` a task is done with (a mapped file drops its
     /// page-table entries then, see [`mmap::forget`]).
@@ -345,13 +347,21 @@ impl ReaderBuilder {
             framing,
             shape,
         } = self.start(name, first);
-        if framing == auditframe::decoder::Framing::Lines {
+        if framing == auditframe::decoder::Framing::Lines && matches!(rows, Rows::Collect) {
+            // One pass over the whole input: nothing needs the rows a block at a time.
+            let watch = lines::Watch::new(name, self.block_bytes);
+            let parts = self.parse_lines_parallel(bytes, shape, &source, parsed, Some(&watch));
+            self.check_cancelled()?;
+            input.bytes = bytes.len() as u64;
+            self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
+            self.block_done(name, &input)?;
+        } else if framing == auditframe::decoder::Framing::Lines {
             let mut rest = bytes;
             while !rest.is_empty() {
-                let window = split_on_lines_once(rest, self.block_bytes);
+                let window = lines::split_on_lines_once(rest, self.block_bytes);
                 rest = rest.get(window.len()..).unwrap_or_default();
                 input.bytes += window.len() as u64;
-                let parts = self.parse_lines_parallel(window, shape, &source, parsed);
+                let parts = self.parse_lines_parallel(window, shape, &source, parsed, None);
                 self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
                 self.block_done(name, &input)?;
                 if builder.has_failed() {
@@ -407,7 +417,7 @@ impl ReaderBuilder {
                 for block in rx {
                     let block = block?;
                     input.bytes += block.len() as u64;
-                    let parts = self.parse_lines_parallel(&block, shape, &source, &|_| {});
+                    let parts = self.parse_lines_parallel(&block, shape, &source, &|_| {}, None);
                     self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
                     self.block_done(name, &input)?;
                     if builder.has_failed() {
@@ -572,50 +582,6 @@ impl ReaderBuilder {
         b
     }
 
-    fn parse_lines_parallel(
-        &self,
-        block: &[u8],
-        shape: Option<Shape>,
-        source: &Arc<str>,
-        parsed: &Parsed<'_>,
-    ) -> Vec<FrameBuilder> {
-        // Each task finds its own lines (those starting in its stretch of `chunk_bytes`), so
-        // that no thread scans the block for newlines first — nor takes, alone, the page
-        // faults (and, for a file not in the page cache, the reads) at every chunk's start.
-        // One builder per run of consecutive chunks (a rayon split), each run at least a
-        // `BUILDERS_PER_THREAD`th of a thread's share: without that bound rayon splits on
-        // every steal (hundreds of builders per block on two threads). Fewer builders are
-        // fewer chunk dictionaries to merge and fewer, bigger column chunks in the frame;
-        // `collect` keeps the splits' order.
-        let size = self.chunk_bytes.max(1);
-        let chunks = block.len().div_ceil(size);
-        let per_builder = chunks.div_ceil(rayon::current_num_threads() * BUILDERS_PER_THREAD);
-        let rows = rows_in(block, per_builder.max(1) * size);
-        (0..chunks)
-            .into_par_iter()
-            .with_min_len(per_builder.max(1))
-            .fold(
-                || {
-                    let mut b = self.new_builder(shape, source);
-                    b.reserve(rows);
-                    b
-                },
-                |mut b, i| {
-                    let lines = lines_starting_in(block, i * size, (i + 1) * size);
-                    // Errors are kept inside the builder (strict mode stops it); `append`
-                    // surfaces them.
-                    let _ = b.push_lines(lines);
-                    // The lines starting here are parsed (the line that runs into this
-                    // stretch from the one before may still be read: see `mmap::forget`).
-                    if let Some(done) = block.get(i * size..((i + 1) * size).min(block.len())) {
-                        parsed(done);
-                    }
-                    b
-                },
-            )
-            .collect()
-    }
-
     fn parse_values_parallel(
         &self,
         all: &[u8],
@@ -737,98 +703,4 @@ fn is_gzip(file: &mut std::fs::File) -> std::io::Result<bool> {
     }
     file.seek(SeekFrom::Start(0))?;
     Ok(got == 2 && magic == [0x1f, 0x8b])
-}
-
-/// The first piece of `buf` of about `target` bytes that ends at a newline (or all of `buf`).
-fn split_on_lines_once(buf: &[u8], target: usize) -> &[u8] {
-    // Through the first newline at or after byte `target`.
-    let want = target.max(1).min(buf.len());
-    buf.get(..line_start_at(buf, want + 1)).unwrap_or(buf)
-}
-
-/// The first line start at or after `at`: 0, or just after a newline.
-fn line_start_at(buf: &[u8], at: usize) -> usize {
-    if at == 0 {
-        return 0;
-    }
-    match buf
-        .get(at - 1..)
-        .and_then(|tail| memchr::memchr(b'\n', tail))
-    {
-        Some(n) => at + n,
-        None => buf.len(),
-    }
-}
-
-/// The lines of `buf` that start in `from..to`, as one slice (ending at a newline, or where
-/// `buf` ends). Consecutive ranges give consecutive, disjoint slices that cover `buf`.
-/// About how many lines `bytes` of `block` hold, from the length of the lines in its first
-/// [`LINE_SAMPLE`] bytes, with a quarter added: builders reserve that many rows, so that
-/// their columns do not grow by copying (reserved and unused memory is never touched, so
-/// over-estimating costs little).
-fn rows_in(block: &[u8], bytes: usize) -> usize {
-    let sample = block.get(..block.len().min(LINE_SAMPLE)).unwrap_or(block);
-    let lines = memchr::memchr_iter(b'\n', sample).count().max(1);
-    let per_line = (sample.len() / lines).max(1);
-    bytes.min(block.len()) / per_line * 5 / 4
-}
-
-/// Bytes [`rows_in`] counts lines in.
-const LINE_SAMPLE: usize = 256 << 10;
-
-fn lines_starting_in(buf: &[u8], from: usize, to: usize) -> &[u8] {
-    let start = line_start_at(buf, from.min(buf.len()));
-    let end = line_start_at(buf, to.min(buf.len())).max(start);
-    buf.get(start..end).unwrap_or_default()
-}
-
-/// Splits `buf` into the pieces the reader parses in parallel: for each stretch of `target`
-/// bytes, the lines that start in it (empty pieces left out). Every piece but the last ends
-/// at a newline; together they are `buf`.
-pub fn split_on_lines(buf: &[u8], target: usize) -> Vec<&[u8]> {
-    let size = target.max(1);
-    (0..buf.len().div_ceil(size))
-        .map(|i| lines_starting_in(buf, i * size, (i + 1) * size))
-        .filter(|piece| !piece.is_empty())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_starting_in_ranges_cover_the_buffer_in_order() {
-        let buf = b"aaaa\nbb\ncccccc\nd\n\neee";
-        for size in 1..30 {
-            let parts: Vec<&[u8]> = (0..buf.len().div_ceil(size))
-                .map(|i| lines_starting_in(buf, i * size, (i + 1) * size))
-                .collect();
-            assert_eq!(parts.concat(), buf.to_vec(), "size {size}");
-            // Every non-empty part but the last ends at a newline and starts a line.
-            let mut at = 0;
-            for p in parts.iter().filter(|p| !p.is_empty()) {
-                assert!(at == 0 || buf[at - 1] == b'\n', "size {size}");
-                at += p.len();
-                if at < buf.len() {
-                    assert_eq!(p.last(), Some(&b'\n'), "size {size}");
-                }
-            }
-        }
-        assert!(lines_starting_in(b"", 0, 10).is_empty());
-        assert_eq!(lines_starting_in(b"ab\ncd\n", 1, 4), b"cd\n");
-    }
-
-    #[test]
-    fn split_keeps_every_byte_and_ends_on_newlines() {
-        let buf = b"aaaa\nbb\ncccccc\nd\n\neee";
-        for target in 1..30 {
-            let parts = split_on_lines(buf, target);
-            assert_eq!(parts.concat(), buf.to_vec(), "target {target}");
-            for p in &parts[..parts.len() - 1] {
-                assert_eq!(p.last(), Some(&b'\n'));
-            }
-        }
-        assert!(split_on_lines(b"", 10).is_empty());
-    }
 }

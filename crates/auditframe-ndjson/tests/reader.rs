@@ -104,16 +104,57 @@ fn error_positions_are_exact_across_chunks_and_blocks() {
         r.parse.errors[0]
     );
 
-    let err = ReaderBuilder::new()
-        .strict(true)
-        .block_bytes(64 << 10)
-        .chunk_bytes(4 << 10)
-        .read_slice(&input, "audit.log")
-        .unwrap_err();
-    let Error::Parse(e) = err else {
-        panic!("{err}")
-    };
-    assert_eq!(e.position().map(|p| p.line), Some(3));
+    // Strict: the first error in input order, also when it is in a later piece than the
+    // start and pieces after it fail too (they are parsed at the same time).
+    let mut first_ok = lines.clone();
+    first_ok[2] = lines[3];
+    for (input, first) in [(input, 3), (first_ok.join(&b'\n'), 777)] {
+        let err = ReaderBuilder::new()
+            .strict(true)
+            .block_bytes(64 << 10)
+            .chunk_bytes(4 << 10)
+            .read_slice(&input, "audit.log")
+            .unwrap_err();
+        let Error::Parse(e) = err else {
+            panic!("{err}")
+        };
+        assert_eq!(e.position().map(|p| p.line), Some(first));
+    }
+}
+
+#[test]
+fn a_one_pass_read_reports_progress_in_order_up_to_the_whole_input() {
+    use std::sync::{Arc, Mutex};
+    let data = generated(Shape::AksAudit, 3000);
+    let d = tmpdir("progress");
+    let path = d.join("a.log");
+    std::fs::write(&path, &data).unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let (frame, _) = ReaderBuilder::new()
+        .block_bytes(256 << 10)
+        .chunk_bytes(64 << 10)
+        .progress(Arc::new(move |p| {
+            s.lock().unwrap().push((p.bytes.unwrap(), p.rows));
+        }))
+        .read_path(&path)
+        .unwrap();
+    let seen = seen.lock().unwrap();
+    // About one report per block, never going back, the last one the whole input.
+    let blocks = data.len().div_ceil(256 << 10);
+    assert!(
+        seen.len() >= blocks / 2 && seen.len() <= blocks + 1,
+        "{} reports for {blocks} blocks",
+        seen.len()
+    );
+    assert!(seen
+        .windows(2)
+        .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
+    assert_eq!(
+        seen.last(),
+        Some(&(data.len() as u64, frame.height() as u64))
+    );
+    let _ = std::fs::remove_dir_all(&d);
 }
 
 #[test]
