@@ -60,6 +60,17 @@ fn parallel_chunks_equal_the_sequential_parse_in_order() {
         assert_same(&want, &got);
         assert_eq!(report.parse.rows, 3000);
         assert_eq!(report.bytes(), data.len() as u64);
+        // The pieces' columns are the frame's chunks (no join copies them: 1 MiB chunks of
+        // a 3 MB input are a few pieces), but hundreds of tiny pieces (4 KiB chunks) are
+        // coalesced.
+        let chunks = |c: &str| got.dataframe().column(c).unwrap().n_chunks();
+        for c in ["verb", "latency_ms", "request_received"] {
+            match chunk {
+                4096 => assert_eq!(chunks(c), 1, "{c}"),
+                1048576 => assert!(chunks(c) > 1, "{c}: {} chunks", chunks(c)),
+                _ => {}
+            }
+        }
     }
 }
 

@@ -588,8 +588,66 @@ fn assert_matches_reference(rows: &[Row], o: &AnalysisOptions, a: &auditframe::A
     assert_eq!(pct, r.pct);
 }
 
+/// The frame of `rows` as the parallel reader builds it: a builder per part (cut at `cuts`),
+/// appended, so that every column has a chunk per non-empty part. With `misalign`, the
+/// `verb` and `latency_ms` columns are then joined into one chunk while the others keep
+/// theirs, so that chunk boundaries differ between columns.
+fn chunked_frame_of(rows: &[Row], cuts: &[usize], misalign: bool) -> AuditFrame {
+    use auditframe::decoder::FrameBuilder;
+    let opts = ParseOptions::new().with_strict(true);
+    let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(rows.len())).collect();
+    cuts.extend([0, rows.len()]);
+    cuts.sort_unstable();
+    let mut all = FrameBuilder::new(&opts, None);
+    let mut parts = 0;
+    for w in cuts.windows(2) {
+        let text: String = rows[w[0]..w[1]]
+            .iter()
+            .map(|r| json_line(r) + "\n")
+            .collect();
+        let mut b = FrameBuilder::new(&opts, None);
+        b.push_lines(text.as_bytes()).unwrap();
+        parts += usize::from(w[1] > w[0]);
+        all.append(b);
+    }
+    let (f, _) = all.finish().unwrap();
+    let chunks = |f: &AuditFrame, c: &str| f.dataframe().column(c).unwrap().n_chunks();
+    assert_eq!(chunks(&f, "verb"), parts.max(1));
+    if !misalign {
+        return f;
+    }
+    let mut df = f.into_dataframe();
+    for c in ["verb", "latency_ms"] {
+        let joined = df.column(c).unwrap().as_materialized_series().rechunk();
+        df.with_column(joined.into()).unwrap();
+    }
+    let f = AuditFrame::from_dataframe(df).unwrap();
+    assert_eq!(chunks(&f, "latency_ms"), 1);
+    assert_eq!(chunks(&f, "user_agent"), parts.max(1));
+    f
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// The kernel reads a frame's chunks in place (windows within one chunk of every
+    /// column): any chunking, aligned or not across columns, gives the one-chunk answer.
+    #[test]
+    fn chunked_frames_analyse_like_one_chunk(
+        rows in prop::collection::vec(arb_row(), 0..120),
+        cuts in prop::collection::vec(0usize..120, 0..6),
+        misalign in any::<bool>(),
+        o in arb_opts(),
+    ) {
+        let whole = analyze(&frame_of(&rows), &o).unwrap();
+        let chunked = chunked_frame_of(&rows, &cuts, misalign);
+        prop_assert_eq!(&analyze(&chunked, &o).unwrap(), &whole);
+        let one = auditframe::analysis::partial_with_threads(&chunked, &o, 1)
+            .unwrap()
+            .finish(&o)
+            .unwrap();
+        prop_assert_eq!(&one, &whole);
+    }
 
     #[test]
     fn analyses_equal_the_naive_reference(rows in prop::collection::vec(arb_row(), 0..120), o in arb_opts()) {

@@ -1,11 +1,15 @@
-//! Columns of a frame as contiguous physical arrays, for one-pass kernels: categorical codes
-//! with their dictionary, nullable i64s (timestamps as ns, latencies as ms), and strings.
+//! Columns of a frame as physical arrays, for one-pass kernels: categorical codes with their
+//! dictionary, nullable i64s (timestamps as ns, latencies as ms), and strings. Loaded either
+//! joined into one contiguous array, or as the frame's chunks (nothing copied), read through
+//! windows that lie within one chunk.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use polars::prelude as pl;
 use polars::prelude::{CategoricalMapping, ChunkAgg};
 use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::types::NativeType;
 
 use crate::schema::Column;
 use crate::{AuditFrame, Error, Result};
@@ -29,10 +33,24 @@ pub(crate) struct Codes {
     mapping: Option<Arc<CategoricalMapping>>,
     /// Codes are `< len`; the extra slot `len` stands for null.
     pub(crate) len: u32,
+    /// The column's chunks, when loaded without joining them ([`Codes::load_chunks`]);
+    /// `arr` is then empty until a [`window`](Codes::window) is taken.
+    chunks: Chunks<u32>,
 }
 
 impl Codes {
+    /// Loads `col` as one contiguous array (its chunks joined, when it has several).
     pub(crate) fn load(frame: &AuditFrame, col: Column) -> Result<Codes> {
+        Codes::load_as(frame, col, true)
+    }
+
+    /// Loads `col` keeping its chunks (nothing copied): rows are read through windows that
+    /// lie within one chunk ([`Codes::window`]).
+    pub(crate) fn load_chunks(frame: &AuditFrame, col: Column) -> Result<Codes> {
+        Codes::load_as(frame, col, false)
+    }
+
+    fn load_as(frame: &AuditFrame, col: Column, join: bool) -> Result<Codes> {
         let c = frame.column(col)?.as_materialized_series();
         let mapping = match c.dtype() {
             pl::DataType::Categorical(_, m) | pl::DataType::Enum(_, m) => Some(m.clone()),
@@ -44,15 +62,16 @@ impl Codes {
         };
         let phys = c.to_physical_repr();
         let phys = match phys.dtype() {
-            pl::DataType::UInt32 => phys.rechunk(),
-            _ => phys.cast(&pl::DataType::UInt32)?.rechunk(),
+            pl::DataType::UInt32 => phys.into_owned(),
+            _ => phys.cast(&pl::DataType::UInt32)?,
         };
+        let phys = if join { phys.rechunk() } else { phys };
         let ca = phys.u32()?;
-        let arr = ca
-            .downcast_iter()
-            .next()
-            .cloned()
-            .unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new()));
+        let (arr, chunks) = if join {
+            (first_chunk(ca.downcast_iter()), Chunks::default())
+        } else {
+            (empty(), Chunks::of(ca.downcast_iter()))
+        };
         let n = mapping.as_deref().map_or(0, |m| codes_len(m, ca));
         let max = n.saturating_sub(1) as u32;
         if max >= (1 << 24) {
@@ -64,7 +83,25 @@ impl Codes {
             len: if n == 0 && ca.is_empty() { 0 } else { max + 1 },
             arr,
             mapping,
+            chunks,
         })
+    }
+
+    /// Rows `range` as a column of their own (row `i` of the window is row
+    /// `range.start + i`), sharing the buffers; `None` when the range crosses a chunk
+    /// boundary. A stand-in ([`Codes::unused`]) stays one.
+    pub(crate) fn window(&self, range: Range<usize>) -> Option<Codes> {
+        Some(Codes {
+            arr: window_of(&self.arr, &self.chunks, range)?,
+            mapping: self.mapping.clone(),
+            len: self.len,
+            chunks: Chunks::default(),
+        })
+    }
+
+    /// Rows where one of the column's chunks ends (when loaded with its chunks).
+    pub(crate) fn chunk_ends(&self) -> impl Iterator<Item = usize> + '_ {
+        self.chunks.ends()
     }
 
     /// The code at `i`, or `len` for null.
@@ -90,9 +127,10 @@ impl Codes {
     /// A stand-in for a column that is not read: every row is null.
     pub(crate) fn unused() -> Codes {
         Codes {
-            arr: PrimitiveArray::from_vec(Vec::new()),
+            arr: empty(),
             mapping: None,
             len: 0,
+            chunks: Chunks::default(),
         }
     }
 
@@ -100,6 +138,15 @@ impl Codes {
     pub(crate) fn load_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Codes> {
         if needed {
             Codes::load(frame, col)
+        } else {
+            Ok(Codes::unused())
+        }
+    }
+
+    /// [`Codes::load_chunks`] if `needed`, else a stand-in.
+    pub(crate) fn load_chunks_if(frame: &AuditFrame, col: Column, needed: bool) -> Result<Codes> {
+        if needed {
+            Codes::load_chunks(frame, col)
         } else {
             Ok(Codes::unused())
         }
@@ -112,20 +159,53 @@ impl Codes {
 pub(crate) struct Ints {
     pub(crate) arr: PrimitiveArray<i64>,
     pub(crate) min_max: Option<(i64, i64)>,
+    /// As [`Codes`]' chunks.
+    chunks: Chunks<i64>,
 }
 
 impl Ints {
-    /// Loads `col`; with `range`, also its min and max (only bins and `Last` need them).
+    /// A contiguous column of `arr`'s values.
+    pub(crate) fn of(arr: PrimitiveArray<i64>) -> Ints {
+        Ints {
+            arr,
+            min_max: None,
+            chunks: Chunks::default(),
+        }
+    }
+
+    /// Loads `col` as one contiguous array; with `range`, also its min and max (only bins
+    /// and `Last` need them).
     pub(crate) fn load(frame: &AuditFrame, col: Column, range: bool) -> Result<Ints> {
+        Ints::load_as(frame, col, range, true)
+    }
+
+    /// Loads `col` keeping its chunks, as [`Codes::load_chunks`].
+    pub(crate) fn load_chunks(frame: &AuditFrame, col: Column, range: bool) -> Result<Ints> {
+        Ints::load_as(frame, col, range, false)
+    }
+
+    fn load_as(frame: &AuditFrame, col: Column, range: bool, join: bool) -> Result<Ints> {
         let c = frame.column(col)?.as_materialized_series();
-        let phys = c.to_physical_repr().rechunk();
+        let phys = c.to_physical_repr();
+        let phys = if join {
+            phys.rechunk()
+        } else {
+            phys.into_owned()
+        };
         let ca = phys.i64()?;
         // polars' vectorised kernels; `None` when every value is null.
         let min_max = if range { ca.min().zip(ca.max()) } else { None };
-        let arr = ca.downcast_iter().next().cloned();
-        Ok(Ints {
-            arr: arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
-            min_max,
+        Ok(if join {
+            Ints {
+                min_max,
+                ..Ints::of(first_chunk(ca.downcast_iter()))
+            }
+        } else {
+            Ints {
+                arr: empty(),
+                min_max,
+                chunks: Chunks::of(ca.downcast_iter()),
+            }
         })
     }
 
@@ -139,11 +219,35 @@ impl Ints {
         if needed {
             Ints::load(frame, col, range)
         } else {
-            Ok(Ints {
-                arr: PrimitiveArray::from_vec(Vec::new()),
-                min_max: None,
-            })
+            Ok(Ints::of(empty()))
         }
+    }
+
+    /// [`Ints::load_chunks`] if `needed`, else a column of nulls.
+    pub(crate) fn load_chunks_if(
+        frame: &AuditFrame,
+        col: Column,
+        needed: bool,
+        range: bool,
+    ) -> Result<Ints> {
+        if needed {
+            Ints::load_chunks(frame, col, range)
+        } else {
+            Ok(Ints::of(empty()))
+        }
+    }
+
+    /// As [`Codes::window`].
+    pub(crate) fn window(&self, range: Range<usize>) -> Option<Ints> {
+        Some(Ints {
+            min_max: self.min_max,
+            ..Ints::of(window_of(&self.arr, &self.chunks, range)?)
+        })
+    }
+
+    /// As [`Codes::chunk_ends`].
+    pub(crate) fn chunk_ends(&self) -> impl Iterator<Item = usize> + '_ {
+        self.chunks.ends()
     }
 
     #[inline]
@@ -153,6 +257,80 @@ impl Ints {
             _ => self.arr.values().get(i).copied(),
         }
     }
+}
+
+/// A column's chunks as loaded (not joined), and the row each starts at.
+#[derive(Clone)]
+struct Chunks<T: NativeType> {
+    arrs: Vec<PrimitiveArray<T>>,
+    starts: Vec<usize>,
+}
+
+impl<T: NativeType> Default for Chunks<T> {
+    fn default() -> Self {
+        Chunks {
+            arrs: Vec::new(),
+            starts: Vec::new(),
+        }
+    }
+}
+
+impl<T: NativeType> Chunks<T> {
+    fn of<'a>(arrs: impl Iterator<Item = &'a PrimitiveArray<T>>) -> Chunks<T> {
+        let mut c = Chunks::default();
+        let mut start = 0;
+        for a in arrs {
+            c.starts.push(start);
+            start += a.len();
+            c.arrs.push(a.clone());
+        }
+        c
+    }
+
+    fn ends(&self) -> impl Iterator<Item = usize> + '_ {
+        self.starts
+            .iter()
+            .zip(&self.arrs)
+            .map(|(&s, a)| s + a.len())
+    }
+}
+
+/// Rows `range` of a column held as `arr` (contiguous) or as `chunks` (when it has any), as
+/// one array sharing the buffers. `None` when the range crosses a chunk boundary or runs
+/// past the end; an empty column (a stand-in for one not read) stays empty.
+fn window_of<T: NativeType>(
+    arr: &PrimitiveArray<T>,
+    chunks: &Chunks<T>,
+    range: Range<usize>,
+) -> Option<PrimitiveArray<T>> {
+    let (arr, offset) = if chunks.arrs.is_empty() {
+        if arr.is_empty() {
+            return Some(arr.clone());
+        }
+        (arr, range.start)
+    } else {
+        let k = chunks
+            .starts
+            .partition_point(|&s| s <= range.start)
+            .checked_sub(1)?;
+        (chunks.arrs.get(k)?, range.start - chunks.starts.get(k)?)
+    };
+    if offset + range.len() > arr.len() {
+        return None;
+    }
+    let mut out = arr.clone();
+    out.slice(offset, range.len());
+    Some(out)
+}
+
+fn first_chunk<'a, T: NativeType>(
+    mut arrs: impl Iterator<Item = &'a PrimitiveArray<T>>,
+) -> PrimitiveArray<T> {
+    arrs.next().cloned().unwrap_or_else(empty)
+}
+
+fn empty<T: NativeType>() -> PrimitiveArray<T> {
+    PrimitiveArray::from_vec(Vec::new())
 }
 
 /// A nullable string column, read in place: its chunks (a frame built by the parallel reader

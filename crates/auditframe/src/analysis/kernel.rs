@@ -44,9 +44,12 @@ struct Dense {
     /// Latencies for the percentiles, per range of rows, grouped by (key, verb, resource)
     /// with a counting sort (group `g` = `(key * nv + verb) * nr + resource`).
     latencies: Vec<Grouped>,
+    /// (group, ms) pairs of the ranges run since the last [`Plan::seal`], in row order: a
+    /// thread runs many ranges (a frame's chunks cut them), grouped once, not per range.
+    pending: (Vec<u32>, Vec<i64>),
 }
 
-/// One range's latencies, grouped: group `g`'s values are `vals[offsets[g]..offsets[g + 1]]`.
+/// Latencies of a run of ranges, grouped: group `g`'s values are `vals[offsets[g]..offsets[g + 1]]`.
 /// Appending (group, ms) pairs to two flat vectors and sorting them by counting afterwards
 /// is far cheaper than pushing into thousands of per-group vectors.
 struct Grouped {
@@ -94,22 +97,23 @@ impl Plan {
     fn new(frame: &AuditFrame, opts: &AnalysisOptions, parts: Parts) -> Result<Plan> {
         opts.validate()?;
         let key_col = opts.key.column();
-        let key = Codes::load(frame, key_col)?;
+        // Columns keep the frame's chunks: rows are read through windows within one chunk.
+        let key = Codes::load_chunks(frame, key_col)?;
         // Only the columns the requested analyses read are loaded (and required).
         let latency_parts = parts.series || parts.percentiles;
-        let verb = Codes::load_if(
+        let verb = Codes::load_chunks_if(
             frame,
             Column::Verb,
             parts.percentiles || (latency_parts && opts.exclude_long_running),
         )?;
-        let resource = Codes::load_if(frame, Column::Resource, parts.percentiles)?;
-        let latency = Ints::load_if(frame, Column::LatencyMs, latency_parts, false)?;
-        let received = Ints::load_if(frame, Column::RequestReceived, parts.series, true)?;
+        let resource = Codes::load_chunks_if(frame, Column::Resource, parts.percentiles)?;
+        let latency = Ints::load_chunks_if(frame, Column::LatencyMs, latency_parts, false)?;
+        let received = Ints::load_chunks_if(frame, Column::RequestReceived, parts.series, true)?;
         let time = match opts.window {
             TimeWindow::All => None,
             // Only `Last` needs the newest time (the column's range).
             w => {
-                let t = Ints::load(
+                let t = Ints::load_chunks(
                     frame,
                     Column::TimeGenerated,
                     matches!(w, TimeWindow::Last(_)),
@@ -121,13 +125,13 @@ impl Plan {
         let stage = match &opts.stage {
             None => None,
             Some(s) => {
-                let c = Codes::load(frame, Column::Stage)?;
+                let c = Codes::load_chunks(frame, Column::Stage)?;
                 let code = c.code_of(s);
                 Some((c, code))
             }
         };
         let (long_running, watch) = if opts.exclude_long_running && latency_parts {
-            let sub = Codes::load(frame, Column::Subresource)?;
+            let sub = Codes::load_chunks(frame, Column::Subresource)?;
             let mask = (0..=sub.len)
                 .map(|c| LONG_RUNNING_SUBRESOURCES.contains(&sub.name(c)) && c < sub.len)
                 .collect();
@@ -175,6 +179,65 @@ impl Plan {
         })
     }
 
+    /// Row ranges that lie within one chunk of every column, none longer than `target`.
+    fn segments(&self, rows: usize, target: usize) -> Vec<std::ops::Range<usize>> {
+        let mut ends: Vec<usize> = self
+            .key
+            .chunk_ends()
+            .chain(self.verb.chunk_ends())
+            .chain(self.resource.chunk_ends())
+            .chain(self.latency.chunk_ends())
+            .chain(self.received.chunk_ends())
+            .chain(self.time.iter().flat_map(|(t, _, _)| t.chunk_ends()))
+            .chain(self.stage.iter().flat_map(|(c, _)| c.chunk_ends()))
+            .chain(self.long_running.iter().flat_map(|(c, _)| c.chunk_ends()))
+            .filter(|&e| e < rows)
+            .chain(std::iter::once(rows))
+            .collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let target = target.max(1);
+        let mut out = Vec::with_capacity(ends.len());
+        let mut start = 0;
+        for end in ends {
+            while end - start > target {
+                out.push(start..start + target);
+                start += target;
+            }
+            if end > start {
+                out.push(start..end);
+            }
+            start = end;
+        }
+        out
+    }
+
+    /// The plan over rows `range` only (row `i` of the window is row `range.start + i`);
+    /// `None` when the range crosses a chunk boundary of a column.
+    fn window(&self, range: std::ops::Range<usize>) -> Option<Plan> {
+        let r = || range.clone();
+        Some(Plan {
+            key: self.key.window(r())?,
+            verb: self.verb.window(r())?,
+            resource: self.resource.window(r())?,
+            latency: self.latency.window(r())?,
+            received: self.received.window(r())?,
+            time: match &self.time {
+                Some((t, a, b)) => Some((t.window(r())?, *a, *b)),
+                None => None,
+            },
+            stage: match &self.stage {
+                Some((c, code)) => Some((c.window(r())?, *code)),
+                None => None,
+            },
+            long_running: match &self.long_running {
+                Some((c, mask)) => Some((c.window(r())?, mask.clone())),
+                None => None,
+            },
+            ..*self
+        })
+    }
+
     fn dims(&self) -> (usize, usize, usize) {
         (
             self.key.len as usize + 1,
@@ -196,14 +259,16 @@ impl Plan {
             counts: vec![0; nk],
             series: vec![SumCount::default(); nk * self.n_bins],
             latencies: Vec::new(),
+            pending: (Vec::new(), Vec::new()),
         }
     }
 
     /// Accumulates rows `range` into `d`.
     fn run(&self, range: std::ops::Range<usize>, d: &mut Dense) {
-        let (nk, nv, nr) = self.dims();
-        let mut gids: Vec<u32> = Vec::with_capacity(range.len());
-        let mut vals: Vec<i64> = Vec::with_capacity(range.len());
+        let (_, nv, nr) = self.dims();
+        let (gids, vals) = &mut d.pending;
+        gids.reserve(range.len());
+        vals.reserve(range.len());
         let (mut cur_lo, mut cur_hi, mut cur_bin) = (i64::MAX, i64::MIN, 0i64);
         for i in range {
             if let Some((t, start, end)) = &self.time {
@@ -271,11 +336,21 @@ impl Plan {
             gids.push(g as u32);
             vals.push(ms);
         }
-        d.latencies
-            .push(Grouped::from_pairs(&gids, &vals, nk * nv * nr));
     }
 
-    fn merge(&self, mut a: Dense, b: Dense) -> Dense {
+    /// Groups `d`'s pending latencies.
+    fn seal(&self, mut d: Dense) -> Dense {
+        let (nk, nv, nr) = self.dims();
+        let (gids, vals) = std::mem::take(&mut d.pending);
+        if !gids.is_empty() {
+            d.latencies
+                .push(Grouped::from_pairs(&gids, &vals, nk * nv * nr));
+        }
+        d
+    }
+
+    fn merge(&self, a: Dense, b: Dense) -> Dense {
+        let (mut a, b) = (self.seal(a), self.seal(b));
         a.rows += b.rows;
         a.counts
             .iter_mut()
@@ -378,26 +453,24 @@ pub(crate) fn partial(
     }
     let n = frame.height();
     let parts = threads.unwrap_or_else(rayon::current_num_threads).max(1);
-    // A few chunks per thread balance the load; tiny frames run on one.
-    let chunk = n.div_ceil(parts * 2).max(16 * 1024);
-    let ranges: Vec<_> = (0..n)
-        .step_by(chunk)
-        .map(|s| s..(s + chunk).min(n))
-        .collect();
+    // A few ranges per thread balance the load (more where the frame's chunks cut them).
+    let ranges = plan.segments(n, n.div_ceil(parts * 2).max(16 * 1024));
+    // One range's rows into `d`, read through a window of the columns.
+    let run_range = |mut d: Dense, r: &std::ops::Range<usize>| -> Result<Dense> {
+        let w = plan
+            .window(r.clone())
+            .ok_or_else(|| Error::invalid("internal: a row range crosses a column chunk"))?;
+        w.run(0..r.len(), &mut d);
+        Ok(d)
+    };
     let dense = if ranges.len() <= 1 {
-        let mut d = plan.new_dense();
-        plan.run(0..n, &mut d);
-        d
+        ranges.iter().try_fold(plan.new_dense(), run_range)?
     } else {
         let run = || {
             ranges
                 .par_iter()
-                .map(|r| {
-                    let mut d = plan.new_dense();
-                    plan.run(r.clone(), &mut d);
-                    d
-                })
-                .reduce_with(|a, b| plan.merge(a, b))
+                .try_fold(|| plan.new_dense(), run_range)
+                .try_reduce_with(|a, b| Ok(plan.merge(a, b)))
         };
         let d = match threads {
             Some(t) => rayon::ThreadPoolBuilder::new()
@@ -407,7 +480,7 @@ pub(crate) fn partial(
                 .install(run),
             None => run(),
         };
-        d.unwrap_or_else(|| plan.new_dense())
+        d.transpose()?.unwrap_or_else(|| plan.new_dense())
     };
-    Ok(plan.to_partial(dense))
+    Ok(plan.to_partial(plan.seal(dense)))
 }

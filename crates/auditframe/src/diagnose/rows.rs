@@ -57,15 +57,9 @@ impl Cols {
             let s = frame.column(Column::StatusCode)?.as_materialized_series();
             let s = s.cast(&pl::DataType::Int64)?.rechunk();
             let arr = s.i64()?.downcast_iter().next().cloned();
-            Ints {
-                arr: arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())),
-                min_max: None,
-            }
+            Ints::of(arr.unwrap_or_else(|| PrimitiveArray::from_vec(Vec::new())))
         } else {
-            Ints {
-                arr: PrimitiveArray::from_vec(Vec::new()),
-                min_max: None,
-            }
+            Ints::of(PrimitiveArray::from_vec(Vec::new()))
         };
         let key = opts.key.column();
         Ok(Cols {

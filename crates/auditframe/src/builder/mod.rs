@@ -1,19 +1,21 @@
 //! Column builders: parsed events → the canonical frame's columns.
 //!
-//! Each parallel chunk builds its own columns with chunk-local dictionaries; the chunks are
-//! then stitched into one frame whose categorical columns share one dense dictionary per
-//! column (codes `0..k` in first-seen order), which the analyses index arrays with.
+//! Each parallel chunk builds its own columns with chunk-local dictionaries; the chunks then
+//! become the frame's chunks, without a copy ([`series`]), and its categorical columns share
+//! one dense dictionary per column (codes `0..k` in first-seen order), which the analyses
+//! index arrays with.
 
 use polars::prelude as pl;
 use polars::prelude::{IntoSeries, PlHashMap, PlSmallStr};
 use polars_arrow::bitmap::Bitmap;
-use rayon::prelude::*;
 
 use crate::audit_keys::AuditKeys;
 use crate::record::EventFields;
 use crate::schema::{Column, ColumnKind, Projection};
 use crate::timestamp::datetime_diff_millis;
-use crate::{AuditFrame, Result, Shape};
+use crate::{Result, Shape};
+
+mod series;
 
 /// A nullable `i64` / `i32` column under construction.
 #[derive(Debug, Default)]
@@ -301,51 +303,7 @@ impl DictBuilder {
         }
         out
     }
-
-    fn into_series(self, name: &str) -> Result<pl::Series> {
-        let cats = pl::Categories::random(
-            PlSmallStr::from_static("auditframe"),
-            pl::CategoricalPhysical::U32,
-        );
-        let mapping = cats.mapping();
-        // A fresh mapping hands out codes 0, 1, 2… in insertion order; check rather than assume.
-        for (i, v) in self.values.iter().enumerate() {
-            let c = mapping.insert_cat(v)?;
-            if c as usize != i {
-                return Err(crate::Error::schema("categorical mapping is not dense"));
-            }
-        }
-        let validity = (self.nulls > 0).then(|| Bitmap::from_iter(self.valid.iter().copied()));
-        // Null rows hold code 0, which need not exist; valid rows must be in range.
-        let n = self.values.len();
-        let in_range = self
-            .codes
-            .iter()
-            .enumerate()
-            .all(|(i, &c)| (c as usize) < n || !self.is_valid(i));
-        let codes =
-            pl::UInt32Chunked::from_vec_validity(PlSmallStr::from(name), self.codes, validity);
-        let dtype = pl::DataType::from_categories(cats);
-        if in_range {
-            // SAFETY: every code is below `self.values.len()` (checked above), the mapping
-            // holds exactly `self.values` with codes 0..len (checked while inserting), and
-            // the dtype's physical type is U32 as created. polars' checked constructor would
-            // look every row's code up in the mapping again.
-            #[allow(unsafe_code)]
-            let ca =
-                unsafe { pl::Categorical32Chunked::from_cats_and_dtype_unchecked(codes, dtype) };
-            return Ok(ca.into_series());
-        }
-        Ok(pl::Categorical32Chunked::from_cats_and_dtype(codes, dtype).into_series())
-    }
 }
-
-/// More chunks than this in a string column, of fewer than [`MIN_ROWS_PER_STRING_CHUNK`] rows
-/// on average, are coalesced into one when the frame is built.
-const MAX_STRING_CHUNKS: usize = 64;
-
-/// See [`MAX_STRING_CHUNKS`].
-const MIN_ROWS_PER_STRING_CHUNK: usize = 4096;
 
 /// A plain string column under construction.
 pub(crate) struct StrBuilder {
@@ -428,8 +386,7 @@ impl StrBuilder {
         // that row lookups and Arrow export (a batch per chunk) stay cheap. Big ones are kept
         // as they are: copying them (audit IDs read for copy detection, which most reads never
         // look at again) measured ~5 % of an AKSAudit read's CPU.
-        let chunks = ca.chunks().len();
-        if chunks > MAX_STRING_CHUNKS && ca.len() / chunks < MIN_ROWS_PER_STRING_CHUNK {
+        if series::coalesce(ca.chunks().len(), ca.len()) {
             ca.rechunk_mut();
         }
         ca.rename(PlSmallStr::from(name));
@@ -481,32 +438,6 @@ impl ColBuilder {
             ColBuilder::Str(b) => (0..n).for_each(|_| b.push(None)),
             // Never null: a row read from a table without the column was not salvaged.
             ColBuilder::Bool(b) => b.resize(b.len() + n, false),
-        }
-    }
-
-    /// One column from the same column of several chunks, in order.
-    fn concat(kind: ColumnKind, parts: Vec<ColBuilder>) -> ColBuilder {
-        macro_rules! gather {
-            ($variant:ident) => {
-                parts
-                    .into_iter()
-                    .filter_map(|p| match p {
-                        ColBuilder::$variant(b) => Some(b),
-                        _ => None,
-                    })
-                    .collect()
-            };
-        }
-        match kind {
-            ColumnKind::Timestamp => ColBuilder::Time(NumBuilder::concat(gather!(Time))),
-            ColumnKind::Int64 => ColBuilder::I64(NumBuilder::concat(gather!(I64))),
-            ColumnKind::Int32 => ColBuilder::I32(NumBuilder::concat(gather!(I32))),
-            ColumnKind::Categorical => ColBuilder::Dict(DictBuilder::concat(gather!(Dict))),
-            ColumnKind::String => ColBuilder::Str(StrBuilder::concat(gather!(Str))),
-            ColumnKind::Boolean => {
-                let parts: Vec<Vec<bool>> = gather!(Bool);
-                ColBuilder::Bool(parts.concat())
-            }
         }
     }
 }
@@ -664,67 +595,6 @@ impl Columns {
                 .chain(std::iter::once(other.current))
                 .filter(|c| c.rows > 0),
         );
-    }
-
-    /// Joins the chunks column by column (in parallel), in order; the keys, when kept, of
-    /// every row.
-    fn join(self) -> (usize, Vec<(Column, ColBuilder)>, Option<AuditKeys>) {
-        let height = self.rows();
-        let columns: Vec<Column> = self.projection.columns().collect();
-        let mut per_column: Vec<Vec<ColBuilder>> = columns.iter().map(|_| Vec::new()).collect();
-        let mut keys = Vec::new();
-        for chunk in self.done.into_iter().chain(std::iter::once(self.current)) {
-            for ((_, b), parts) in chunk.cols.into_iter().zip(per_column.iter_mut()) {
-                parts.push(b);
-            }
-            keys.extend(chunk.keys);
-        }
-        // Every chunk pushes a key per row, so they cover the frame's rows exactly.
-        let keys = self
-            .keys
-            .then(|| AuditKeys::concat(keys))
-            .filter(|k| k.len() == height);
-        let joined = per_column
-            .into_par_iter()
-            .zip(columns.into_par_iter())
-            .map(|(parts, col)| (col, ColBuilder::concat(col.kind(), parts)))
-            .collect();
-        (height, joined, keys)
-    }
-
-    /// Builds the frame.
-    pub fn finish(self) -> Result<AuditFrame> {
-        let projection = self.projection;
-        let (height, cols, keys) = self.join();
-        let mut out = Vec::with_capacity(cols.len());
-        for (col, b) in cols {
-            let name = PlSmallStr::from_static(col.name());
-            let s = match b {
-                ColBuilder::Time(b) => {
-                    let v = b.validity();
-                    pl::Int64Chunked::from_vec_validity(name, b.values, v)
-                        .into_datetime(pl::TimeUnit::Nanoseconds, Some(pl::TimeZone::UTC))
-                        .into_series()
-                }
-                ColBuilder::I64(b) => {
-                    let v = b.validity();
-                    pl::Int64Chunked::from_vec_validity(name, b.values, v).into_series()
-                }
-                ColBuilder::I32(b) => {
-                    let v = b.validity();
-                    pl::Int32Chunked::from_vec_validity(name, b.values, v).into_series()
-                }
-                ColBuilder::Dict(b) => b.into_series(col.name())?,
-                ColBuilder::Str(b) => b.into_series(col.name())?,
-                ColBuilder::Bool(b) => {
-                    <pl::BooleanChunked as pl::NewChunkedArray<_, bool>>::from_slice(name, &b)
-                        .into_series()
-                }
-            };
-            out.push(pl::Column::from(s));
-        }
-        let df = pl::DataFrame::new(height, out)?;
-        Ok(AuditFrame::from_parts(df, projection)?.with_audit_keys(keys))
     }
 }
 
