@@ -34,12 +34,13 @@ pub(crate) fn run(args: &AnalyzeArgs) -> Res {
         &summary,
         resolved(window, summary.time_range),
     );
-    let mut out = std::io::stdout().lock();
+    let mut out = render::stdout();
     match args.format {
         Format::Table => render::analysis::table(&mut out, &ctx, &analysis)?,
         Format::Json => render::analysis::json(&mut out, &ctx, &analysis)?,
         Format::Csv => render::analysis::csv(&mut out, &analysis, args.table)?,
     }
+    std::io::Write::flush(&mut out)?;
     if let Some(path) = &args.chart {
         render::chart::write_svg(path, &analysis, args.group.top)?;
         if args.format == Format::Table {

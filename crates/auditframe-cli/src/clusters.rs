@@ -26,8 +26,14 @@ impl ClusterTally {
         let Ok(col) = frame.column(Column::Cluster) else {
             return Ok(());
         };
-        // Counted per distinct value (a handful), not per row.
         let slice = col.as_materialized_series().slice(skip as i64, take);
+        if let Some(counts) = code_counts(&slice)? {
+            for (name, n) in counts {
+                *self.file.entry(name).or_default() += n;
+            }
+            return Ok(());
+        }
+        // Counted per distinct value (a handful), not per row.
         let counts = slice.value_counts(false, false, "n".into(), false)?;
         let names = counts.column(slice.name())?.cast(&pl::DataType::String)?;
         let ns = counts.column("n")?.cast(&pl::DataType::UInt64)?;
@@ -74,6 +80,49 @@ impl ClusterTally {
     }
 }
 
+/// Rows per value of a categorical column with a small dictionary, counted by code in one
+/// pass over its chunks (polars' `value_counts` hashes every row: ~8 ms on one thread for
+/// 1M rows, after the parallel parse). `None` for any other column.
+#[allow(clippy::type_complexity)]
+fn code_counts(s: &pl::Series) -> auditframe::Result<Option<Vec<(Option<String>, u64)>>> {
+    let pl::DataType::Categorical(_, mapping) = s.dtype() else {
+        return Ok(None);
+    };
+    let size = mapping.num_cats_upper_bound();
+    if size > 1 << 16 {
+        return Ok(None);
+    }
+    let phys = s.to_physical_repr();
+    let Ok(codes) = phys.u32() else {
+        return Ok(None);
+    };
+    // The last slot counts nulls (and any code past the dictionary, which cannot name one).
+    let mut counts = vec![0u64; size + 1];
+    for arr in codes.downcast_iter() {
+        for c in arr.iter() {
+            let slot = c.map_or(size, |&c| (c as usize).min(size));
+            if let Some(n) = counts.get_mut(slot) {
+                *n += 1;
+            }
+        }
+    }
+    Ok(Some(
+        counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(c, &n)| {
+                let name = u32::try_from(c)
+                    .ok()
+                    .filter(|_| c < size)
+                    .and_then(|c| mapping.cat_to_str(c))
+                    .map(str::to_owned);
+                (name, n)
+            })
+            .collect(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,5 +141,57 @@ mod tests {
         // Files of 2, 1 and 1 rows: A in files 1 and 3, B in file 2.
         t.add_files(&frame, &[2, 1, 1]).unwrap();
         assert_eq!(t.rows(), vec![(Some("a"), 3, 2), (Some("b"), 1, 1)]);
+    }
+
+    #[test]
+    fn counts_by_code_equal_value_counts_across_chunks_and_nulls() {
+        use auditframe::decoder::FrameBuilder;
+        let rec = |c: &str| {
+            format!(
+                r#"{{"time":"2026-11-20T10:00:00Z","resourceId":"/x/MANAGEDCLUSTERS/{c}","category":"kube-audit","properties":{{"log":"{{\"auditID\":\"a\",\"verb\":\"get\"}}"}}}}"#
+            )
+        };
+        // A record without a resource ID names no cluster (null); two builders give two
+        // chunks, whose dictionaries list the clusters in different orders.
+        let unnamed = r#"{"time":"2026-11-20T10:00:00Z","category":"kube-audit","properties":{"log":"{\"auditID\":\"n\",\"verb\":\"get\"}"}}"#;
+        let opts = ParseOptions::new();
+        let mut all = FrameBuilder::new(&opts, None);
+        for lines in [
+            [rec("B"), rec("A"), unnamed.to_owned()],
+            [rec("A"), unnamed.to_owned(), rec("C")],
+        ] {
+            let mut b = FrameBuilder::new(&opts, None);
+            b.push_lines(lines.join("\n").as_bytes()).unwrap();
+            all.append(b);
+        }
+        let (frame, _) = all.finish().unwrap();
+        assert_eq!(frame.height(), 6);
+        let col = frame
+            .column(Column::Cluster)
+            .unwrap()
+            .as_materialized_series();
+        assert_eq!(col.n_chunks(), 2);
+        let mut got = code_counts(col).unwrap().unwrap();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (None, 2),
+                (Some("a".to_owned()), 2),
+                (Some("b".to_owned()), 1),
+                (Some("c".to_owned()), 1)
+            ]
+        );
+        let mut t = ClusterTally::default();
+        t.add_files(&frame, &[6]).unwrap();
+        assert_eq!(
+            t.rows(),
+            vec![
+                (Some("a"), 2, 1),
+                (Some("b"), 1, 1),
+                (Some("c"), 1, 1),
+                (None, 2, 1)
+            ]
+        );
     }
 }

@@ -73,7 +73,7 @@ pub(crate) fn run(args: &AnalyzeArgs, opts: AnalysisOptions) -> Res {
         after_cluster: one(&after_clusters),
     };
     let ctx = context(args, &opts, &run, &summary, sides.before_window);
-    let mut out = std::io::stdout().lock();
+    let mut out = render::stdout();
     match args.format {
         crate::args::Format::Table => {
             render::compare::table(&mut out, &ctx, &sides, before.group_by, &comparison)?
@@ -83,6 +83,7 @@ pub(crate) fn run(args: &AnalyzeArgs, opts: AnalysisOptions) -> Res {
         }
         crate::args::Format::Csv => render::compare::csv(&mut out, &comparison, args.table)?,
     }
+    std::io::Write::flush(&mut out)?;
     Ok(())
 }
 

@@ -37,11 +37,12 @@ pub(crate) fn run(args: &DiagnoseArgs) -> Res {
         percentile_sketch: None,
         total_time: run.elapsed(),
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = render::stdout();
     match args.format {
         Format::Table => render::diagnosis::table(&mut out, &ctx, &diagnosis, &opts)?,
         Format::Json => render::diagnosis::json(&mut out, &ctx, &diagnosis)?,
         Format::Csv => render::diagnosis::csv(&mut out, &diagnosis, args.table)?,
     }
+    std::io::Write::flush(&mut out)?;
     Ok(())
 }

@@ -14,6 +14,13 @@ use serde_json::{json, Map, Value};
 use crate::run::Summary;
 
 /// What a renderer needs to know about the run besides its results.
+/// Standard output, buffered: a JSON answer is written in many small pieces, and stdout's
+/// own buffer passes them on a kilobyte at a time (600 `write` calls for an `analyze`).
+/// Callers flush it, so that a write error is reported.
+pub(crate) fn stdout() -> std::io::BufWriter<std::io::StdoutLock<'static>> {
+    std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock())
+}
+
 pub(crate) struct Context<'a> {
     /// `--top`.
     pub top: usize,
