@@ -216,11 +216,7 @@ impl Ints {
         needed: bool,
         range: bool,
     ) -> Result<Ints> {
-        if needed {
-            Ints::load(frame, col, range)
-        } else {
-            Ok(Ints::of(empty()))
-        }
+        Ints::load_as_if(frame, col, (needed, range, true))
     }
 
     /// [`Ints::load_chunks`] if `needed`, else a column of nulls.
@@ -230,10 +226,17 @@ impl Ints {
         needed: bool,
         range: bool,
     ) -> Result<Ints> {
-        if needed {
-            Ints::load_chunks(frame, col, range)
-        } else {
-            Ok(Ints::of(empty()))
+        Ints::load_as_if(frame, col, (needed, range, false))
+    }
+
+    fn load_as_if(
+        frame: &AuditFrame,
+        col: Column,
+        (needed, range, join): (bool, bool, bool),
+    ) -> Result<Ints> {
+        match needed {
+            true => Ints::load_as(frame, col, range, join),
+            false => Ok(Ints::of(empty())),
         }
     }
 
