@@ -49,9 +49,10 @@ struct Dense {
     pending: (Vec<u32>, Vec<i64>),
 }
 
-/// Latencies of a run of ranges, grouped: group `g`'s values are `vals[offsets[g]..offsets[g + 1]]`.
-/// Appending (group, ms) pairs to two flat vectors and sorting them by counting afterwards
-/// is far cheaper than pushing into thousands of per-group vectors.
+/// Latencies of a run of ranges, grouped: group `g`'s values are
+/// `vals[offsets[g]..offsets[g + 1]]`. Appending (group, ms) pairs to two flat vectors and
+/// sorting them by counting afterwards is far cheaper than pushing into thousands of
+/// per-group vectors.
 struct Grouped {
     offsets: Vec<usize>,
     vals: Vec<i64>,
