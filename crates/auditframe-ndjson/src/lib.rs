@@ -356,18 +356,13 @@ impl ReaderBuilder {
             self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
             self.block_done(name, &input)?;
         } else if framing == auditframe::decoder::Framing::Lines {
-            let mut rest = bytes;
-            while !rest.is_empty() {
-                let window = lines::split_on_lines_once(rest, self.block_bytes);
-                rest = rest.get(window.len()..).unwrap_or_default();
-                input.bytes += window.len() as u64;
-                let parts = self.parse_lines_parallel(window, shape, &source, parsed, None);
+            // A frame per block, handed on in order while the next blocks are parsed.
+            self.stream_lines(bytes, shape, &source, parsed, &mut |parts, block| {
+                input.bytes += block.len() as u64;
                 self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
                 self.block_done(name, &input)?;
-                if builder.has_failed() {
-                    break;
-                }
-            }
+                Ok(!builder.has_failed())
+            })?;
         } else {
             input.bytes = bytes.len() as u64;
             let parts = self.parse_values_parallel(bytes, framing, shape, &source);

@@ -456,3 +456,54 @@ fn mapped_files_read_exactly_while_parsed_chunks_are_dropped() {
     }
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn streamed_frames_of_a_mapped_file_come_in_input_order_and_an_error_stops_them() {
+    let data = generated(Shape::AksAudit, 3000);
+    let d = tmpdir("stream-order");
+    let path = d.join("a.log");
+    std::fs::write(&path, &data).unwrap();
+    let (want, _) = AuditFrame::from_slice(&data, &ParseOptions::new()).unwrap();
+    let reader = ReaderBuilder::new()
+        .block_bytes(256 << 10)
+        .chunk_bytes(16 << 10);
+    // The blocks are parsed ahead of the one handed on: the frames still arrive in order.
+    let mut frames: Vec<AuditFrame> = Vec::new();
+    reader
+        .for_each_frame(std::slice::from_ref(&path), |frame, _| {
+            frames.push(frame);
+            Ok(())
+        })
+        .unwrap();
+    assert!(frames.len() > 10, "{} frames", frames.len());
+    let ids = |f: &AuditFrame| -> Vec<Option<String>> {
+        let s = f
+            .dataframe()
+            .column("audit_id")
+            .unwrap()
+            .as_materialized_series();
+        let s = s.cast(&DataType::String).unwrap();
+        s.str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect()
+    };
+    let streamed: Vec<Option<String>> = frames.iter().flat_map(ids).collect();
+    assert_eq!(streamed.len(), 3000);
+    assert_eq!(streamed, ids(&want));
+    // An error from the callback ends the read with it; no frame follows.
+    let mut calls = 0;
+    let err = reader
+        .for_each_frame(std::slice::from_ref(&path), |_, _| {
+            calls += 1;
+            if calls == 3 {
+                return Err(Error::Cancelled);
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled), "{err}");
+    assert_eq!(calls, 3);
+    let _ = std::fs::remove_dir_all(&d);
+}
