@@ -166,7 +166,7 @@ impl ReaderBuilder {
     /// Parses the lines of `bytes` a block at a time for a caller that takes each block's
     /// builders in turn (`emit`, on this thread, returns whether to go on), without waiting
     /// between blocks: the pieces of the next blocks are parsed while a block is emitted (at
-    /// most [`BLOCKS_AHEAD`] blocks ahead, so memory stays bounded).
+    /// most [`BLOCKS_AHEAD`]` + 1` blocks ahead, so memory stays bounded).
     pub(crate) fn stream_lines(
         &self,
         bytes: &[u8],
@@ -312,7 +312,8 @@ impl ReaderBuilder {
 /// Takes a block's builders (and the block): whether to go on.
 pub(crate) type EmitBlock<'e> = dyn FnMut(Vec<FrameBuilder>, &[u8]) -> crate::Result<bool> + 'e;
 
-/// Blocks whose pieces are parsed ahead of the one being emitted.
+/// Blocks whose pieces are parsed ahead of the one being waited for; while that one is
+/// emitted, the block after them is started too.
 const BLOCKS_AHEAD: usize = 2;
 
 /// A piece's result on its way to the block's emitter: sent once, as `None` if the piece
