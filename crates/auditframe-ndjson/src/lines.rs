@@ -4,7 +4,8 @@
 //! stretch), and runs of consecutive chunks into *pieces*, one builder each, parsed on the
 //! pool and returned in input order. A mapped file (or a slice) is one pass over the whole
 //! input, with no barrier between blocks: waiting at the end of each 64 MiB block for its
-//! slowest piece left a core idle for a fifth of the time on two cores.
+//! slowest piece left a core idle for a fifth of the time on two cores. Streamed, it is
+//! still handed on a block at a time, but the next blocks are parsed meanwhile.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
@@ -23,9 +24,9 @@ use crate::{Parsed, ReaderBuilder};
 /// are cheap to merge.
 const PIECES_PER_THREAD: usize = 4;
 
-/// Progress, cancellation and stop-after-failure of one pass over a whole input, shared by
-/// its pieces: the pass reports as a block-by-block read would, once per `block_bytes`
-/// parsed.
+/// Progress of one pass over a whole input, shared by its pieces: the pass reports as a
+/// block-by-block read would, once per `block_bytes` parsed (and its pieces stop at a
+/// cancel).
 pub(crate) struct Watch<'w> {
     name: &'w str,
     block_bytes: u64,

@@ -100,8 +100,14 @@ impl<T: Default + Copy> NumBuilder<T> {
     }
 
     fn validity(&self) -> Option<Bitmap> {
-        (self.nulls > 0).then(|| Bitmap::from_iter(self.valid.iter().copied()))
+        validity(self.nulls, &self.valid)
     }
+}
+
+/// A builder's validity as a bitmap: `None` (all valid) unless it holds nulls, whose flags
+/// `valid` then holds for every row.
+fn validity(nulls: usize, valid: &[bool]) -> Option<Bitmap> {
+    (nulls > 0).then(|| Bitmap::from_iter(valid.iter().copied()))
 }
 
 /// A dictionary-encoded string column under construction.

@@ -171,7 +171,7 @@ fn categorical(name: &str, parts: Vec<DictBuilder>) -> Result<pl::Series> {
 impl DictBuilder {
     /// The validity of the part's rows (`None`: all valid).
     fn validity(&self) -> Option<Bitmap> {
-        (self.nulls > 0).then(|| Bitmap::from_iter(self.valid.iter().copied()))
+        super::validity(self.nulls, &self.valid)
     }
 
     /// This column alone as a series.
