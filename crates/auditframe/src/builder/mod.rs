@@ -7,7 +7,6 @@
 
 use polars::prelude as pl;
 use polars::prelude::{IntoSeries, PlHashMap, PlSmallStr};
-use polars_arrow::bitmap::Bitmap;
 
 use crate::audit_keys::AuditKeys;
 use crate::record::EventFields;
@@ -15,100 +14,10 @@ use crate::schema::{Column, ColumnKind, Projection};
 use crate::timestamp::datetime_diff_millis;
 use crate::{Result, Shape};
 
+mod cells;
 mod series;
 
-/// A nullable `i64` / `i32` column under construction.
-#[derive(Debug, Default)]
-pub(crate) struct NumBuilder<T> {
-    values: Vec<T>,
-    /// Row validity, kept only from the first null on (`valid.len() == values.len()` then):
-    /// columns without nulls cost no per-row flag.
-    valid: Vec<bool>,
-    nulls: usize,
-}
-
-impl<T: Default + Copy> NumBuilder<T> {
-    fn reserve(&mut self, rows: usize) {
-        self.values.reserve(rows);
-    }
-
-    #[inline]
-    fn push(&mut self, v: Option<T>) {
-        match v {
-            Some(v) => {
-                self.values.push(v);
-                if self.nulls > 0 {
-                    self.valid.push(true);
-                }
-            }
-            None => {
-                if self.nulls == 0 {
-                    self.valid.resize(self.values.len(), true);
-                }
-                self.values.push(T::default());
-                self.valid.push(false);
-                self.nulls += 1;
-            }
-        }
-    }
-
-    /// Appends values in order.
-    #[cfg(feature = "arrow")]
-    pub(crate) fn extend(&mut self, values: impl Iterator<Item = Option<T>>) {
-        let (lo, _) = values.size_hint();
-        self.values.reserve(lo);
-        values.for_each(|v| self.push(v));
-    }
-
-    /// Appends `values` with their validity (`None`: all valid) in bulk.
-    #[cfg(feature = "arrow")]
-    pub(crate) fn extend_from_slice(&mut self, values: &[T], valid: Option<&[bool]>) {
-        match valid {
-            Some(v) if v.iter().any(|&ok| !ok) => {
-                if self.nulls == 0 {
-                    self.valid.resize(self.values.len(), true);
-                }
-                self.valid.extend_from_slice(v);
-                self.nulls += v.iter().filter(|&&b| !b).count();
-            }
-            _ if self.nulls > 0 => self.valid.resize(self.values.len() + values.len(), true),
-            _ => {}
-        }
-        self.values.extend_from_slice(values);
-    }
-
-    /// One column of the chunks' values, in order.
-    fn concat(parts: Vec<NumBuilder<T>>) -> NumBuilder<T> {
-        let rows = parts.iter().map(|p| p.values.len()).sum();
-        let nulls: usize = parts.iter().map(|p| p.nulls).sum();
-        let mut out = NumBuilder {
-            values: Vec::with_capacity(rows),
-            valid: Vec::with_capacity(if nulls > 0 { rows } else { 0 }),
-            nulls,
-        };
-        for p in parts {
-            out.values.extend_from_slice(&p.values);
-            if nulls > 0 {
-                if p.nulls > 0 {
-                    out.valid.extend_from_slice(&p.valid);
-                } else {
-                    out.valid.resize(out.values.len(), true);
-                }
-            }
-        }
-        out
-    }
-
-    fn validity(&self) -> Option<Bitmap> {
-        validity(self.nulls, &self.valid)
-    }
-}
-
-/// A builder's validity as a bitmap: `None` (all valid) unless it holds nulls, whose flags
-/// `valid` then holds for every row.
-fn validity(nulls: usize, valid: &[bool]) -> Option<Bitmap> {
-    (nulls > 0).then(|| Bitmap::from_iter(valid.iter().copied()))
-}
+pub(crate) use cells::Cells;
 
 /// A dictionary-encoded string column under construction.
 #[derive(Debug, Default)]
@@ -116,9 +25,8 @@ pub(crate) struct DictBuilder {
     index: PlHashMap<Box<str>, u32>,
     /// Distinct values in first-seen order; `codes` index into it.
     values: Vec<Box<str>>,
-    codes: Vec<u32>,
-    valid: Vec<bool>,
-    nulls: usize,
+    /// Each row's code (sparse while most rows are null, like any [`Cells`]).
+    codes: Cells<u32>,
     /// A direct-mapped cache in front of `index`: code + 1 (0: empty) per slot of
     /// [`quick_slot`]. A column has few distinct values, so most rows are found here with one
     /// cheap hash and one comparison instead of a full hash and a probe.
@@ -180,11 +88,10 @@ impl DictBuilder {
         self.codes.reserve(rows);
     }
 
-    #[inline]
+    /// The code of `s`: found in the cache in front of the dictionary (inlined into the row
+    /// loop), else looked up or added ([`DictBuilder::code_of_slow`]).
+    #[inline(always)]
     fn code_of(&mut self, s: &str) -> u32 {
-        if self.recent.is_empty() {
-            self.recent = vec![0; RECENT_SLOTS];
-        }
         let slot = quick_slot(s.as_bytes());
         if let Some(&c) = self.recent.get(slot) {
             if c != 0
@@ -195,6 +102,16 @@ impl DictBuilder {
             {
                 return c - 1;
             }
+        }
+        self.code_of_slow(s, slot)
+    }
+
+    /// [`DictBuilder::code_of`] past the cache: the dictionary's hash map, then the cache slot
+    /// set.
+    #[inline(never)]
+    fn code_of_slow(&mut self, s: &str, slot: usize) -> u32 {
+        if self.recent.is_empty() {
+            self.recent = vec![0; RECENT_SLOTS];
         }
         let code = match self.index.get(s) {
             Some(&c) => c,
@@ -211,7 +128,7 @@ impl DictBuilder {
         code
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, v: Option<&str>) {
         match v {
             Some(s) => {
@@ -222,29 +139,15 @@ impl DictBuilder {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_code(&mut self, c: u32) {
-        self.codes.push(c);
-        if self.nulls > 0 {
-            self.valid.push(true);
-        }
+        self.codes.push(Some(c));
     }
 
-    /// A null row (code 0). Validity is kept only from the first null on, like
-    /// [`NumBuilder`]'s.
+    /// A null row.
+    #[inline(always)]
     fn push_null(&mut self) {
-        if self.nulls == 0 {
-            self.valid.resize(self.codes.len(), true);
-        }
-        self.codes.push(0);
-        self.valid.push(false);
-        self.nulls += 1;
-    }
-
-    /// Whether row `i` is valid.
-    #[inline]
-    fn is_valid(&self, i: usize) -> bool {
-        self.nulls == 0 || self.valid.get(i).copied().unwrap_or(false)
+        self.codes.push(None);
     }
 
     /// Appends rows given as keys into a dictionary of `values` (an Arrow dictionary array):
@@ -287,27 +190,21 @@ impl DictBuilder {
         let Some(mut out) = parts.next() else {
             return DictBuilder::default();
         };
-        for other in parts {
+        let mut codes = vec![std::mem::take(&mut out.codes)];
+        for mut other in parts {
             let remap: Vec<u32> = other.values.iter().map(|v| out.code_of(v)).collect();
-            out.codes.reserve(other.codes.len());
-            if other.nulls == 0 && out.nulls == 0 {
-                out.codes.extend(
-                    other
-                        .codes
-                        .iter()
-                        .map(|&c| remap.get(c as usize).copied().unwrap_or(0)),
-                );
-                continue;
-            }
-            for (i, &c) in other.codes.iter().enumerate() {
-                if other.is_valid(i) {
-                    out.push_code(remap.get(c as usize).copied().unwrap_or(0));
-                } else {
-                    out.push_null();
-                }
-            }
+            other.recode(&remap);
+            codes.push(other.codes);
         }
+        out.codes = Cells::concat(codes);
         out
+    }
+
+    /// Re-codes the rows through `remap` (old code → new code). Null rows' placeholder codes
+    /// stay in range.
+    fn recode(&mut self, remap: &[u32]) {
+        self.codes
+            .map_values(|c| remap.get(c as usize).copied().unwrap_or(0));
     }
 }
 
@@ -402,9 +299,9 @@ impl StrBuilder {
 
 /// One column under construction.
 pub(crate) enum ColBuilder {
-    Time(NumBuilder<i64>),
-    I64(NumBuilder<i64>),
-    I32(NumBuilder<i32>),
+    Time(Cells<i64>),
+    I64(Cells<i64>),
+    I32(Cells<i32>),
     Dict(DictBuilder),
     Str(StrBuilder),
     Bool(Vec<bool>),
@@ -413,9 +310,9 @@ pub(crate) enum ColBuilder {
 impl ColBuilder {
     fn new(kind: ColumnKind) -> ColBuilder {
         match kind {
-            ColumnKind::Timestamp => ColBuilder::Time(NumBuilder::default()),
-            ColumnKind::Int64 => ColBuilder::I64(NumBuilder::default()),
-            ColumnKind::Int32 => ColBuilder::I32(NumBuilder::default()),
+            ColumnKind::Timestamp => ColBuilder::Time(Cells::default()),
+            ColumnKind::Int64 => ColBuilder::I64(Cells::default()),
+            ColumnKind::Int32 => ColBuilder::I32(Cells::default()),
             ColumnKind::Categorical => ColBuilder::Dict(DictBuilder::default()),
             ColumnKind::String => ColBuilder::Str(StrBuilder::default()),
             ColumnKind::Boolean => ColBuilder::Bool(Vec::new()),

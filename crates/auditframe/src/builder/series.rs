@@ -9,7 +9,7 @@ use polars::prelude::{IntoSeries, PlSmallStr};
 use polars_arrow::bitmap::Bitmap;
 use rayon::prelude::*;
 
-use super::{ColBuilder, Columns, DictBuilder, NumBuilder, StrBuilder};
+use super::{Cells, ColBuilder, Columns, DictBuilder, StrBuilder};
 use crate::audit_keys::AuditKeys;
 use crate::schema::{Column, ColumnKind};
 use crate::{AuditFrame, Result};
@@ -119,20 +119,20 @@ fn column_series(col: Column, parts: Vec<ColBuilder>) -> Result<pl::Series> {
 }
 
 /// A numeric column, a chunk per part.
-fn numbers<P>(name: PlSmallStr, parts: Vec<NumBuilder<P::Native>>) -> Result<pl::ChunkedArray<P>>
+fn numbers<P>(name: PlSmallStr, parts: Vec<Cells<P::Native>>) -> Result<pl::ChunkedArray<P>>
 where
     P: pl::PolarsNumericType,
     P::Native: Default,
 {
-    let rows = parts.iter().map(|p| p.values.len()).sum();
+    let rows = parts.iter().map(Cells::rows).sum();
     let parts = if coalesce(parts.len(), rows) {
-        vec![NumBuilder::concat(parts)]
+        vec![Cells::concat(parts)]
     } else {
         parts
     };
     let mut ca: pl::ChunkedArray<P> = chunked!(parts.into_iter().map(|b| {
-        let v = b.validity();
-        pl::ChunkedArray::<P>::from_vec_validity(name.clone(), b.values, v)
+        let (values, validity) = b.into_parts();
+        pl::ChunkedArray::<P>::from_vec_validity(name.clone(), values, validity)
     }));
     ca.rename(name);
     Ok(ca)
@@ -141,7 +141,7 @@ where
 /// A categorical column, a chunk per part, over one dictionary: the first part's, which the
 /// other parts' values are added to.
 fn categorical(name: &str, parts: Vec<DictBuilder>) -> Result<pl::Series> {
-    let rows = parts.iter().map(|p| p.codes.len()).sum();
+    let rows = parts.iter().map(|p| p.codes.rows()).sum();
     let mut parts = if coalesce(parts.len(), rows) {
         vec![DictBuilder::concat(parts)]
     } else {
@@ -155,29 +155,18 @@ fn categorical(name: &str, parts: Vec<DictBuilder>) -> Result<pl::Series> {
         .map(|p| p.values.iter().map(|v| first.code_of(v)).collect())
         .collect();
     // Null rows hold code 0 of their part; re-coded like any other, they stay in range.
-    rest.par_iter_mut().zip(&remaps).for_each(|(p, remap)| {
-        for c in &mut p.codes {
-            *c = remap.get(*c as usize).copied().unwrap_or(0);
-        }
-    });
+    rest.par_iter_mut()
+        .zip(&remaps)
+        .for_each(|(p, remap)| p.recode(remap));
     let values = std::mem::take(&mut first.values);
-    let chunks = parts.into_iter().map(|p| {
-        let validity = p.validity();
-        (p.codes, validity)
-    });
+    let chunks = parts.into_iter().map(|p| p.codes.into_parts());
     DictBuilder::series_of(name, values, chunks)
 }
 
 impl DictBuilder {
-    /// The validity of the part's rows (`None`: all valid).
-    fn validity(&self) -> Option<Bitmap> {
-        super::validity(self.nulls, &self.valid)
-    }
-
     /// This column alone as a series.
     fn into_series(self, name: &str) -> Result<pl::Series> {
-        let validity = self.validity();
-        DictBuilder::series_of(name, self.values, std::iter::once((self.codes, validity)))
+        DictBuilder::series_of(name, self.values, std::iter::once(self.codes.into_parts()))
     }
 
     /// A categorical series over the dictionary `values` (code `i` is `values[i]`), a chunk

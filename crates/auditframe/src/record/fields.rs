@@ -185,9 +185,20 @@ impl Need {
     #[inline]
     pub fn annotation_key(&self, key: &[u8]) -> bool {
         (self.latency && key.starts_with(Column::LATENCY_ANNOTATION_PREFIX.as_bytes()))
-            || (self.admission_webhooks
-                && memchr::memmem::find(key, b"webhook.admission.k8s.io/").is_some())
+            || (self.admission_webhooks && names_a_webhook(key))
     }
+}
+
+/// Whether an annotation key contains `webhook.admission.k8s.io/`. The needle's only `/` is
+/// its last byte, so every occurrence ends at a `/` of the key far enough in: checking what
+/// precedes each such `/` is the same test as a substring search, without building a searcher
+/// per key (which was 3.5 % of an all-columns read) or calling one for a short key.
+#[inline]
+fn names_a_webhook(key: &[u8]) -> bool {
+    const NEEDLE: &[u8] = b"webhook.admission.k8s.io/";
+    (NEEDLE.len() - 1..key.len()).any(|slash| {
+        key.get(slash) == Some(&b'/') && key.get(..=slash).is_some_and(|h| h.ends_with(NEEDLE))
+    })
 }
 
 /// Side channel from the visitors to the error classifier: which field was being read and

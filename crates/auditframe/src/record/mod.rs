@@ -903,6 +903,30 @@ mod tests {
     }
 
     proptest! {
+        /// The webhook annotation test is a substring search for `webhook.admission.k8s.io/`,
+        /// on keys built from pieces of it, slashes and other bytes.
+        #[test]
+        fn webhook_keys_are_found_like_a_substring_search(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("webhook.admission.k8s.io/"),
+                    Just("webhook.admission.k8s.io"),
+                    Just("mutation."),
+                    Just("/"),
+                    Just("x"),
+                    Just("ebhook.admission.k8s.io/"),
+                ],
+                0..6,
+            ),
+        ) {
+            let key = parts.concat();
+            let need = Need::from_projection(Projection::of(&[Column::AdmissionWebhooks]));
+            let substring = memchr::memmem::find(key.as_bytes(), b"webhook.admission.k8s.io/").is_some();
+            prop_assert_eq!(need.annotation_key(key.as_bytes()), substring, "{:?}", key);
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
         /// The fast path never accepts what the serde path rejects, and agrees when both accept.
