@@ -41,12 +41,26 @@ pub const COPY_KEY_COLUMNS: [Column; 5] = [
     Column::TimeGenerated,
 ];
 
-/// Which audit categories a key was seen under (bits) and its latest time.
+/// Which audit categories a key was seen under (bits), its latest time, and the frame that
+/// last touched it.
 #[derive(Clone, Copy)]
 struct Seen {
     categories: u8,
+    frame: u64,
     time: i64,
 }
+
+/// One shard's keys.
+#[derive(Default)]
+struct Shard {
+    keys: PlHashMap<(AuditId, u32), Seen>,
+    /// Keys held after the shard was last pruned.
+    pruned_len: usize,
+}
+
+/// A bounded shard is pruned once it holds twice as many keys as after its last pruning (and
+/// at least this many): pruning after every frame walked all its keys every time.
+const PRUNE_AT_LEAST: usize = if cfg!(test) { 2 } else { 64 * 1024 };
 
 impl Default for CategoryCopies {
     fn default() -> Self {
@@ -119,7 +133,12 @@ impl Default for Scan {
 /// ```
 pub struct CategoryCopies {
     /// Keys by shard (see `shard_of`): each shard's keys are looked up on their own thread.
-    seen: Vec<PlHashMap<(AuditId, u32), Seen>>,
+    seen: Vec<Shard>,
+    /// Bounded: keys whose time is below this when a frame starts are forgotten (absent),
+    /// whether or not their shard was pruned yet.
+    forgotten_below: i64,
+    /// Frames read so far.
+    frames: u64,
     /// Stage names, interned: frames have their own dictionaries, keys need one numbering.
     stages: Vec<Box<str>>,
     horizon: Option<i64>,
@@ -133,7 +152,9 @@ impl CategoryCopies {
     /// Exact: every key is kept until the end (memory grows with the writes read).
     pub fn new() -> CategoryCopies {
         CategoryCopies {
-            seen: (0..SHARDS).map(|_| PlHashMap::default()).collect(),
+            seen: (0..SHARDS).map(|_| Shard::default()).collect(),
+            forgotten_below: i64::MIN,
+            frames: 0,
             stages: Vec::new(),
             horizon: None,
             newest: i64::MIN,
@@ -163,9 +184,14 @@ impl CategoryCopies {
         self.admin_rows > 0 && self.kube_audit_rows == 0
     }
 
-    /// Keys held now (for bounded-memory checks).
+    /// Keys held now (for bounded-memory checks): those not forgotten. Forgotten keys stay in
+    /// memory until their shard holds twice as many keys as after it was last pruned.
     pub fn keys_held(&self) -> usize {
-        self.seen.iter().map(PlHashMap::len).sum()
+        self.seen
+            .iter()
+            .flat_map(|s| s.keys.values())
+            .filter(|s| s.time >= self.forgotten_below)
+            .count()
     }
 
     /// [`drop_copies`](Self::drop_copies) for a frame holding the whole input (no frame
@@ -295,18 +321,27 @@ impl CategoryCopies {
 
         // Pass 2, a thread per shard: a key's rows all fall in one shard, in row order, so
         // "first copy wins" holds within each shard as over the whole frame.
+        // A key older than the horizon at the end of a frame is forgotten: absent from the
+        // next frame on (not within the frame that touched it last).
         let oldest = self.horizon.map(|h| self.newest.saturating_sub(h));
+        let (forgotten_below, this_frame) = (self.forgotten_below, self.frames);
         let dropped: Vec<Vec<usize>> = self
             .seen
             .par_iter_mut()
             .zip(by_shard)
-            .map(|(seen, parts)| {
+            .map(|(shard, parts)| {
                 let mut dropped = Vec::new();
                 for c in parts.into_iter().flatten() {
-                    let e = seen.entry(c.key).or_insert(Seen {
+                    let fresh = Seen {
                         categories: 0,
+                        frame: this_frame,
                         time: c.time,
-                    });
+                    };
+                    let e = shard.keys.entry(c.key).or_insert(fresh);
+                    if e.time < forgotten_below && e.frame != this_frame {
+                        *e = fresh;
+                    }
+                    e.frame = this_frame;
                     if e.categories & !c.bit != 0 {
                         dropped.push(c.row);
                     } else {
@@ -315,11 +350,18 @@ impl CategoryCopies {
                     }
                 }
                 if let Some(oldest) = oldest {
-                    seen.retain(|_, s| s.time >= oldest);
+                    if shard.keys.len() >= 2 * shard.pruned_len.max(PRUNE_AT_LEAST / 2) {
+                        shard.keys.retain(|_, s| s.time >= oldest);
+                        shard.pruned_len = shard.keys.len();
+                    }
                 }
                 dropped
             })
             .collect();
+        if let Some(oldest) = oldest {
+            self.forgotten_below = self.forgotten_below.max(oldest);
+        }
+        self.frames += 1;
         let dropped_here: u64 = dropped.iter().map(|d| d.len() as u64).sum();
         self.dropped += dropped_here;
         if dropped_here == 0 {
@@ -581,6 +623,54 @@ mod tests {
                 let ua = out.column(Column::UserAgent).unwrap().as_materialized_series().cast(&pl::DataType::String).unwrap();
                 let whole: Vec<String> = ua.str().unwrap().iter().map(|v| v.unwrap().to_owned()).collect();
                 proptest::prop_assert_eq!(whole, want);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+        /// Bounded by a horizon, over several frames: the rows kept are those of the rule
+        /// with every key older than the horizon behind the newest time removed after each
+        /// frame (here pruned lazily, and physically only now and then).
+        #[test]
+        fn bounded_drops_equal_forgetting_after_every_frame(
+            frames in proptest::collection::vec(
+                proptest::collection::vec((1u8..3, 0u8..4, 0u16..300), 0..8),
+                1..6,
+            ),
+        ) {
+            let horizon: i64 = 60; // minutes
+            let mut seen: std::collections::HashMap<u8, (u8, u16)> = Default::default();
+            let mut newest = 0u16;
+            let mut copies = CategoryCopies::bounded(TimeSpan::from_nanos(horizon * 60 * 1_000_000_000));
+            let cats = ["", "kube-audit", "kube-audit-admin"];
+            for (n, rows) in frames.iter().enumerate() {
+                newest = rows.iter().map(|r| r.2).fold(newest, u16::max);
+                let mut want = Vec::new();
+                for (i, &(cat, id, t)) in rows.iter().enumerate() {
+                    let e = seen.entry(id).or_insert((0, t));
+                    if e.0 & !cat != 0 {
+                        continue;
+                    }
+                    e.0 |= cat;
+                    e.1 = e.1.max(t);
+                    want.push(format!("f{n}r{i}"));
+                }
+                seen.retain(|_, e| i64::from(e.1) + horizon >= i64::from(newest));
+                if rows.is_empty() {
+                    continue;
+                }
+                let lines: Vec<String> = rows.iter().enumerate().map(|(i, &(cat, id, t))| {
+                    format!(
+                        r#"{{"TimeGenerated":"2026-11-20T{:02}:{:02}:00Z","Category":"{}","log_s":"{{\"auditID\":\"id-{id}\",\"stage\":\"ResponseComplete\",\"verb\":\"patch\",\"userAgent\":\"f{n}r{i}\"}}"}}"#,
+                        10 + t / 60, t % 60, cats[usize::from(cat)]
+                    )
+                }).collect();
+                let out = copies.drop_copies(&frame(&lines)).unwrap();
+                let ua = out.column(Column::UserAgent).unwrap().as_materialized_series().cast(&pl::DataType::String).unwrap();
+                let got: Vec<String> = ua.str().unwrap().iter().map(|v| v.unwrap().to_owned()).collect();
+                proptest::prop_assert_eq!(got, want, "frame {}", n);
+                proptest::prop_assert_eq!(copies.keys_held(), seen.len());
             }
         }
     }
