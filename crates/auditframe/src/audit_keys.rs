@@ -54,12 +54,15 @@ pub(crate) fn parse_uuid(id: &str) -> Option<u128> {
 fn hex8(x: u64) -> Option<u32> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x80 * ONES;
-    // For bytes below 0x80, `x + (0x80 - lo)` sets a byte's high bit iff it is ≥ lo, and no
-    // byte carries into the next.
+    if x & HIGH != 0 {
+        return None;
+    }
+    // Every byte is below 0x80: `x + (0x80 - lo)` sets a byte's high bit iff it is ≥ lo, and
+    // no byte carries into the next (nor out of the word).
     let at_least = |lo: u64| (x + (0x80 - lo) * ONES) & HIGH;
     let digit = at_least(b'0'.into()) & !at_least(u64::from(b'9') + 1);
     let letter = at_least(b'a'.into()) & !at_least(u64::from(b'f') + 1);
-    if x & HIGH != 0 || (digit | letter) != HIGH {
+    if digit | letter != HIGH {
         return None;
     }
     // '0'..'9' → 0..9 (bit 6 clear), 'a'..'f' → 1..6 + 9 (bit 6 set).
@@ -197,6 +200,9 @@ mod tests {
             "7e348a0e-4516-40be-836d-ed897f3e46e",
             "7e348a0e_4516-40be-836d-ed897f3e46e6",
             "7e348a0e-4516-40be-836d-ed897f3e46eg",
+            // Non-ASCII bytes where digits belong (36 bytes, dashes in place).
+            "7e348a0e-4516-40be-836d-ed897f3e46é",
+            "ÿÿÿÿ-4516-40be-836d-ed897f3e46e6",
             "7e348a0e4-516-40be-836d-ed897f3e46e6",
         ] {
             assert_eq!(parse_uuid(not), None, "{not}");
