@@ -275,21 +275,18 @@ pub(crate) fn analyze(
     )
     .map_err(Failure::into_py)?;
     let o = opts.clone();
-    let (a, mut doc) = source.frame(py, opts.projection(), opts.window(), move |frame| {
+    let (a, doc) = source.frame(py, opts.projection(), opts.window(), move |frame| {
         Ok(auditframe::analyze(frame, &o)?)
     })?;
-    if let Value::Object(m) = serde_json::to_value(a.contract(opts.percentile_sketch()))
-        .map_err(|e| Failure::Arrow(e.to_string()).into_py())?
-    {
-        doc.extend(m);
-    }
+    let text = serde_json::to_string(&a.contract(opts.percentile_sketch()).with_fields(&doc))
+        .map_err(|e| Failure::Arrow(e.to_string()).into_py())?;
     let table = |df: auditframe::Result<auditframe::polars::prelude::DataFrame>| {
         df.and_then(|df| auditframe::arrow::dataframe_to_record_batch(&df))
             .map(Table::new)
             .map_err(|e| Failure::Core(e).into_py())
     };
     Ok((
-        Value::Object(doc).to_string(),
+        text,
         table(a.top_dataframe())?,
         table(a.latency_dataframe())?,
         table(a.percentiles_dataframe())?,

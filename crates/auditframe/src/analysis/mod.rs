@@ -26,7 +26,7 @@ use polars::prelude::{IntoSeries, NamedFrom, PlSmallStr};
 use serde::Serialize;
 
 pub use compare::{compare, Comparison, LatencyDelta, PercentileDelta, RequestsDelta};
-pub use contract::{AnalysisContract, ReadContract, WindowContract};
+pub use contract::{AnalysisContract, AnalysisDocument, ReadContract, WindowContract};
 pub use options::{parse_duration, AnalysisOptions, GroupKey, TimeWindow};
 pub use partial::{Partial, SumCount};
 pub use sketch::LatencySketch;
