@@ -270,7 +270,8 @@ proptest! {
 #[test]
 fn blocks_dense_with_tokens_flatten_every_one() {
     // Up to 64 tokens per block: every count a block-at-a-time flatten stores in pieces
-    // (≤ 16, ≤ 32, ≤ 48, ≤ 64), at every offset, then blocks with few tokens again.
+    // (≤ 8, ≤ 16, then one by one; or ≤ 16, ≤ 32, ≤ 48, ≤ 64 with AVX-512), at every offset,
+    // then blocks with few tokens again.
     for lead in 0..64 {
         let mut s = " ".repeat(lead);
         s.push('[');
