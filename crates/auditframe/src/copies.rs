@@ -30,6 +30,13 @@ use crate::{AuditFrame, Result};
 const KUBE_AUDIT: &str = "kube-audit";
 const KUBE_AUDIT_ADMIN: &str = "kube-audit-admin";
 
+/// Whether `verb` is a read. Reads are never exported under `kube-audit-admin`, so they can
+/// never be a copy (nor be copied).
+#[inline]
+pub(crate) fn is_read_verb(verb: &str) -> bool {
+    matches!(verb, "get" | "list" | "watch")
+}
+
 /// The columns [`CategoryCopies`] reads; a frame without them is passed through unchanged.
 /// A frame parsed with [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys)
 /// needs no `audit_id` column: its keys stand in for it.
@@ -250,7 +257,7 @@ impl CategoryCopies {
         let bits = self.category_bits(&category);
         // Reads are never in the admin category, so they cannot have a copy.
         let reads: Vec<bool> = (0..=verb.len)
-            .map(|c| c < verb.len && matches!(verb.name(c), "get" | "list" | "watch"))
+            .map(|c| c < verb.len && is_read_verb(verb.name(c)))
             .collect();
         let stage_ids: Vec<u32> = (0..=stage.len)
             .map(|c| {

@@ -172,7 +172,8 @@ impl ParseOptions {
     /// [`CategoryCopies`](crate::copies::CategoryCopies), whether or not the projection holds
     /// the `audit_id` column. A read that needs audit IDs only to drop copies asks for these
     /// instead of the column: a UUID costs 16 bytes a row instead of 52 (IDs of other forms
-    /// are kept exactly, as text). Frames built from JSON text carry the keys; frames made
+    /// are kept exactly, as text), and reads (`get`, `list`, `watch`), which can never be a
+    /// copy, cost nothing. Frames built from JSON text carry the keys; frames made
     /// from them by filtering, and frames read from Arrow or Parquet, do not (read the
     /// `audit_id` column there).
     ///
