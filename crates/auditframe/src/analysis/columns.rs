@@ -113,6 +113,29 @@ impl Codes {
         }
     }
 
+    /// How many rows hold each code (the last slot, `len`: null rows), read chunk by chunk
+    /// (a column loaded with its chunks is not joined for this).
+    pub(crate) fn counts(&self) -> Vec<u64> {
+        let mut n = vec![0u64; self.len as usize + 1];
+        let arrs = match self.chunks.arrs.is_empty() {
+            true => std::slice::from_ref(&self.arr),
+            false => &self.chunks.arrs[..],
+        };
+        for a in arrs {
+            let valid = a.validity();
+            for (i, &c) in a.values().iter().enumerate() {
+                let c = match valid {
+                    Some(v) if !v.get_bit(i) => self.len,
+                    _ => c,
+                };
+                if let Some(k) = n.get_mut(c as usize) {
+                    *k += 1;
+                }
+            }
+        }
+        n
+    }
+
     pub(crate) fn name(&self, code: u32) -> &str {
         match &self.mapping {
             Some(m) if code < self.len => m.cat_to_str(code).unwrap_or(""),
