@@ -15,7 +15,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/auditframe-target}"
 work="${COMPARE_DIR:-${TMPDIR:-/tmp}/auditframe-compare}"
 mkdir -p "$work"
 
-cargo build --release -p auditframe-cli
+# The same optimised build as CI's (one polars feature set for every binary of the workspace).
+cargo build --release --locked --workspace --exclude auditframe-datafusion --bins --examples
 auditframe="$CARGO_TARGET_DIR/release/auditframe"
 
 venv="$work/venv"
