@@ -432,8 +432,8 @@ impl Columns {
         let chunk = &mut self.current;
         chunk.rows += 1;
         if let Some(k) = &mut chunk.keys {
-            // A read's ID is never looked at (it cannot be a copy); a row whose verb was not
-            // read keeps its ID.
+            // A read's ID is never looked at (it cannot be a copy); a row without a verb
+            // keeps its ID.
             let may_copy = !f.verb.as_deref().is_some_and(crate::copies::is_read_verb);
             k.push(f.audit_id.as_deref(), may_copy);
         }
