@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use auditframe::polars::prelude as pl;
 use auditframe::polars::prelude::SeriesMethods;
 use auditframe::{AuditFrame, Column};
+use rayon::prelude::*;
 
 /// Per cluster (`None`: rows naming no cluster, e.g. native logs): rows read and the number
 /// of input files that held at least one of them.
@@ -97,15 +98,27 @@ fn code_counts(s: &pl::Series) -> auditframe::Result<Option<Vec<(Option<String>,
         return Ok(None);
     };
     // The last slot counts nulls (and any code past the dictionary, which cannot name one).
-    let mut counts = vec![0u64; size + 1];
-    for arr in codes.downcast_iter() {
-        for c in arr.iter() {
-            let slot = c.map_or(size, |&c| (c as usize).min(size));
-            if let Some(n) = counts.get_mut(slot) {
-                *n += 1;
+    // Chunks on all threads: this runs between the parallel parse and the queries.
+    let arrs: Vec<_> = codes.downcast_iter().collect();
+    let counts = arrs
+        .par_iter()
+        .map(|arr| {
+            let mut counts = vec![0u64; size + 1];
+            for c in arr.iter() {
+                let slot = c.map_or(size, |&c| (c as usize).min(size));
+                if let Some(n) = counts.get_mut(slot) {
+                    *n += 1;
+                }
             }
-        }
-    }
+            counts
+        })
+        .reduce(
+            || vec![0u64; size + 1],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        );
     Ok(Some(
         counts
             .iter()

@@ -73,11 +73,15 @@ impl Run {
         // The summary counts rows per cluster and `--cluster` filters on the column: read it
         // whatever the analyses need.
         let projection = projection.with(auditframe::Column::Cluster);
-        // Salvaged rows are counted from this column in canonical Parquet (free for JSON).
-        let projection = projection.with(auditframe::Column::Truncated);
         // Copies need audit categories: native logs (sniffed from each file's start) have
         // none, so they are not asked to parse the key columns.
         let parquet = inputs::paths_are_parquet(&input.paths)?;
+        // Salvaged rows are counted from this column in canonical Parquet; JSON readers count
+        // them as they parse (a flag per row, built into a column, for nothing).
+        let projection = match parquet {
+            true => projection.with(auditframe::Column::Truncated),
+            false => projection,
+        };
         // The inputs' files, walked once here (stdin and the embedded sample stay as given).
         let stdin = input.paths.iter().any(|p| p.as_os_str() == "-");
         let files = if input.paths.is_empty() || stdin {

@@ -4,7 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 
 use polars::prelude as pl;
-use polars::prelude::ChunkAgg;
 
 use crate::audit_keys::AuditKeys;
 use crate::schema::{Column, ColumnKind, Projection};
@@ -249,8 +248,7 @@ impl AuditFrame {
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let c = self.column(Column::TimeGenerated).ok()?;
         let phys = c.as_materialized_series().to_physical_repr();
-        let ca = phys.i64().ok()?;
-        Some((ca.min()?, ca.max()?))
+        crate::analysis::columns::i64_range(phys.i64().ok()?)
     }
 }
 
