@@ -5,7 +5,8 @@
 //! 36 bytes of text) of fresh memory — on a 1M-row AKSAudit read, a quarter of the page faults
 //! and ~8 % of the CPU. A canonical UUID (what kube-apiserver writes) packed into 128 bits
 //! costs 16 (and 4 for its row number), anything else is kept as text on the side, so keys
-//! are as exact as the column; reads, which are never copies, keep no key. [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys) asks for them.
+//! are as exact as the column. Only rows that can be a copy keep a key, and it carries their
+//! audit category, so such a frame needs neither an `audit_id` nor a `category` column. [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys) asks for them.
 
 /// A request's audit ID: a canonical lower-case UUID packed into 128 bits, else the text
 /// itself. Exact either way: two IDs are equal iff their keys are.
@@ -74,19 +75,25 @@ fn hex8(x: u64) -> Option<u32> {
     Some((((x << 16) | (x >> 32)) & 0xFFFF_FFFF) as u32)
 }
 
-/// The audit IDs of the rows that can be a copy, in row order: UUIDs in per-chunk arrays (the
-/// chunks the parallel readers built, kept as they are), the rest on the side.
+/// The audit IDs of the rows that can be a copy, in row order, each with its audit category:
+/// UUIDs in per-chunk arrays (the chunks the parallel readers built, kept as they are), the
+/// rest on the side; and every row's category, counted.
 ///
-/// Reads (`get`, `list`, `watch`) are never exported under `kube-audit-admin`, so they are
-/// never a copy nor copied ([`is_read_verb`](crate::copies::is_read_verb)): their IDs are not
-/// kept. In audit logs most requests are reads (69 % of the generated AKSAudit rows), so this
-/// keeps a fraction of the 16 bytes a row of fresh memory that every key costs.
+/// Only a row of one of the two audit categories that is not a read can be a copy or be
+/// copied: reads (`get`, `list`, `watch`) are never exported under `kube-audit-admin`
+/// ([`is_read_verb`](crate::copies::is_read_verb)), and other rows are never compared. Only
+/// those rows keep a key — in audit logs most requests are reads (69 % of the generated
+/// AKSAudit rows) — and the key carries the row's category, so a frame with keys needs no
+/// `category` column to have its copies dropped, nor to tell a one-category input from a
+/// two-category one.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AuditKeys {
     chunks: Vec<KeyChunk>,
-    /// Rows that can be a copy and whose ID is not a canonical UUID: absent or empty
-    /// (`None`), or other text. Ascending by row.
-    other: Vec<(usize, Option<Box<str>>)>,
+    /// Rows that can be a copy and whose ID is not a canonical UUID (nor empty), with their
+    /// category bit. Ascending by row.
+    other: Vec<(usize, Box<str>, u8)>,
+    /// Rows per category bit: neither audit category, `kube-audit`, `kube-audit-admin`.
+    categories: [u64; 3],
     len: usize,
 }
 
@@ -95,15 +102,25 @@ pub(crate) struct AuditKeys {
 struct KeyChunk {
     first: usize,
     rows: usize,
-    /// The rows (offsets from `first`, ascending) whose ID is a UUID, and their keys.
+    /// The rows (offsets from `first`, ascending) whose ID is a UUID, each with the category
+    /// bit in its top bit ([`ADMIN`]); and their keys.
     at: Vec<u32>,
     keys: Vec<u128>,
 }
+
+/// The top bit of a [`KeyChunk::at`] entry: the row is `kube-audit-admin` (else `kube-audit`).
+const ADMIN: u32 = 1 << 31;
 
 impl AuditKeys {
     /// Rows held.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Rows per category bit (0: neither audit category, 1: `kube-audit`, 2:
+    /// `kube-audit-admin`), keyed or not.
+    pub(crate) fn category_rows(&self) -> [u64; 3] {
+        self.categories
     }
 
     /// Room for `rows` rows in a still empty key list (capacity that no row uses is never
@@ -119,11 +136,15 @@ impl AuditKeys {
     }
 
     /// Appends the next row: its ID (`None`: the row has none; an empty ID counts as none, as
-    /// in the column), kept only if the row `may_copy` (is not a read).
+    /// in the column) and its category bit (see [`category_rows`](Self::category_rows)),
+    /// the ID kept only if the row `may_copy` (is not a read) and is of an audit category.
     #[inline]
-    pub(crate) fn push(&mut self, id: Option<&str>, may_copy: bool) {
+    pub(crate) fn push(&mut self, id: Option<&str>, may_copy: bool, category: u8) {
         let row = self.len;
         self.len += 1;
+        if let Some(n) = self.categories.get_mut(usize::from(category)) {
+            *n += 1;
+        }
         if self.chunks.is_empty() {
             self.chunks.push(KeyChunk::default());
         }
@@ -132,23 +153,21 @@ impl AuditKeys {
         };
         let offset = row - chunk.first;
         chunk.rows = offset + 1;
-        if !may_copy {
+        let admin = match category {
+            1 => false,
+            2 => true,
+            _ => return,
+        };
+        let Some(id) = id.filter(|id| may_copy && !id.is_empty()) else {
             return;
-        }
-        match id.map(|id| (id, parse_uuid(id))) {
-            Some((_, Some(v))) => {
-                // A chunk never reaches 2^32 rows (a parallel piece is at most 64 MiB).
-                if let Ok(at) = u32::try_from(offset) {
-                    chunk.at.push(at);
-                    chunk.keys.push(v);
-                    return;
-                }
-                self.other.push((row, id.map(Into::into)));
+        };
+        match parse_uuid(id) {
+            // A chunk never reaches 2^31 rows (a parallel piece is at most 64 MiB).
+            Some(v) if offset < ADMIN as usize => {
+                chunk.at.push(offset as u32 | if admin { ADMIN } else { 0 });
+                chunk.keys.push(v);
             }
-            other => {
-                let text = other.and_then(|(id, _)| (!id.is_empty()).then(|| id.into()));
-                self.other.push((row, text));
-            }
+            _ => self.other.push((row, id.into(), category)),
         }
     }
 
@@ -167,7 +186,10 @@ impl AuditKeys {
                     }),
             );
             out.other
-                .extend(p.other.into_iter().map(|(row, t)| (base + row, t)));
+                .extend(p.other.into_iter().map(|(row, t, c)| (base + row, t, c)));
+            for (n, m) in out.categories.iter_mut().zip(p.categories) {
+                *n += m;
+            }
             out.len += p.len;
         }
         out
@@ -181,13 +203,13 @@ impl AuditKeys {
             .saturating_sub(1);
         let at = self.chunks.get(chunk).map_or(0, |c| {
             let offset = from.saturating_sub(c.first);
-            c.at.partition_point(|&a| (a as usize) < offset)
+            c.at.partition_point(|&a| ((a & !ADMIN) as usize) < offset)
         });
         KeyReader {
             keys: self,
             chunk,
             at,
-            other: self.other.partition_point(|(row, _)| *row < from),
+            other: self.other.partition_point(|(row, _, _)| *row < from),
         }
     }
 }
@@ -202,16 +224,22 @@ pub(crate) struct KeyReader<'a> {
 }
 
 impl KeyReader<'_> {
-    /// Row `i`'s ID (`None`: absent or empty, or a read, whose ID is not kept). Rows must be
-    /// asked for in ascending order.
+    /// Row `i`'s ID and category bit (1 `kube-audit`, 2 `kube-audit-admin`); `None` for a row
+    /// that cannot be a copy (no ID, a read, another category), whose ID is not kept. Rows
+    /// must be asked for in ascending order.
     #[inline]
-    pub(crate) fn at(&mut self, i: usize) -> Option<AuditId> {
-        while self.keys.other.get(self.other).is_some_and(|(r, _)| *r < i) {
+    pub(crate) fn at(&mut self, i: usize) -> Option<(AuditId, u8)> {
+        while self
+            .keys
+            .other
+            .get(self.other)
+            .is_some_and(|(r, _, _)| *r < i)
+        {
             self.other += 1;
         }
-        if let Some((r, text)) = self.keys.other.get(self.other) {
+        if let Some((r, text, category)) = self.keys.other.get(self.other) {
             if *r == i {
-                return text.as_deref().map(|t| AuditId::Text(t.into()));
+                return Some((AuditId::Text(text.clone()), *category));
             }
         }
         loop {
@@ -222,11 +250,15 @@ impl KeyReader<'_> {
                 self.at = 0;
                 continue;
             }
-            while c.at.get(self.at).is_some_and(|&a| (a as usize) < offset) {
+            let row = |a: u32| (a & !ADMIN) as usize;
+            while c.at.get(self.at).is_some_and(|&a| row(a) < offset) {
                 self.at += 1;
             }
             return match c.at.get(self.at) {
-                Some(&a) if a as usize == offset => c.keys.get(self.at).map(|&v| AuditId::Uuid(v)),
+                Some(&a) if row(a) == offset => {
+                    let category = if a & ADMIN != 0 { 2 } else { 1 };
+                    c.keys.get(self.at).map(|&v| (AuditId::Uuid(v), category))
+                }
                 _ => None,
             };
         }
@@ -300,25 +332,31 @@ mod tests {
         }
     }
 
-    /// The reference: each row's ID as `AuditId::of` gives it (empty as none), none for reads.
-    fn expected(ids: &[(Option<&str>, bool)]) -> Vec<Option<AuditId>> {
+    /// The reference: each row's ID as `AuditId::of` gives it (empty as none) with its
+    /// category; none for reads and rows outside the two audit categories.
+    fn expected(ids: &[(Option<&str>, bool, u8)]) -> Vec<Option<(AuditId, u8)>> {
         ids.iter()
-            .map(|&(id, may_copy)| id.filter(|s| may_copy && !s.is_empty()).map(AuditId::of))
+            .map(|&(id, may_copy, c)| {
+                id.filter(|s| may_copy && !s.is_empty() && (1..=2).contains(&c))
+                    .map(|id| (AuditId::of(id), c))
+            })
             .collect()
     }
 
     #[test]
     fn concatenated_parts_read_back_from_any_row() {
         let ids = [
-            (Some(A), true),
-            (None, true),
-            (Some("a1"), true),
-            (Some(B), false),
-            (Some(B), true),
-            (Some(""), true),
-            (Some("y"), false),
-            (Some(A), true),
-            (Some("x"), true),
+            (Some(A), true, 1),
+            (None, true, 2),
+            (Some("a1"), true, 2),
+            (Some(B), false, 1),
+            (Some(B), true, 2),
+            (Some(""), true, 1),
+            (Some("y"), false, 2),
+            (Some(A), true, 0),
+            (Some(A), true, 2),
+            (Some("z"), true, 0),
+            (Some("x"), true, 1),
         ];
         let want = expected(&ids);
         assert_eq!(want.iter().filter(|k| k.is_some()).count(), 5);
@@ -329,11 +367,13 @@ mod tests {
                 let parts = [&ids[..cut1], &ids[cut1..cut2], &ids[cut2..]].map(|rows| {
                     let mut k = AuditKeys::default();
                     k.reserve(rows.len());
-                    rows.iter().for_each(|&(id, may_copy)| k.push(id, may_copy));
+                    rows.iter()
+                        .for_each(|&(id, may_copy, c)| k.push(id, may_copy, c));
                     k
                 });
                 let keys = AuditKeys::concat(parts);
                 assert_eq!(keys.len(), ids.len());
+                assert_eq!(keys.category_rows(), [2, 4, 5]);
                 for from in 0..ids.len() {
                     for step in [1, 2] {
                         let mut r = keys.reader(from);

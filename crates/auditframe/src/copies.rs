@@ -37,9 +37,20 @@ pub(crate) fn is_read_verb(verb: &str) -> bool {
     matches!(verb, "get" | "list" | "watch")
 }
 
+/// A row's category bit: 1 `kube-audit`, 2 `kube-audit-admin`, 0 anything else (or none).
+#[inline]
+pub(crate) fn category_bit(category: Option<&str>) -> u8 {
+    match category {
+        Some(KUBE_AUDIT) => 1,
+        Some(KUBE_AUDIT_ADMIN) => 2,
+        _ => 0,
+    }
+}
+
 /// The columns [`CategoryCopies`] reads; a frame without them is passed through unchanged.
 /// A frame parsed with [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys)
-/// needs no `audit_id` column: its keys stand in for it.
+/// needs no `audit_id` nor `category` column: its keys, which carry each row's category,
+/// stand in for them.
 pub const COPY_KEY_COLUMNS: [Column; 5] = [
     Column::AuditId,
     Column::Stage,
@@ -210,16 +221,23 @@ impl CategoryCopies {
         if !has_copy_keys(frame) {
             return Ok((frame.clone(), copies));
         }
-        // The category column's chunks as they are: joining them (a copy of the column, on
-        // the caller's thread) was most of this check's cost.
-        let category = Codes::load_chunks(frame, Column::Category)?;
-        let bits = copies.category_bits(&category);
-        let mut rows = [0u64; 3];
-        for (code, n) in category.counts().into_iter().enumerate() {
-            if let Some(r) = bits.get(code).and_then(|&b| rows.get_mut(usize::from(b))) {
-                *r += n;
+        let rows = match frame.audit_keys() {
+            // Counted as the keys were built.
+            Some(keys) => keys.category_rows(),
+            None => {
+                // The category column's chunks as they are: joining them (a copy of the
+                // column, on the caller's thread) was most of this check's cost.
+                let category = Codes::load_chunks(frame, Column::Category)?;
+                let bits = copies.category_bits(&category);
+                let mut rows = [0u64; 3];
+                for (code, n) in category.counts().into_iter().enumerate() {
+                    if let Some(r) = bits.get(code).and_then(|&b| rows.get_mut(usize::from(b))) {
+                        *r += n;
+                    }
+                }
+                rows
             }
-        }
+        };
         let [_, kube_audit, admin] = rows;
         if kube_audit == 0 || admin == 0 {
             copies.kube_audit_rows = kube_audit;
@@ -230,27 +248,31 @@ impl CategoryCopies {
         Ok((frame, copies))
     }
 
-    /// Per category code (and the null slot): 1 `kube-audit`, 2 `kube-audit-admin`, else 0.
+    /// Per category code (and the null slot): its [`category_bit`].
     fn category_bits(&self, category: &Codes) -> Vec<u8> {
         (0..=category.len)
-            .map(|c| match category.name(c) {
-                _ if c == category.len => 0,
-                KUBE_AUDIT => 1,
-                KUBE_AUDIT_ADMIN => 2,
-                _ => 0,
+            .map(|c| match c == category.len {
+                true => 0,
+                false => category_bit(Some(category.name(c))),
             })
             .collect()
     }
 
     /// `frame` without the rows that copy a row seen before under the other audit category.
     /// A frame lacking any of [`COPY_KEY_COLUMNS`] (audit-ID keys may stand in for
-    /// `audit_id`) comes back unchanged.
+    /// `audit_id` and `category`) comes back unchanged.
     pub fn drop_copies(&mut self, frame: &AuditFrame) -> Result<AuditFrame> {
         if !has_copy_keys(frame) {
             return Ok(frame.clone());
         }
+        // The audit IDs and categories: the frame's keys when it carries them (the columns
+        // need not be there), else the columns.
+        let keys = frame.audit_keys();
         // Per-frame dictionaries, mapped once: category → bit, verb → read, stage → interned.
-        let category = Codes::load(frame, Column::Category)?;
+        let category = match keys {
+            Some(_) => Codes::unused(),
+            None => Codes::load(frame, Column::Category)?,
+        };
         let verb = Codes::load(frame, Column::Verb)?;
         let stage = Codes::load(frame, Column::Stage)?;
         let bits = self.category_bits(&category);
@@ -264,9 +286,6 @@ impl CategoryCopies {
                 self.intern_stage(name)
             })
             .collect();
-        // The audit IDs: the frame's keys when it carries them (the column need not be
-        // there), else the column.
-        let keys = frame.audit_keys();
         let ids = Strs::load_if(frame, Column::AuditId, keys.is_none())?;
         let time = Ints::load(frame, Column::TimeGenerated, false)?;
         let n = frame.height();
@@ -278,22 +297,28 @@ impl CategoryCopies {
             let mut keys = keys.map(|k| k.reader(lo));
             let mut out = Scan::default();
             for i in lo..hi {
-                let bit = bits.get(category.at(i) as usize).copied().unwrap_or(0);
-                if let Some(n) = out.rows.get_mut(usize::from(bit)) {
-                    *n += 1;
-                }
                 let t = time.at(i).unwrap_or(i64::MIN);
                 out.newest = out.newest.max(t);
-                let read = reads.get(verb.at(i) as usize).copied().unwrap_or(false);
-                if bit == 0 || read {
-                    continue;
-                }
-                let id = match &mut keys {
-                    Some(keys) => keys.at(i),
-                    None => ids.at(i).filter(|id| !id.is_empty()).map(AuditId::of),
-                };
-                let Some(id) = id else {
-                    continue;
+                // Keys are kept only for rows that can be a copy, with their category.
+                let (id, bit) = match &mut keys {
+                    Some(keys) => match keys.at(i) {
+                        Some(key) => key,
+                        None => continue,
+                    },
+                    None => {
+                        let bit = bits.get(category.at(i) as usize).copied().unwrap_or(0);
+                        if let Some(n) = out.rows.get_mut(usize::from(bit)) {
+                            *n += 1;
+                        }
+                        let read = reads.get(verb.at(i) as usize).copied().unwrap_or(false);
+                        if bit == 0 || read {
+                            continue;
+                        }
+                        match ids.at(i).filter(|id| !id.is_empty()) {
+                            Some(id) => (AuditId::of(id), bit),
+                            None => continue,
+                        }
+                    }
                 };
                 let stage = stage_ids.get(stage.at(i) as usize).copied().unwrap_or(0);
                 if let Some(shard) = out.shards.get_mut(shard_of(&id)) {
@@ -312,12 +337,17 @@ impl CategoryCopies {
             .map(|lo| (lo, (lo + SCAN_ROWS).min(n)))
             .collect();
         let scans: Vec<Scan> = ranges.par_iter().map(|&(lo, hi)| scan(lo, hi)).collect();
+        // Keys counted every row's category as they were built; the scan counts the column.
+        let mut rows = keys.map_or([0; 3], |k| k.category_rows());
         for sc in &scans {
-            let [_, kube_audit, admin] = sc.rows;
-            self.kube_audit_rows += kube_audit;
-            self.admin_rows += admin;
+            for (n, m) in rows.iter_mut().zip(sc.rows) {
+                *n += m;
+            }
             self.newest = self.newest.max(sc.newest);
         }
+        let [_, kube_audit, admin] = rows;
+        self.kube_audit_rows += kube_audit;
+        self.admin_rows += admin;
         let mut by_shard: Vec<Vec<Vec<Candidate>>> = (0..SHARDS).map(|_| Vec::new()).collect();
         for sc in scans {
             for (all, part) in by_shard.iter_mut().zip(sc.shards) {
@@ -398,12 +428,13 @@ impl CategoryCopies {
 }
 
 /// Whether `frame` has what [`CategoryCopies`] reads: [`COPY_KEY_COLUMNS`], where the
-/// frame's audit-ID keys may stand in for the `audit_id` column.
+/// frame's audit-ID keys may stand in for the `audit_id` and `category` columns.
 fn has_copy_keys(frame: &AuditFrame) -> bool {
     let projection = frame.projection();
-    COPY_KEY_COLUMNS
-        .iter()
-        .all(|&c| projection.contains(c) || (c == Column::AuditId && frame.audit_keys().is_some()))
+    let keyed = frame.audit_keys().is_some();
+    COPY_KEY_COLUMNS.iter().all(|&c| {
+        projection.contains(c) || (keyed && matches!(c, Column::AuditId | Column::Category))
+    })
 }
 
 /// `projection` with the columns [`CategoryCopies`] reads.
@@ -413,22 +444,23 @@ pub fn with_copy_key_columns(projection: Projection) -> Projection {
 
 /// `projection` with the columns [`CategoryCopies`] reads from a frame parsed with
 /// [`ParseOptions::with_copy_keys`](crate::ParseOptions::with_copy_keys): those of
-/// [`with_copy_key_columns`] except `audit_id`, which the keys stand in for (it stays when
-/// `projection` itself has it).
+/// [`with_copy_key_columns`] except `audit_id` and `category`, which the keys stand in for
+/// (each stays when `projection` itself has it).
 ///
 /// ```
 /// use auditframe::copies::with_copy_key_columns_for_keys;
 /// use auditframe::{Column, Projection};
 ///
 /// let p = with_copy_key_columns_for_keys(Projection::of(&[Column::Verb]));
-/// assert!(p.contains(Column::Verb) && p.contains(Column::Category));
-/// assert!(!p.contains(Column::AuditId));
+/// assert!(p.contains(Column::Verb) && p.contains(Column::Stage));
+/// assert!(!p.contains(Column::AuditId) && !p.contains(Column::Category));
 /// let p = with_copy_key_columns_for_keys(Projection::of(&[Column::AuditId]));
 /// assert!(p.contains(Column::AuditId));
 /// ```
 pub fn with_copy_key_columns_for_keys(projection: Projection) -> Projection {
     with_copy_key_columns(projection)
         .without(Column::AuditId)
+        .without(Column::Category)
         .union(projection)
 }
 
@@ -450,15 +482,19 @@ mod tests {
             .0
     }
 
-    /// `lines` parsed with audit-ID keys instead of the `audit_id` column.
+    /// `lines` parsed with audit-ID keys (which carry the categories) instead of the
+    /// `audit_id` and `category` columns.
     fn keyed_frame(lines: &[String]) -> AuditFrame {
+        let projection = Projection::all()
+            .without(Column::AuditId)
+            .without(Column::Category);
         let opts = ParseOptions::new()
-            .with_projection(Projection::all().without(Column::AuditId))
+            .with_projection(projection)
             .with_copy_keys(true);
         let f = AuditFrame::from_slice(lines.join("\n").as_bytes(), &opts)
             .unwrap()
             .0;
-        assert!(f.audit_keys().is_some() && !f.projection().contains(Column::AuditId));
+        assert!(f.audit_keys().is_some() && f.projection() == projection);
         f
     }
 
@@ -525,24 +561,38 @@ mod tests {
 
     #[test]
     fn a_whole_input_of_one_category_is_left_as_it_is() {
-        let one = frame(&[
-            diag("10:00:00", "kube-audit", "a1", "create"),
-            diag("10:00:00", "kube-audit", "a1", "create"),
-        ]);
-        let (out, c) = CategoryCopies::drop_copies_in_whole(&one).unwrap();
-        assert_eq!((out.height(), c.dropped(), c.keys_held()), (2, 0, 0));
-        assert!(!c.admin_only());
-        let admin = frame(&[diag("10:00:00", "kube-audit-admin", "a1", "create")]);
-        assert!(CategoryCopies::drop_copies_in_whole(&admin)
-            .unwrap()
-            .1
-            .admin_only());
-        let both = frame(&[
-            diag("10:00:00", "kube-audit-admin", "a1", "create"),
-            diag("10:00:00", "kube-audit", "a1", "create"),
-        ]);
-        let (out, c) = CategoryCopies::drop_copies_in_whole(&both).unwrap();
-        assert_eq!((out.height(), c.dropped()), (1, 1));
+        // From the category column, and from keys that carry the categories.
+        for read in [frame, keyed_frame] {
+            let one = read(&[
+                diag("10:00:00", "kube-audit", "a1", "create"),
+                diag("10:00:00", "kube-audit", "a1", "create"),
+                diag("10:00:00", "kube-audit", "a2", "get"),
+            ]);
+            let (out, c) = CategoryCopies::drop_copies_in_whole(&one).unwrap();
+            assert_eq!((out.height(), c.dropped(), c.keys_held()), (3, 0, 0));
+            assert!(!c.admin_only());
+            let admin = read(&[diag("10:00:00", "kube-audit-admin", "a1", "create")]);
+            assert!(CategoryCopies::drop_copies_in_whole(&admin)
+                .unwrap()
+                .1
+                .admin_only());
+            let both = read(&[
+                diag("10:00:00", "kube-audit-admin", "a1", "create"),
+                diag("10:00:00", "kube-audit", "a1", "create"),
+                diag("10:00:00", "kube-audit", "a1", "get"),
+            ]);
+            let (out, c) = CategoryCopies::drop_copies_in_whole(&both).unwrap();
+            assert_eq!((out.height(), c.dropped(), c.keys_held()), (2, 1, 1));
+            assert!(!c.admin_only());
+            // Only reads under kube-audit: both categories are there, nothing can be a copy.
+            let reads = read(&[
+                diag("10:00:00", "kube-audit-admin", "a1", "create"),
+                diag("10:00:00", "kube-audit", "a1", "list"),
+            ]);
+            let (out, c) = CategoryCopies::drop_copies_in_whole(&reads).unwrap();
+            assert_eq!((out.height(), c.dropped()), (2, 0));
+            assert!(!c.admin_only());
+        }
     }
 
     #[test]

@@ -435,7 +435,8 @@ impl Columns {
             // A read's ID is never looked at (it cannot be a copy); a row without a verb
             // keeps its ID.
             let may_copy = !f.verb.as_deref().is_some_and(crate::copies::is_read_verb);
-            k.push(f.audit_id.as_deref(), may_copy);
+            let category = crate::copies::category_bit(f.category.as_deref());
+            k.push(f.audit_id.as_deref(), may_copy, category);
         }
         for (col, b) in &mut chunk.cols {
             match b {
