@@ -377,9 +377,28 @@ const LINE_SAMPLE: usize = 256 << 10;
 
 /// The lines of `buf` that start in `from..to`, as one slice (ending at a newline, or where
 /// `buf` ends). Consecutive ranges give consecutive, disjoint slices that cover `buf`.
+///
+/// The search for the first line start stops at `to`: a range inside a long line holds no
+/// line start and is empty at the cost of its own bytes. Searching on to the line's end made
+/// every range of a one-line document (an `EventList` or a wrapper of `records`) scan the
+/// rest of it: quadratic, 85 % of the time of a 219 MB document.
 fn lines_starting_in(buf: &[u8], from: usize, to: usize) -> &[u8] {
-    let start = line_start_at(buf, from.min(buf.len()));
-    let end = line_start_at(buf, to.min(buf.len())).max(start);
+    let to = to.min(buf.len());
+    let start = match from {
+        0 => 0,
+        // A line starts at `p` in `from..to` just after a newline at `p - 1`.
+        _ => match buf
+            .get(from - 1..to.saturating_sub(1))
+            .and_then(|window| memchr::memchr(b'\n', window))
+        {
+            Some(n) => from + n,
+            None => return &[],
+        },
+    };
+    if start >= to {
+        return &[];
+    }
+    let end = line_start_at(buf, to).max(start);
     buf.get(start..end).unwrap_or_default()
 }
 
@@ -418,6 +437,23 @@ mod tests {
         }
         assert!(lines_starting_in(b"", 0, 10).is_empty());
         assert_eq!(lines_starting_in(b"ab\ncd\n", 1, 4), b"cd\n");
+    }
+
+    proptest::proptest! {
+        /// The lines that start in a range: those of the definition (the first line start at
+        /// or after each end of the range), for buffers with long lines and ranges anywhere.
+        #[test]
+        fn lines_starting_in_is_the_definition(
+            buf in proptest::collection::vec(proptest::prop_oneof![9 => proptest::prelude::Just(b'x'), 1 => proptest::prelude::Just(b'\n')], 0..200),
+            from in 0usize..220,
+            len in 0usize..220,
+        ) {
+            let to = from + len;
+            let start = line_start_at(&buf, from.min(buf.len()));
+            let end = line_start_at(&buf, to.min(buf.len())).max(start);
+            let want = buf.get(start..end).unwrap_or_default();
+            proptest::prop_assert_eq!(lines_starting_in(&buf, from, to), want);
+        }
     }
 
     #[test]
