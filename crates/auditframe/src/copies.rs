@@ -269,11 +269,15 @@ impl CategoryCopies {
         // need not be there), else the columns.
         let keys = frame.audit_keys();
         // Per-frame dictionaries, mapped once: category → bit, verb → read, stage → interned.
-        let category = match keys {
-            Some(_) => Codes::unused(),
-            None => Codes::load(frame, Column::Category)?,
+        // Keys are kept only for non-read rows of the two categories: with them, neither
+        // column is read (loading one joins its chunks into a copy).
+        let (category, verb) = match keys {
+            Some(_) => (Codes::unused(), Codes::unused()),
+            None => (
+                Codes::load(frame, Column::Category)?,
+                Codes::load(frame, Column::Verb)?,
+            ),
         };
-        let verb = Codes::load(frame, Column::Verb)?;
         let stage = Codes::load(frame, Column::Stage)?;
         let bits = self.category_bits(&category);
         // Reads are never in the admin category, so they cannot have a copy.

@@ -236,7 +236,7 @@ impl Index {
         } = self;
         let (mut esc_carry, mut str_carry, mut scalar_carry) = (0u64, 0u64, 0u64);
         let (mut high, mut bad, mut expect_low) = (0u64, 0u64, usize::MAX);
-        // The first backslash, found on the way (a pass over the masks afterwards cost ~1 %
+        // The first backslash, found on the way (a pass over the masks afterwards cost 0.4 %
         // of an AKSAudit parse's instructions).
         let mut plain_until = b.len();
         // Kept escapes are overwritten whole below.
