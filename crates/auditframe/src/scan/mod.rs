@@ -26,7 +26,7 @@ pub(crate) mod classify;
 mod cursor;
 mod text;
 
-pub(crate) use classify::{classify, Masks};
+pub(crate) use classify::{classify, control_bytes, Found, Masks};
 pub(crate) use cursor::Cursor;
 
 const EVEN: u64 = 0x5555_5555_5555_5555;
@@ -177,6 +177,11 @@ impl Tokens {
 #[derive(Debug, Default)]
 pub(crate) struct Index {
     masks: Vec<Masks>,
+    /// Whether the bytes classified last have control or non-ASCII bytes.
+    found: Found,
+    /// Per block, the control bytes of a record that has any ([`control_bytes`]); empty
+    /// otherwise.
+    ctrl: Vec<u64>,
     /// Per block: the escape introducers and the escaped bytes of a record (kept for the
     /// JSON text inside it, [`text`]), or of JSON text's outer level.
     intro: Vec<u64>,
@@ -211,7 +216,7 @@ impl Index {
         self.indexed = None;
         self.escapes_kept = keep_escapes;
         u32::try_from(b.len()).ok()?;
-        classify(b, &mut self.masks);
+        self.classify(b);
         self.toks.reset(b.len());
         #[cfg(target_arch = "x86_64")]
         if let Some(done) = classify::x86::tokens(self, b, keep_escapes) {
@@ -223,19 +228,30 @@ impl Index {
         }
     }
 
+    /// Stage 1 of a record: its masks, and its control bytes if it has any.
+    pub(crate) fn classify(&mut self, b: &[u8]) {
+        self.found = classify(b, &mut self.masks);
+        match self.found.ctrl {
+            true => control_bytes(b, &mut self.ctrl),
+            false => self.ctrl.clear(),
+        }
+    }
+
     /// [`build`](Index::build)'s token pass over the classified blocks; `KEEP`: store each
     /// block's escapes.
     #[inline(always)]
     pub(crate) fn tokens<B: Bits, const KEEP: bool>(&mut self, b: &[u8]) -> Option<()> {
         let Index {
             masks,
+            found,
+            ctrl,
             intro,
             outer_escaped,
             toks,
             ..
         } = self;
         let (mut esc_carry, mut str_carry, mut scalar_carry) = (0u64, 0u64, 0u64);
-        let (mut high, mut bad, mut expect_low) = (0u64, 0u64, usize::MAX);
+        let (mut bad, mut expect_low) = (0u64, usize::MAX);
         // The first backslash, found on the way (a pass over the masks afterwards cost 0.4 %
         // of an AKSAudit parse's instructions).
         let mut plain_until = b.len();
@@ -258,8 +274,11 @@ impl Index {
             // Inside a string: from its opening quote up to (not including) its closing one.
             let in_str = B::prefix_xor(quote) ^ str_carry;
             str_carry = spread_top(in_str);
-            bad |= m.ctrl & (in_str | !m.ws);
-            high |= m.high;
+            // Control bytes: only whitespace, and only outside strings (a record without any
+            // has no masks to look at).
+            if let Some(&c) = ctrl.get(k) {
+                bad |= c & (in_str | !m.ws);
+            }
             // `\"` and `\\` are valid wherever they are (JSON text inside a string is full of
             // them): only the other escapes are looked at one by one.
             let other = esc & !(m.quote | m.backslash);
@@ -271,7 +290,7 @@ impl Index {
             scalar_carry = scalar >> 63;
             B::flatten(toks, k, (m.structural & !in_str) | quote | scalar_start)?;
         }
-        if bad != 0 || str_carry != 0 || (high != 0 && std::str::from_utf8(b).is_err()) {
+        if bad != 0 || str_carry != 0 || (found.high && std::str::from_utf8(b).is_err()) {
             return None;
         }
         self.plain_until = plain_until;

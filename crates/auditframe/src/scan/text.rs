@@ -7,7 +7,7 @@
 //! after the text masked out. Its classes and its outer level's escapes are the record's,
 //! copied block for block — neither classified, shifted nor escaped again.
 
-use super::{bit, classify, escapes, set_bit, spread_top, Bits, Index, Portable};
+use super::{bit, classify, escapes, set_bit, spread_top, Bits, Found, Index, Portable};
 
 impl Index {
     /// Indexes JSON text found escaped inside a string: `raw` is the string's content between
@@ -18,7 +18,7 @@ impl Index {
     pub(crate) fn build_nested(&mut self, raw: &[u8]) -> Option<()> {
         self.indexed = None;
         u32::try_from(raw.len()).ok()?;
-        classify(raw, &mut self.masks);
+        self.found = classify(raw, &mut self.masks);
         self.nested_passes(raw, None)
     }
 
@@ -44,7 +44,7 @@ impl Index {
                 Some(frame)
             }
             None => {
-                classify(raw, &mut self.masks);
+                self.found = classify(raw, &mut self.masks);
                 self.nested_passes(raw, None)?;
                 Some(raw)
             }
@@ -65,6 +65,11 @@ impl Index {
         self.masks.clear();
         self.masks
             .extend_from_slice(outer.masks.get(blocks.clone())?);
+        // The text lies inside a string of a validated record: no control bytes.
+        self.found = Found {
+            ctrl: false,
+            high: outer.found.high,
+        };
         self.outer_escaped.clear();
         self.outer_escaped
             .extend_from_slice(outer.outer_escaped.get(blocks.clone())?);
@@ -78,8 +83,6 @@ impl Index {
                 m.backslash &= keep;
                 m.structural &= keep;
                 m.ws |= !keep;
-                m.ctrl &= keep;
-                m.high &= keep;
             }
             for v in [&mut self.outer_escaped, &mut self.intro] {
                 if let Some(w) = v.get_mut(k) {
@@ -127,6 +130,8 @@ impl Index {
     ) -> Option<()> {
         let Index {
             masks,
+            found,
+            ctrl: _,
             intro,
             outer_escaped,
             escaped_ws,
@@ -155,13 +160,12 @@ impl Index {
                 (*outer, *intro) = escapes(m.backslash, &mut carry);
             }
         }
-        let mut high = 0u64;
+        // A control byte cannot be in a string's content (unescaped text gives up).
+        if found.ctrl {
+            return None;
+        }
         let per_block = outer_escaped.iter().zip(escaped_ws.iter_mut());
         for (k, (m, (&esc, ws_out))) in masks.iter().zip(per_block).enumerate() {
-            if m.ctrl != 0 {
-                return None;
-            }
-            high |= m.high;
             let (mut other, mut ws) = (esc & !(m.quote | m.backslash), 0u64);
             while other != 0 {
                 let bit = other & other.wrapping_neg();
@@ -242,7 +246,7 @@ impl Index {
         // The enclosing record was validated, but the cursor relies on it: check non-ASCII
         // text again (rare, and only then; only the text's bytes, which are cut at quotes).
         let lo = framed.unwrap_or(0);
-        if str_carry != 0 || (high != 0 && std::str::from_utf8(raw.get(lo..)?).is_err()) {
+        if str_carry != 0 || (found.high && std::str::from_utf8(raw.get(lo..)?).is_err()) {
             return None;
         }
         *plain_until_out = plain_until;
