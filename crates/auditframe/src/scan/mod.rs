@@ -25,6 +25,8 @@
 pub(crate) mod classify;
 mod cursor;
 mod text;
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod x86_passes;
 
 pub(crate) use classify::{classify, control_bytes, Found, Masks};
 pub(crate) use cursor::Cursor;
@@ -69,7 +71,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 /// The bit operations of the token passes that have faster CPU instructions than the
 /// portable build may assume: each pass is compiled once generic over this, and once more
 /// for x86-64 CPUs with carry-less multiply, popcount and BMI1 (chosen at run time, see
-/// `classify::x86`).
+/// [`x86_passes`]).
 pub(crate) trait Bits {
     /// [`prefix_xor`].
     fn prefix_xor(x: u64) -> u64;
@@ -219,7 +221,7 @@ impl Index {
         self.classify(b);
         self.toks.reset(b.len());
         #[cfg(target_arch = "x86_64")]
-        if let Some(done) = classify::x86::tokens(self, b, keep_escapes) {
+        if let Some(done) = x86_passes::tokens(self, b, keep_escapes) {
             return done;
         }
         match keep_escapes {

@@ -291,12 +291,9 @@ fn blocks_dense_with_tokens_flatten_every_one() {
         let b = s.as_bytes();
         assert_eq!(tokens(b), Some(naive_tokens(b)), "lead {lead}");
         #[cfg(target_arch = "x86_64")]
-        {
-            let mut ix = Index::default();
-            if let Some(r) = classify::x86::tokens_without_compress(&mut ix, b) {
-                assert_eq!(r, Some(()));
-                assert_eq!(ix.toks(), &naive_tokens(b)[..], "lead {lead}");
-            }
+        if let Some((r, toks)) = x86_passes::tokens_with_scalar_flatten(b) {
+            assert_eq!(r, Some(()));
+            assert_eq!(toks, naive_tokens(b), "lead {lead}");
         }
     }
 }
@@ -335,14 +332,13 @@ proptest! {
         if got.is_some() {
             prop_assert_eq!(ix.toks(), &toks[..]);
         }
-        // The carry-less pass without AVX-512's flatten, which `build` skips on CPUs that
-        // have that.
+        // The scalar flatten, which `build` skips on CPUs with AVX-512's.
         #[cfg(target_arch = "x86_64")]
-        if let Some(got) = classify::x86::tokens_without_compress(&mut ix, b) {
+        if let Some((got, got_toks)) = x86_passes::tokens_with_scalar_flatten(b) {
             let (want, toks) = portable(b, false);
             prop_assert_eq!(got, want);
             if got.is_some() {
-                prop_assert_eq!(ix.toks(), &toks[..]);
+                prop_assert_eq!(got_toks, toks);
             }
         }
     }

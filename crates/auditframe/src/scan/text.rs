@@ -114,7 +114,7 @@ impl Index {
     /// [`frame_from`](Index::frame_from) copied.
     fn nested_passes(&mut self, raw: &[u8], framed: Option<usize>) -> Option<()> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(done) = super::classify::x86::nested_tokens(self, raw, framed) {
+        if let Some(done) = super::x86_passes::nested_tokens(self, raw, framed) {
             return done;
         }
         self.nested_tokens::<Portable>(raw, framed)
