@@ -366,6 +366,53 @@ impl Chunk {
     }
 }
 
+/// The cluster column's source, remembered from the last row: one export holds a handful
+/// of resource IDs, so most rows name the last row's, whose cluster name and dictionary code
+/// are then reused (the resource ID is compared, the name neither derived nor looked up).
+#[derive(Debug, Default)]
+struct LastCluster {
+    /// The last resource ID, and its cluster name.
+    id: Option<String>,
+    name: Option<String>,
+    /// `name`'s code in the current chunk's dictionary; `None` until a row of the chunk
+    /// used it.
+    code: Option<u32>,
+    /// The code of the cluster label (rows that name no resource) in the current chunk's
+    /// dictionary.
+    label_code: Option<u32>,
+}
+
+impl LastCluster {
+    /// Pushes the cluster of a row with resource ID `id` (else `label`) into `b`, the
+    /// current chunk's cluster column.
+    #[inline]
+    fn push(&mut self, b: &mut DictBuilder, id: Option<&str>, label: Option<&str>) {
+        let (name, code) = match id {
+            None => (label, &mut self.label_code),
+            Some(id) => {
+                if self.id.as_deref() != Some(id) {
+                    self.name = crate::record::cluster_of(id).map(|c| c.into_owned());
+                    self.id = Some(id.to_owned());
+                    self.code = None;
+                }
+                (self.name.as_deref(), &mut self.code)
+            }
+        };
+        match name {
+            Some(name) => {
+                let c = *code.get_or_insert_with(|| b.code_of(name));
+                b.push_code(c);
+            }
+            None => b.push_null(),
+        }
+    }
+
+    /// Rows now go to a new chunk, with its own dictionary.
+    fn new_chunk(&mut self) {
+        (self.code, self.label_code) = (None, None);
+    }
+}
+
 /// The rows of a frame under construction: chunks built separately (one per parse task, in
 /// parallel) and kept as they are when appended, in input order. [`Columns::finish`] joins
 /// them once, each column on its own thread, so no reader ever merges chunks serially.
@@ -375,8 +422,8 @@ pub(crate) struct Columns {
     done: Vec<Chunk>,
     /// The chunk rows are pushed into (after `done`).
     current: Chunk,
-    /// The last resource ID pushed and its cluster name.
-    last_cluster: Option<(String, Option<String>)>,
+    /// The cluster column's source, remembered from the last row.
+    last_cluster: LastCluster,
     /// The cluster of events whose record names none (see `ParseOptions::with_cluster_label`).
     cluster_label: Option<std::sync::Arc<str>>,
     /// Whether chunks keep their rows' audit IDs as keys.
@@ -393,7 +440,7 @@ impl Columns {
             projection,
             done: Vec::new(),
             current: Chunk::new(projection, keys),
-            last_cluster: None,
+            last_cluster: LastCluster::default(),
             cluster_label,
             keys,
         }
@@ -453,6 +500,10 @@ impl Columns {
                     },
                 }),
                 ColBuilder::I32(b) => b.push(f.status_code),
+                ColBuilder::Dict(b) if *col == Column::Cluster => {
+                    let label = self.cluster_label.as_deref();
+                    self.last_cluster.push(b, f.resource_id.as_deref(), label);
+                }
                 ColBuilder::Dict(b) => b.push(match col {
                     Column::Stage => f.stage.as_deref(),
                     Column::Level => f.level.as_deref(),
@@ -468,18 +519,6 @@ impl Columns {
                     Column::ApiVersion => f.api_version.as_deref(),
                     Column::Category => f.category.as_deref(),
                     Column::ResourceId => f.resource_id.as_deref(),
-                    Column::Cluster => {
-                        // One export holds a handful of resource IDs: remember the last.
-                        match (f.resource_id.as_deref(), &self.last_cluster) {
-                            (None, _) => self.cluster_label.as_deref(),
-                            (Some(id), Some((last, c))) if id == last.as_str() => c.as_deref(),
-                            (Some(id), _) => {
-                                let c = crate::record::cluster_of(id).map(|c| c.into_owned());
-                                self.last_cluster = Some((id.to_owned(), c));
-                                self.last_cluster.as_ref().and_then(|(_, c)| c.as_deref())
-                            }
-                        }
-                    }
                     _ => Some(shape.name()),
                 }),
                 ColBuilder::Str(b) => b.push(match col {
@@ -496,6 +535,7 @@ impl Columns {
     /// Appends another chunk's rows after this chunk's (in O(chunks): nothing is copied).
     pub fn append(&mut self, other: Columns) {
         let current = std::mem::replace(&mut self.current, Chunk::new(self.projection, self.keys));
+        self.last_cluster.new_chunk();
         self.done.extend(
             std::iter::once(current)
                 .chain(other.done)
@@ -507,8 +547,69 @@ impl Columns {
 
 #[cfg(test)]
 mod tests {
-    use super::same_bytes;
+    use super::{same_bytes, Columns};
+    use crate::record::EventFields;
+    use crate::{Column, Projection, Shape};
     use proptest::prelude::*;
+
+    /// The cluster column's values, row by row.
+    fn clusters(cols: Columns) -> Vec<Option<String>> {
+        let frame = cols.finish().unwrap();
+        let col = frame.column(Column::Cluster).unwrap();
+        let col = col.cast(&polars::prelude::DataType::String).unwrap();
+        let ca = col.str().unwrap();
+        ca.iter().map(|v| v.map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn cluster_codes_are_reused_within_a_chunk_only() {
+        let id = |name: &str| {
+            format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}")
+        };
+        let row = |id: Option<&str>| {
+            let mut f = EventFields::default();
+            f.resource_id = id.map(|s| std::borrow::Cow::Owned(s.to_owned()));
+            f
+        };
+        let projection = Projection::of(&[Column::Cluster]);
+        let label = Some(std::sync::Arc::<str>::from("native"));
+        let (a, b) = (id("Alpha"), id("beta"));
+        let mut cols = Columns::new(projection, label.clone(), false);
+        // In a second builder another cluster comes first, so its dictionary codes differ.
+        let mut other = Columns::new(projection, label, false);
+        for r in [Some(&b), Some(&a), None] {
+            other.push(&row(r.map(String::as_str)), Shape::AksAudit);
+        }
+        let rows = [Some(&a), Some(&a), None, Some(&b), Some(&b), None, Some(&a)];
+        for r in rows {
+            cols.push(&row(r.map(String::as_str)), Shape::AksAudit);
+        }
+        cols.append(other);
+        // The same resource ID and the label again, in the chunk after the appended ones.
+        for r in [Some(&a), None, Some(&b), Some(&a)] {
+            cols.push(&row(r.map(String::as_str)), Shape::AksAudit);
+        }
+        let name = |n: &str| Some(n.to_owned());
+        assert_eq!(
+            clusters(cols),
+            [
+                name("alpha"),
+                name("alpha"),
+                name("native"),
+                name("beta"),
+                name("beta"),
+                name("native"),
+                name("alpha"),
+                name("beta"),
+                name("alpha"),
+                name("native"),
+                name("alpha"),
+                name("native"),
+                name("beta"),
+                name("alpha"),
+            ]
+        );
+    }
 
     proptest! {
         /// Equal to slice equality, for every length up to past the word compare's, and for
