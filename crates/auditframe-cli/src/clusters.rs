@@ -104,8 +104,14 @@ fn code_counts(s: &pl::Series) -> auditframe::Result<Option<Vec<(Option<String>,
         .par_iter()
         .map(|arr| {
             let mut counts = vec![0u64; size + 1];
-            for c in arr.iter() {
-                let slot = c.map_or(size, |&c| (c as usize).min(size));
+            // The values slice, with the validity looked at only when there are nulls: an
+            // iterator of options cost ~15 instructions a row.
+            let valid = arr.validity().filter(|v| v.unset_bits() > 0);
+            for (i, &c) in arr.values().iter().enumerate() {
+                let slot = match valid {
+                    Some(v) if !v.get_bit(i) => size,
+                    _ => (c as usize).min(size),
+                };
                 if let Some(n) = counts.get_mut(slot) {
                     *n += 1;
                 }
