@@ -566,10 +566,9 @@ mod tests {
         let id = |name: &str| {
             format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}")
         };
-        let row = |id: Option<&str>| {
-            let mut f = EventFields::default();
-            f.resource_id = id.map(|s| std::borrow::Cow::Owned(s.to_owned()));
-            f
+        let row = |id: Option<&str>| EventFields {
+            resource_id: id.map(|s| std::borrow::Cow::Owned(s.to_owned())),
+            ..EventFields::default()
         };
         let projection = Projection::of(&[Column::Cluster]);
         let label = Some(std::sync::Arc::<str>::from("native"));
