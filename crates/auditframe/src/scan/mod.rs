@@ -304,7 +304,17 @@ impl Index {
     /// `None`).
     pub(crate) fn cursor<'a>(&self, b: &'a [u8]) -> Option<Cursor<'a, '_>> {
         let (at, len, level) = self.indexed?;
-        (at == b.as_ptr() as usize && len == b.len()).then(|| {
+        // Every token inside `b`: what lets the cursor read token bytes unchecked. True by
+        // construction (positions come from bits of `b`'s blocks; the last block's padding is
+        // whitespace, never a token) and ascending (blocks in order, bits in order), so the
+        // last token is the largest: checked anyway, so that a bug in a kernel cannot turn
+        // into a read outside `b`.
+        let inside = self
+            .toks
+            .as_slice()
+            .last()
+            .is_none_or(|&p| (p as usize) < len);
+        (inside && at == b.as_ptr() as usize && len == b.len()).then(|| {
             Cursor::new(
                 b,
                 self.toks.as_slice(),
