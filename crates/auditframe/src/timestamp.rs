@@ -178,20 +178,48 @@ fn common_utc(b: &[u8]) -> Option<i64> {
     let frac = match body.get(19..) {
         Some([]) => 0,
         Some([b'.', digits @ ..]) if (1..=9).contains(&digits.len()) => {
-            let mut v = 0i64;
-            for &c in digits {
-                let c = c.wrapping_sub(b'0');
-                if c > 9 {
-                    return None;
-                }
-                v = v * 10 + i64::from(c);
-            }
-            v * FRACTION_SCALE.get(digits.len())?
+            fraction_nanos(body, digits.len())?
         }
         _ => return None,
     };
     let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
     secs.checked_mul(NANOS_PER_SECOND)?.checked_add(frac)
+}
+
+/// `b"00000000"` as a little-endian word.
+const ZEROS: u64 = u64::from_le_bytes(*b"00000000");
+
+/// The fraction of a [`common_utc`] timestamp in nanoseconds: `body` is the timestamp
+/// without its `Z`, ending in `n` (1–9) fraction digits after the `.` at 19. The first eight
+/// digits are read as one word (the eight bytes ending at the eighth digit or the last, all
+/// inside `body` since it is at least 20 bytes long), the digits shifted to its low bytes and
+/// padded with `'0'`s, checked and summed in three steps (SWAR); a ninth digit is added
+/// alone. A byte loop took ~70 of the ~180 instructions of the word path (1.4 % of an
+/// AKSAudit parse).
+#[inline(always)]
+fn fraction_nanos(body: &[u8], n: usize) -> Option<i64> {
+    let m = n.min(8);
+    let end = 20 + m;
+    let word: [u8; 8] = body.get(end - 8..end)?.try_into().ok()?;
+    // The `m` digits are the word's last bytes; below them lie the seconds and the dot.
+    let pad = ZEROS.checked_shl(8 * m as u32).unwrap_or(0);
+    let d = (u64::from_le_bytes(word) >> (8 * (8 - m))) | pad;
+    let d = d ^ ZEROS;
+    if d & HIGH_NIBBLES != 0 || d.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != 0 {
+        return None;
+    }
+    // Byte i (the digit of weight 10^(7-i)): pairs, then fours, then all eight.
+    let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
+    let d = (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF;
+    let ninth = match body.get(28) {
+        Some(&c) if n == 9 => match c.wrapping_sub(b'0') {
+            c @ 0..=9 => i64::from(c),
+            _ => return None,
+        },
+        _ => 0,
+    };
+    Some(d as i64 * 10 + ninth)
 }
 
 /// Any timestamp [`parse_timestamp`] accepts, and its errors. Kept out of line: inlined,
@@ -404,6 +432,11 @@ mod tests {
             ("2026-11-20T10:55:55.305989Z", 1_795_172_155_305_989_000),
             ("2026-11-20T10:55:55Z", 1_795_172_155_000_000_000),
             ("2026-11-20T23:59:59.999999999Z", 1_795_219_199_999_999_999),
+            ("2026-11-20T10:55:55.1Z", 1_795_172_155_100_000_000),
+            ("2026-11-20T10:55:55.01Z", 1_795_172_155_010_000_000),
+            ("2026-11-20T10:55:55.12345678Z", 1_795_172_155_123_456_780),
+            ("2026-11-20T10:55:55.123456789Z", 1_795_172_155_123_456_789),
+            ("2026-11-20T10:55:55.000000001Z", 1_795_172_155_000_000_001),
         ] {
             assert_eq!(common_utc(s.as_bytes()), Some(want), "{s}");
         }
@@ -415,6 +448,11 @@ mod tests {
             "2026-11-20T10:55:55.1234567890Z",
             "2026-11-20T24:00:00Z",
             "2026-11-20T10;55:55Z",
+            "2026-11-20T10:55:55.Z",
+            "2026-11-20T10:55:55.1:Z",
+            "2026-11-20T10:55:55.12345678aZ",
+            "2026-11-20T10:55:55.a2345678Z",
+            "2026-11-20T10:55:55.1234/678Z",
         ] {
             assert_eq!(common_utc(s.as_bytes()), None, "{s}");
         }
