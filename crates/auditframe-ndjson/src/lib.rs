@@ -441,7 +441,11 @@ impl ReaderBuilder {
         let source: Arc<str> = Arc::from(name);
         let framing = auditframe::decoder::Framing::detect(first);
         let shape = self.opts.shape().or_else(|| {
-            auditframe::decoder::sniff_input_shape(first, auditframe::decoder::SNIFF_RECORDS)
+            auditframe::decoder::sniff_framed_shape(
+                first,
+                framing,
+                auditframe::decoder::SNIFF_RECORDS,
+            )
         });
         let builder = self.new_builder(shape, &source);
         let input = InputReport {

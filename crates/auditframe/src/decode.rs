@@ -616,12 +616,13 @@ impl AuditFrame {
         let mut b = FrameBuilder::new(opts, None);
         // Like the readers: the shape is the input's, sniffed up front, so that a bad record
         // before the first good one is parsed (and reported) like any other.
+        let framing = Framing::detect(input);
         if b.shape().is_none() {
-            if let Some(shape) = sniff_input_shape(input, SNIFF_RECORDS) {
+            if let Some(shape) = sniff_framed_shape(input, framing, SNIFF_RECORDS) {
                 b.set_shape(shape);
             }
         }
-        match Framing::detect(input) {
+        match framing {
             Framing::Lines => b.push_lines(input)?,
             framing => {
                 for item in framing::values(input, framing) {
@@ -639,9 +640,29 @@ impl AuditFrame {
 pub const SNIFF_RECORDS: usize = 100;
 
 /// Sniffs the shape from the first records of an input that parse (up to `max_records`).
+///
+/// ```
+/// use auditframe::{decoder::sniff_input_shape, Shape};
+/// let input = br#"{"kind":"Event","verb":"get","stage":"ResponseComplete"}"#;
+/// assert_eq!(sniff_input_shape(input, 100), Some(Shape::Native));
+/// ```
 pub fn sniff_input_shape(input: &[u8], max_records: usize) -> Option<Shape> {
+    sniff_framed_shape(input, Framing::detect(input), max_records)
+}
+
+/// [`sniff_input_shape`] for an input whose framing is already known (a reader that detected
+/// it need not scan the first record twice).
+///
+/// ```
+/// use auditframe::{decoder::{sniff_framed_shape, Framing}, Shape};
+/// let input = b"{\n  \"kind\": \"EventList\",\n  \"items\": []\n}\n";
+/// let framing = Framing::detect(input);
+/// assert_eq!(framing, Framing::Values);
+/// assert_eq!(sniff_framed_shape(input, framing, 100), Some(Shape::EventList));
+/// ```
+pub fn sniff_framed_shape(input: &[u8], framing: Framing, max_records: usize) -> Option<Shape> {
     let input = framing::strip_bom(input);
-    match Framing::detect(input) {
+    match framing {
         Framing::Lines => framing::lines(input)
             .map(|(_, l)| l)
             .filter(|l| !l.iter().all(u8::is_ascii_whitespace))

@@ -16,8 +16,8 @@
 //! ```
 
 pub use crate::decode::{
-    sniff_input_shape, FrameBuilder, DEFAULT_MAX_RECORD_BYTES, MAX_NESTING, REPORT_ERRORS_KEPT,
-    SNIFF_RECORDS,
+    sniff_framed_shape, sniff_input_shape, FrameBuilder, DEFAULT_MAX_RECORD_BYTES, MAX_NESTING,
+    REPORT_ERRORS_KEPT, SNIFF_RECORDS,
 };
 pub use crate::framing::{
     last_newline_before, lines, strip_bom, values, Framing, FramingError, Value,

@@ -42,6 +42,11 @@ impl Framing {
                     Some(n) => rest.get(..n).unwrap_or_default(),
                     None => rest,
                 };
+                // A valid value (the common case, checked at the structural scanner's speed)
+                // closes on the line; anything else takes the byte-by-byte scan.
+                if crate::record::is_one_value(first_line) {
+                    return Framing::Lines;
+                }
                 match scan_value(first_line, 0) {
                     // The object closes on its first line: NDJSON.
                     Ok(_) => Framing::Lines,
@@ -156,34 +161,21 @@ enum ScanError {
     Unbalanced,
 }
 
-/// Scans one JSON value starting at `at` (which must not be whitespace); returns the end
-/// offset (exclusive) and the number of newlines inside it. Strings are skipped with memchr.
-fn scan_value(b: &[u8], at: usize) -> Result<(usize, u64), ScanError> {
+/// Scans one JSON value starting at `at` (which must not be whitespace); returns its end
+/// offset (exclusive). Its newlines are counted by the caller in one pass over the value
+/// (counting them string by string cost more than the scan on large documents).
+fn scan_value(b: &[u8], at: usize) -> Result<usize, ScanError> {
     let mut i = at;
     let mut depth: usize = 0;
-    let mut newlines = 0u64;
     loop {
         let Some(&c) = b.get(i) else {
             return Err(ScanError::Eof);
         };
         match c {
             b'"' => {
-                i += 1;
-                loop {
-                    let rest = b.get(i..).ok_or(ScanError::Eof)?;
-                    let n = memchr::memchr2(b'"', b'\\', rest).ok_or(ScanError::Eof)?;
-                    newlines += memchr::memchr_iter(b'\n', rest.get(..n).unwrap_or_default())
-                        .count() as u64;
-                    i += n;
-                    if b.get(i) == Some(&b'\\') {
-                        i += 2;
-                    } else {
-                        i += 1;
-                        break;
-                    }
-                }
+                i = string_end(b, i + 1)?;
                 if depth == 0 {
-                    return Ok((i, newlines));
+                    return Ok(i);
                 }
                 continue;
             }
@@ -191,19 +183,28 @@ fn scan_value(b: &[u8], at: usize) -> Result<(usize, u64), ScanError> {
             b'}' | b']' => {
                 depth = depth.checked_sub(1).ok_or(ScanError::Unbalanced)?;
                 if depth == 0 {
-                    return Ok((i + 1, newlines));
+                    return Ok(i + 1);
                 }
             }
-            b'\n' => {
-                newlines += 1;
-                if depth == 0 {
-                    return Ok((i, newlines - 1));
-                }
-            }
-            b',' | b' ' | b'\t' | b'\r' if depth == 0 => return Ok((i, newlines)),
+            b'\n' if depth == 0 => return Ok(i),
+            b',' | b' ' | b'\t' | b'\r' if depth == 0 => return Ok(i),
             _ => {}
         }
         i += 1;
+    }
+}
+
+/// The offset just past the closing quote of the string whose content starts at `i`.
+#[inline]
+fn string_end(b: &[u8], mut i: usize) -> Result<usize, ScanError> {
+    loop {
+        let rest = b.get(i..).ok_or(ScanError::Eof)?;
+        i += memchr::memchr2(b'"', b'\\', rest).ok_or(ScanError::Eof)?;
+        if b.get(i) == Some(&b'\\') {
+            i += 2;
+        } else {
+            return Ok(i + 1);
+        }
     }
 }
 
@@ -280,17 +281,18 @@ pub fn values(
             return match scan_value(input, i) {
                 // A stray `,` (between concatenated documents, or `[1,,2]`) delimits nothing:
                 // stop instead of yielding empty values forever (found by fuzzing).
-                Ok((end, _)) if end == i => {
+                Ok(end) if end == i => {
                     done = true;
                     err(&format!("unexpected `{}`", char::from(c)), line, i)
                 }
-                Ok((end, nl)) => {
+                Ok(end) => {
+                    let bytes = input.get(i..end).unwrap_or_default();
                     let v = Value {
-                        bytes: input.get(i..end).unwrap_or_default(),
+                        bytes,
                         line,
                         byte: i as u64,
                     };
-                    line += nl;
+                    line += memchr::memchr_iter(b'\n', bytes).count() as u64;
                     i = end;
                     after_element = true;
                     Some(Ok(v))
@@ -382,6 +384,12 @@ mod tests {
         let got = collect(input, Framing::Values);
         assert_eq!(got.len(), 2);
         assert_eq!(got[1].as_ref().map(|v| v.1), Ok(5));
+        // A raw newline inside a string (invalid JSON, reported later) still counts as a line,
+        // and so do the newlines inside long strings (past the short-string byte loop).
+        let input = b"{\"a\":\"x\ny\"}\n{\"b\":\"0123456789abcdef\\\"\n01234567890\"}\n{}";
+        let got = collect(input, Framing::Values);
+        let lines: Vec<_> = got.iter().map(|v| v.as_ref().map(|v| (v.1, v.2))).collect();
+        assert_eq!(lines, vec![Ok((1, 0)), Ok((3, 12)), Ok((5, 51))]);
     }
 
     #[test]

@@ -31,6 +31,7 @@ use rows::{is_audit_category, AksPending, AksRowSeed, Envelope, EnvelopeSeed, Pr
 
 use crate::error::SkipReason;
 use envelope::envelope;
+pub(crate) use fast::is_one_value;
 pub use sniff::sniff_shape;
 
 /// The record shapes auditframe reads. Sniffed from an input's first record unless set
