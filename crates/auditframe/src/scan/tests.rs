@@ -311,8 +311,50 @@ fn portable(b: &[u8], nested: bool) -> (Option<()>, Vec<u32>) {
     (r, ix.toks.as_slice().to_vec())
 }
 
+/// Large records get a token buffer sized by the masks' bound: dense near-JSON (a token per
+/// byte, scalars right after quotes, escapes) still indexes exactly like the portable pass
+/// with a token per byte of room.
+#[test]
+fn large_records_fit_their_token_bound() {
+    let units = [
+        "1,",
+        "[],",
+        "{\"a\":1},",
+        "\"x\"1",
+        "\"\\\"\"",
+        " 1 ",
+        "\"s\",",
+        "[1,2,[3,[4]]],",
+        "truefalse",
+    ];
+    for unit in units {
+        let mut s = String::from("[");
+        while s.len() < 70 << 10 {
+            s.push_str(unit);
+        }
+        s.push_str("0]");
+        let b = s.as_bytes();
+        let mut ix = Index::default();
+        let got = ix.build(b);
+        let (want, toks) = portable(b, false);
+        assert_eq!(got, want, "{unit}");
+        assert_eq!(ix.toks(), &toks[..], "{unit}");
+        assert!(token_bound(&ix.masks) >= toks.len(), "{unit}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The bound on a record's tokens holds on any near-JSON, valid or not.
+    #[test]
+    fn token_bound_holds(s in json_like()) {
+        let b = s.as_bytes();
+        let (_, toks) = portable(b, false);
+        let mut masks = Vec::new();
+        classify(b, &mut masks);
+        prop_assert!(token_bound(&masks) >= toks.len());
+    }
 
     /// Whatever pass `build` picks on this CPU (carry-less multiply on most x86-64) gives
     /// the portable pass's answer, on any near-JSON at both levels.
