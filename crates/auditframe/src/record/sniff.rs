@@ -16,6 +16,31 @@ struct Keys {
     message: bool,
 }
 
+impl Keys {
+    /// Notes a first-level key other than `kind` (whose value each walker reads itself).
+    fn note(&mut self, key: &[u8]) {
+        match key {
+            b"records" => self.records = true,
+            b"Message" => self.message = true,
+            b"items" => self.items = true,
+            b"log_s" => self.log_s = true,
+            b"properties" => self.properties = true,
+            b"AuditId"
+            | b"RequestUri"
+            | b"Verb"
+            | b"StageReceivedTime"
+            | b"RequestReceivedTime" => self.pascal_event = true,
+            b"auditID"
+            | b"requestURI"
+            | b"verb"
+            | b"stage"
+            | b"stageTimestamp"
+            | b"requestReceivedTimestamp" => self.native_event = true,
+            _ => {}
+        }
+    }
+}
+
 struct SniffSeed<'f>(&'f mut Keys);
 
 impl<'de> Visitor<'de> for SniffSeed<'_> {
@@ -35,21 +60,7 @@ impl<'de> Visitor<'de> for SniffSeed<'_> {
                         .map(|s| s.into_owned());
                     continue;
                 }
-                "records" => k.records = true,
-                "Message" => k.message = true,
-                "items" => k.items = true,
-                "log_s" => k.log_s = true,
-                "properties" => k.properties = true,
-                "AuditId" | "RequestUri" | "Verb" | "StageReceivedTime" | "RequestReceivedTime" => {
-                    k.pascal_event = true
-                }
-                "auditID"
-                | "requestURI"
-                | "verb"
-                | "stage"
-                | "stageTimestamp"
-                | "requestReceivedTimestamp" => k.native_event = true,
-                _ => {}
+                key => k.note(key.as_bytes()),
             }
             map.next_value::<IgnoredAny>()?;
         }
@@ -78,23 +89,7 @@ fn fast_keys(record: &[u8]) -> Option<Keys> {
                     k.kind = c.opt_str()?.map(std::borrow::Cow::into_owned);
                     return Some(());
                 }
-                b"records" => k.records = true,
-                b"Message" => k.message = true,
-                b"items" => k.items = true,
-                b"log_s" => k.log_s = true,
-                b"properties" => k.properties = true,
-                b"AuditId"
-                | b"RequestUri"
-                | b"Verb"
-                | b"StageReceivedTime"
-                | b"RequestReceivedTime" => k.pascal_event = true,
-                b"auditID"
-                | b"requestURI"
-                | b"verb"
-                | b"stage"
-                | b"stageTimestamp"
-                | b"requestReceivedTimestamp" => k.native_event = true,
-                _ => {}
+                key => k.note(key),
             }
             c.skip_value()
         })?;
