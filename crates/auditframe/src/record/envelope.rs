@@ -8,7 +8,18 @@ use super::*;
 pub(super) fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, nested: bool) {
     let archive = shape != Shape::AzureDiagnostics;
     let env = match fast::envelope(bytes, archive, need) {
-        Some(f) => Envelope {
+        Some(f) => f.into(),
+        None => match envelope_serde(bytes, archive, need, nested) {
+            Ok(env) => env,
+            Err(e) => return sink.error(e),
+        },
+    };
+    envelope_payload(env, bytes, shape, need, sink);
+}
+
+impl<'a> From<fast::FastEnvelope<'a>> for Envelope<'a> {
+    fn from(f: fast::FastEnvelope<'a>) -> Self {
+        Envelope {
             time: f.time,
             time_text: f.time_text,
             category: f.category,
@@ -19,13 +30,8 @@ pub(super) fn envelope(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn S
             properties_text: None,
             has_payload_key: f.has_payload_key,
             resource_id: f.resource_id,
-        },
-        None => match envelope_serde(bytes, archive, need, nested) {
-            Ok(env) => env,
-            Err(e) => return sink.error(e),
-        },
-    };
-    envelope_payload(env, bytes, shape, need, sink);
+        }
+    }
 }
 
 /// The serde path for an envelope: the reference, and what decides when the fast path gives
@@ -137,13 +143,7 @@ pub(super) fn envelope_payload<'a>(
     }
     if let Some(mut f) = env.event {
         f.time_generated = env.time;
-        return match finish_native(&mut f) {
-            Ok(()) => {
-                outer.apply(&mut f);
-                sink.event(&f, shape)
-            }
-            Err(m) => sink.error(RecErr::new(SkipReason::NotAnEvent, m)),
-        };
+        return emit_event(&mut f, outer, sink, shape);
     }
     // The event walked in place, inside the escaped text.
     if let Some(raw) = env.payload_raw {
@@ -152,13 +152,7 @@ pub(super) fn envelope_payload<'a>(
             ..EventFields::default()
         };
         if fast::nested_native_event(record, raw, need, &mut f).is_some() {
-            return match finish_native(&mut f) {
-                Ok(()) => {
-                    outer.apply(&mut f);
-                    sink.event(&f, shape)
-                }
-                Err(m) => sink.error(RecErr::new(SkipReason::NotAnEvent, m)),
-            };
+            return emit_event(&mut f, outer, sink, shape);
         }
         match decode(raw) {
             Ok(t) => payload = Some(std::borrow::Cow::Owned(t)),

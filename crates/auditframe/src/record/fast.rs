@@ -12,6 +12,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::ops::Range;
 
 use super::fields::{add_annotation, EventFields, Need};
 use crate::scan::{Cursor, Index};
@@ -54,12 +55,27 @@ pub(crate) fn is_one_value(b: &[u8]) -> bool {
     walk_record(b, false, |c| c.skip_value()).is_some()
 }
 
-/// The byte ranges of the elements of the array under `member` in a wrapper object (`records`
-/// of an Event Hubs capture row, `items` of an `EventList`), the whole record validated on
-/// the way. `None`: fall back (the serde path reports what is wrong, including a missing or
-/// null array). A repeated `member` key: the last one counts, as in the serde path.
-pub(crate) fn wrapper_spans(b: &[u8], member: &[u8]) -> Option<Vec<(usize, usize)>> {
-    walk_record(b, false, |c| {
+/// One element of a wrapper's array: its bytes, and its tokens in the wrapper's index (for
+/// [`walk_item`], so that the element is not indexed again).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WrapperItem {
+    /// The element's byte range in the wrapper record.
+    pub span: Range<usize>,
+    /// The element's token range in the wrapper's index.
+    pub toks: Range<usize>,
+}
+
+/// The elements of the array under `member` in a wrapper object (`records` of an Event Hubs
+/// capture row, `items` of an `EventList`), the whole record validated on the way and indexed
+/// for [`walk_item`] (keeping its escapes when `text_inside`: its elements hold JSON text).
+/// `None`: fall back (the serde path reports what is wrong, including a missing or null
+/// array). A repeated `member` key: the last one counts, as in the serde path.
+pub(crate) fn wrapper_items(
+    b: &[u8],
+    member: &[u8],
+    text_inside: bool,
+) -> Option<Vec<WrapperItem>> {
+    walk_record(b, text_inside, |c| {
         let mut items = None;
         c.object(&mut |c, k| {
             if k != member {
@@ -69,16 +85,48 @@ pub(crate) fn wrapper_spans(b: &[u8], member: &[u8]) -> Option<Vec<(usize, usize
                 items = None;
                 return Some(());
             }
-            let mut spans = Vec::new();
+            let mut found = Vec::new();
             c.array(|c| {
-                spans.push(c.value_span()?);
+                let first = c.token();
+                let (s, e) = c.value_span()?;
+                found.push(WrapperItem {
+                    span: s..e,
+                    toks: first..c.token(),
+                });
                 Some(())
             })?;
-            items = Some(spans);
+            items = Some(found);
             Some(())
         })?;
         items
     })
+}
+
+/// Hands `walk` a cursor over the tokens `toks` of `b`, the wrapper record that
+/// [`wrapper_items`] indexed; positions are `b`'s. `None` when the walk gives up or leaves
+/// tokens unread, or when this thread's index has since moved on to other bytes (an element
+/// whose event is an object is indexed on its own): then index the element alone.
+fn walk_item<'a, R>(
+    b: &'a [u8],
+    toks: Range<usize>,
+    walk: impl for<'t> FnOnce(&mut Cursor<'a, 't>) -> Option<R>,
+) -> Option<R> {
+    INDEXES.with(|ix| {
+        let ix = ix.try_borrow().ok()?;
+        let mut c = ix.0.cursor_over(b, toks)?;
+        let r = walk(&mut c)?;
+        c.at_end().then_some(r)
+    })
+}
+
+/// [`native_event`] for an element of the wrapper `b` ([`walk_item`]).
+pub(crate) fn native_event_in<'a>(
+    b: &'a [u8],
+    item: &WrapperItem,
+    need: &Need,
+    out: &mut EventFields<'a>,
+) -> Option<()> {
+    walk_item(b, item.toks.clone(), |c| event(c, need, out))
 }
 
 /// The fields of an `AzureDiagnostics` row or archive record read by the fast path, with the
@@ -99,46 +147,61 @@ pub(crate) struct FastEnvelope<'a> {
 /// Scans an `AzureDiagnostics` row (`archive == false`: `TimeGenerated`, `Category`,
 /// `log_s`) or an archive record (`time`, `category`, `properties.log`). `None`: fall back.
 pub(crate) fn envelope<'a>(b: &'a [u8], archive: bool, need: &Need) -> Option<FastEnvelope<'a>> {
+    walk_record(b, true, |c| envelope_walk(c, b, archive, need))
+}
+
+/// [`envelope`] for an archive record inside the Event Hubs row `b` ([`walk_item`]).
+pub(crate) fn envelope_in<'a>(
+    b: &'a [u8],
+    item: &WrapperItem,
+    need: &Need,
+) -> Option<FastEnvelope<'a>> {
+    walk_item(b, item.toks.clone(), |c| envelope_walk(c, b, true, need))
+}
+
+/// [`envelope`]'s walk, at the record's first token (`b`: the bytes the cursor walks).
+fn envelope_walk<'a>(
+    c: &mut Cursor<'a, '_>,
+    b: &'a [u8],
+    archive: bool,
+    need: &Need,
+) -> Option<FastEnvelope<'a>> {
     let need_time = need.time_generated;
-    walk_record(b, true, |c| {
-        let mut env = FastEnvelope::default();
-        c.object(&mut |c, k| {
-            match (k, archive) {
-                (b"TimeGenerated", false) | (b"time", true) if need_time => {
-                    env.time = timestamp(c)?;
-                }
-                (b"TimeGenerated", false) | (b"time", true) => {
-                    env.time_text = if c.peek() == Some(b'"') {
-                        Some(c.string()?)
-                    } else {
-                        c.skip_value()?;
-                        None
-                    };
-                }
-                (b"Category", false) | (b"category", true) => env.category = c.opt_str()?,
-                (b"ResourceId" | b"_ResourceId", false) | (b"resourceId", true)
-                    if need.resource_id =>
-                {
-                    env.resource_id = c.opt_str()?
-                }
-                (b"log_s", false) => {
-                    env.has_payload_key = true;
-                    payload(c, b, &mut env)?;
-                }
-                (b"properties", true) => {
-                    env.has_payload_key = true;
-                    // `properties` as JSON text is left to the serde path.
-                    c.object_or_null(|c, k| match k {
-                        b"log" => payload(c, b, &mut env),
-                        _ => c.skip_value(),
-                    })?;
-                }
-                _ => c.skip_value()?,
+    let mut env = FastEnvelope::default();
+    c.object(&mut |c, k| {
+        match (k, archive) {
+            (b"TimeGenerated", false) | (b"time", true) if need_time => {
+                env.time = timestamp(c)?;
             }
-            Some(())
-        })?;
-        Some(env)
-    })
+            (b"TimeGenerated", false) | (b"time", true) => {
+                env.time_text = if c.peek() == Some(b'"') {
+                    Some(c.string()?)
+                } else {
+                    c.skip_value()?;
+                    None
+                };
+            }
+            (b"Category", false) | (b"category", true) => env.category = c.opt_str()?,
+            (b"ResourceId" | b"_ResourceId", false) | (b"resourceId", true) if need.resource_id => {
+                env.resource_id = c.opt_str()?
+            }
+            (b"log_s", false) => {
+                env.has_payload_key = true;
+                payload(c, b, &mut env)?;
+            }
+            (b"properties", true) => {
+                env.has_payload_key = true;
+                // `properties` as JSON text is left to the serde path.
+                c.object_or_null(|c, k| match k {
+                    b"log" => payload(c, b, &mut env),
+                    _ => c.skip_value(),
+                })?;
+            }
+            _ => c.skip_value()?,
+        }
+        Some(())
+    })?;
+    Some(env)
 }
 
 /// `log_s` / `properties.log`: a string's raw content, or the event object's raw JSON (a

@@ -211,12 +211,27 @@ fn parse_one(bytes: &[u8], shape: Shape, need: &Need, sink: &mut dyn Sink, own_l
             }
         }
         Shape::AzureDiagnostics | Shape::Archive => envelope(bytes, shape, need, sink, nested),
-        Shape::EventHub => for_each_wrapper_item(bytes, "records", sink, nested, |item, sink| {
-            envelope(item, Shape::EventHub, need, sink, true)
-        }),
-        Shape::EventList => for_each_wrapper_item(bytes, "items", sink, nested, |item, sink| {
-            native_event(item, need, true, None, Outer::default(), sink, shape)
-        }),
+        // Elements the scanner delimited are walked in the row's index, not indexed again.
+        Shape::EventHub => for_each_wrapper_item(
+            bytes,
+            "records",
+            true,
+            sink,
+            nested,
+            |item, at, sink| match at.and_then(|at| fast::envelope_in(bytes, at, need)) {
+                Some(env) => envelope::envelope_payload(env.into(), bytes, shape, need, sink),
+                None => envelope(item, shape, need, sink, true),
+            },
+        ),
+        Shape::EventList => {
+            for_each_wrapper_item(bytes, "items", false, sink, nested, |item, at, sink| {
+                let mut f = EventFields::default();
+                match at.and_then(|at| fast::native_event_in(bytes, at, need, &mut f)) {
+                    Some(()) => emit_event(&mut f, Outer::default(), sink, shape),
+                    None => native_event(item, need, true, None, Outer::default(), sink, shape),
+                }
+            })
+        }
     }
 }
 
@@ -275,11 +290,17 @@ fn native_event<'a>(
             Err(e) => return sink.error(e),
         }
     }
-    if let Err(m) = finish_native(&mut f) {
+    emit_event(&mut f, outer, sink, shape);
+}
+
+/// Hands a native event's fields to `sink` once they are complete and the envelope's are
+/// applied, or the reason they are not an event.
+fn emit_event<'a>(f: &mut EventFields<'a>, outer: Outer<'a>, sink: &mut dyn Sink, shape: Shape) {
+    if let Err(m) = finish_native(f) {
         return sink.error(RecErr::new(SkipReason::NotAnEvent, m));
     }
-    outer.apply(&mut f);
-    sink.event(&f, shape);
+    outer.apply(f);
+    sink.event(f, shape);
 }
 
 /// An embedded event's text that is not valid JSON: when it is a valid beginning cut short
@@ -519,19 +540,23 @@ fn serde_guard(bytes: &[u8], lazy: bool) -> Option<RecErr> {
 }
 
 /// Hands each raw element of a wrapper's array member (`records` or `items`) to `f`:
-/// delimited by the structural scanner, or by the serde path when it gives up (which reports
-/// any error).
+/// delimited by the structural scanner, with its place in the row's index (for
+/// [`fast::envelope_in`] and [`fast::native_event_in`]; `text_inside`: the elements hold
+/// JSON text), or by the serde path when the scanner gives up (which reports any error).
 fn for_each_wrapper_item(
     bytes: &[u8],
     member: &'static str,
+    text_inside: bool,
     sink: &mut dyn Sink,
     nested: bool,
-    mut f: impl FnMut(&[u8], &mut dyn Sink),
+    mut f: impl FnMut(&[u8], Option<&fast::WrapperItem>, &mut dyn Sink),
 ) {
-    match fast::wrapper_spans(bytes, member.as_bytes()) {
-        Some(spans) => {
-            for item in spans.into_iter().filter_map(|(s, e)| bytes.get(s..e)) {
-                f(item, sink);
+    match fast::wrapper_items(bytes, member.as_bytes(), text_inside) {
+        Some(items) => {
+            for at in &items {
+                if let Some(item) = bytes.get(at.span.clone()) {
+                    f(item, Some(at), sink);
+                }
             }
         }
         None => {
@@ -539,7 +564,7 @@ fn for_each_wrapper_item(
                 return sink.error(e);
             }
             for item in wrapper_items(bytes, member, sink, nested) {
-                f(item.as_raw_str().as_bytes(), sink);
+                f(item.as_raw_str().as_bytes(), None, sink);
             }
         }
     }
@@ -786,6 +811,92 @@ mod tests {
         rows
     }
 
+    /// A wrapper row (Event Hubs `records`, `EventList` `items`) through `parse_record`,
+    /// whose elements the scanner walks in the row's index, and split by the serde path with
+    /// each element then read on its own.
+    fn wrapper_routes(row: &[u8], shape: Shape, need: &Need) -> (Collect, Collect) {
+        let mut one_index = Collect::default();
+        parse_record(row, shape, need, &mut one_index);
+        let mut alone = Collect::default();
+        let member = if shape == Shape::EventList {
+            "items"
+        } else {
+            "records"
+        };
+        match serde_guard(row, true) {
+            Some(e) => alone.error(e),
+            None => {
+                for item in wrapper_items(row, member, &mut alone, false) {
+                    let item = item.as_raw_str().as_bytes();
+                    match shape {
+                        Shape::EventList => native_event(
+                            item,
+                            need,
+                            true,
+                            None,
+                            Outer::default(),
+                            &mut alone,
+                            shape,
+                        ),
+                        _ => envelope(item, shape, need, &mut alone, true),
+                    }
+                }
+            }
+        }
+        (one_index, alone)
+    }
+
+    /// Elements for wrapper rows: generated records of the element's shape and hand-made
+    /// ones (for Event Hubs: an event given as an object, which indexes it on its own and so
+    /// moves the thread's index off the row).
+    fn wrapper_elements(shape: Shape) -> Vec<Vec<u8>> {
+        if shape == Shape::EventList {
+            let mut g = Generator::new(GeneratorOptions::default().with_events(20).with_seed(3));
+            let mut out: Vec<Vec<u8>> = HAND_MADE.iter().map(|s| s.as_bytes().to_vec()).collect();
+            while let Some(e) = g.next_event() {
+                let mut b = Vec::new();
+                write_native(&e, &mut b);
+                out.push(b);
+            }
+            return out;
+        }
+        let mut out = envelope_rows(Shape::Archive, 20, 4);
+        out.push(br#"{"time":"2026-11-20T10:00:00Z","category":"kube-audit","properties":{"log":{"kind":"Event","verb":"watch","objectRef":{"resource":"pods"}}}}"#.to_vec());
+        out
+    }
+
+    fn wrapper_row(shape: Shape, elements: &[&[u8]]) -> Vec<u8> {
+        let head: &[u8] = match shape {
+            Shape::EventList => br#"{"kind":"EventList","items":["#,
+            _ => br#"{"records":["#,
+        };
+        [head, &elements.join(&b","[..]), b"]}"].concat()
+    }
+
+    #[test]
+    fn wrapper_elements_after_an_event_object_are_read_alone() {
+        let need = Need::from_projection(Projection::all());
+        let all = wrapper_elements(Shape::EventHub);
+        let (object, text) = (&all[all.len() - 1], &all[0]);
+        let row = wrapper_row(Shape::EventHub, &[text, object, text, text]);
+        let (one_index, alone) = wrapper_routes(&row, Shape::EventHub, &need);
+        assert_eq!(one_index.events.len(), 4);
+        assert_eq!(one_index.events[1].verb.as_deref(), Some("watch"));
+        assert_eq!(one_index, alone);
+        // Elements are walked in the row's index (the text ones before the object, at least).
+        let items = fast::wrapper_items(&row, b"records", true).unwrap_or_default();
+        assert_eq!(items.len(), 4);
+        assert!(fast::envelope_in(&row, &items[0], &need).is_some());
+        let list = wrapper_row(
+            Shape::EventList,
+            &[HAND_MADE[0].as_bytes(), HAND_MADE[2].as_bytes()],
+        );
+        let items = fast::wrapper_items(&list, b"items", false).unwrap_or_default();
+        let mut f = EventFields::default();
+        assert!(fast::native_event_in(&list, &items[1], &need, &mut f).is_some());
+        assert_eq!(f.verb.as_deref(), Some("list"));
+    }
+
     /// An `AKSAudit` row through the fast route and through the serde route only.
     fn both_aks_routes(bytes: &[u8], need: &Need) -> (Collect, Collect) {
         let run = |try_fast: bool| {
@@ -857,7 +968,7 @@ mod tests {
         for (k, ok) in [(62, true), (63, false)] {
             let row = hub(k);
             assert_eq!(
-                fast::wrapper_spans(row.as_bytes(), b"records").is_some(),
+                fast::wrapper_items(row.as_bytes(), b"records", true).is_some(),
                 ok,
                 "{} levels",
                 k + 2
@@ -983,7 +1094,7 @@ mod tests {
                     m = mutate(&m, at / 3 + 11, how.wrapping_mul(17));
                 }
             }
-            let fast = fast::wrapper_spans(&m, member.as_bytes());
+            let fast = fast::wrapper_items(&m, member.as_bytes(), !list);
             if !mutated {
                 prop_assert!(fast.as_ref().is_some_and(|s| s.len() == 3), "generated rows take the fast path");
             }
@@ -994,9 +1105,28 @@ mod tests {
                     .map(|v| v.as_raw_str().as_bytes().to_vec())
                     .collect();
                 prop_assert_eq!(errors, Collect::default());
-                let spans: Vec<Vec<u8>> = spans.iter().map(|&(a, b)| m[a..b].to_vec()).collect();
+                let spans: Vec<Vec<u8>> = spans.iter().map(|at| m[at.span.clone()].to_vec()).collect();
                 prop_assert_eq!(spans, serde, "{}", String::from_utf8_lossy(&m));
             }
+        }
+
+        /// Mutated wrapper rows: reading the elements in the row's index ends exactly as
+        /// reading each element on its own does.
+        #[test]
+        fn wrapper_elements_read_in_the_rows_index_equal_read_alone(list in any::<bool>(), picks in proptest::collection::vec(0usize..64, 0..6), at in 0usize..8000, how in any::<u8>(), mutated in any::<bool>(), p in 0usize..5) {
+            let shape = if list { Shape::EventList } else { Shape::EventHub };
+            let all = wrapper_elements(shape);
+            let elements: Vec<&[u8]> = picks.iter().map(|&i| all[i % all.len()].as_slice()).collect();
+            let row = wrapper_row(shape, &elements);
+            let m = if mutated { mutate(&row, at, how) } else { row };
+            prop_assume!(m.first() == Some(&b'{'));
+            let need = Need::from_projection(projections()[p]);
+            if !mutated {
+                let member: &[u8] = if list { b"items" } else { b"records" };
+                prop_assert!(fast::wrapper_items(&m, member, !list).is_some());
+            }
+            let (one_index, alone) = wrapper_routes(&m, shape, &need);
+            prop_assert_eq!(one_index, alone, "{}", String::from_utf8_lossy(&m));
         }
 
         /// Mutated envelopes: the fast route (with its in-place walk of the event text)

@@ -107,6 +107,13 @@ impl<'a, 't> Cursor<'a, 't> {
         self.t >= self.toks.len()
     }
 
+    /// The index of the current token in the list the cursor walks (for
+    /// [`Index::cursor_over`](super::Index::cursor_over)).
+    #[inline]
+    pub(crate) fn token(&self) -> usize {
+        self.t
+    }
+
     #[inline]
     fn pos(&self) -> Option<usize> {
         self.toks.get(self.t).map(|&p| p as usize)

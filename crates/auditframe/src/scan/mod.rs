@@ -328,26 +328,28 @@ impl Index {
     /// A cursor at the first token of `b`, which must be the bytes last indexed (else
     /// `None`).
     pub(crate) fn cursor<'a>(&self, b: &'a [u8]) -> Option<Cursor<'a, '_>> {
+        self.cursor_over(b, 0..self.toks.len)
+    }
+
+    /// A cursor over tokens `toks` (indices into the token list, as
+    /// [`Cursor::token`] tells them) of the bytes `b` last indexed: one value inside the
+    /// record, walked without indexing its bytes again (the elements of a wrapper's array).
+    /// `None` if `b` is not what was indexed last or the range is not in the list.
+    pub(crate) fn cursor_over<'a>(
+        &self,
+        b: &'a [u8],
+        toks: std::ops::Range<usize>,
+    ) -> Option<Cursor<'a, '_>> {
+        let toks = self.toks.as_slice().get(toks)?;
         let (at, len, level) = self.indexed?;
         // Every token inside `b`: what lets the cursor read token bytes unchecked. True by
         // construction (positions come from bits of `b`'s blocks; the last block's padding is
         // whitespace, never a token) and ascending (blocks in order, bits in order), so the
         // last token is the largest: checked anyway, so that a bug in a kernel cannot turn
         // into a read outside `b`.
-        let inside = self
-            .toks
-            .as_slice()
-            .last()
-            .is_none_or(|&p| (p as usize) < len);
-        (inside && at == b.as_ptr() as usize && len == b.len()).then(|| {
-            Cursor::new(
-                b,
-                self.toks.as_slice(),
-                &self.masks,
-                level,
-                self.plain_until,
-            )
-        })
+        let inside = toks.last().is_none_or(|&p| (p as usize) < len);
+        (inside && at == b.as_ptr() as usize && len == b.len())
+            .then(|| Cursor::new(b, toks, &self.masks, level, self.plain_until))
     }
 
     /// The token positions of the bytes last indexed, ascending.
