@@ -108,7 +108,7 @@ pub(crate) fn run(args: &InspectArgs) -> Res {
         let run = Run::new(&input, projection, auditframe::TimeWindow::All)?;
         described.extend(describe(&run)?);
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::render::stdout();
     match args.format {
         Format::Table => table(&mut out, &described)?,
         Format::Json => {
@@ -132,7 +132,7 @@ pub(crate) fn run(args: &InspectArgs) -> Res {
             writeln!(out)?;
         }
         Format::Csv => {
-            let mut w = csv::Writer::from_writer(out);
+            let mut w = csv::Writer::from_writer(&mut out);
             w.write_record([
                 "name",
                 "shape",
@@ -160,6 +160,7 @@ pub(crate) fn run(args: &InspectArgs) -> Res {
             w.flush()?;
         }
     }
+    out.flush()?;
     Ok(())
 }
 

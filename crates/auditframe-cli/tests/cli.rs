@@ -844,3 +844,27 @@ fn a_pipe_is_read_once_and_whole() {
     let _ = std::fs::read(&path);
     writer.join().expect("writer");
 }
+
+#[test]
+fn inspect_prints_each_format_whole() {
+    let dir = TempDir::new("inspect-formats");
+    let (a, b) = (dir.path("a.log"), dir.path("b.log"));
+    ok(&["generate", "--events", "200", "-o", &a]);
+    ok(&[
+        "generate", "--events", "300", "--shape", "archive", "-o", &b,
+    ]);
+    let table = ok(&["inspect", &a, &b]);
+    assert!(table.starts_with(&a), "{table}");
+    assert!(table.contains("  shape       archive"), "{table}");
+    assert!(
+        table.lines().last().is_some_and(|l| l.contains("500")),
+        "{table}"
+    );
+    let csv = ok(&["inspect", "--format", "csv", &a, &b]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("name,shape,bytes,rows"));
+    assert!(lines[2].starts_with(&format!("{b},archive,")), "{csv}");
+    let doc = json(&["inspect", "--format", "json", &a, &b]);
+    assert_eq!(doc["inputs"][1]["rows"], 300);
+}
