@@ -168,8 +168,7 @@ impl ReaderBuilder {
         self
     }
 
-    /// Records longer than this are errors (default 64 MiB; at most 4 GiB − 1, see
-    /// [`ParseOptions::with_max_record_bytes`]).
+    /// Records longer than this are errors (default 64 MiB).
     #[must_use]
     pub fn max_record_bytes(mut self, n: usize) -> ReaderBuilder {
         self.opts = self.opts.with_max_record_bytes(n);

@@ -12,10 +12,6 @@ use crate::{AuditFrame, Error, LogLine, Projection, Result, Shape};
 /// Default for [`ParseOptions::max_record_bytes`]: 64 MiB.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
 
-/// The largest [`ParseOptions::with_max_record_bytes`] limit: an Arrow string view's length
-/// is a `u32`.
-const MAX_RECORD_BYTES_LIMIT: usize = u32::MAX as usize;
-
 /// Records nested deeper than this are rejected as [`SkipReason::Json`] before parsing, so
 /// that no input can exhaust the stack. Real audit events nest about 10 levels
 /// (`RequestResponse` objects a few dozen). The bound is set by sonic-rs, which skips values
@@ -109,11 +105,9 @@ impl ParseOptions {
     }
 
     /// Sets the record size limit: longer records are errors rather than parsed (default 64 MiB).
-    /// At most 4 GiB − 1 (larger values are taken as that): the frame's string columns are
-    /// Arrow string views, which hold strings up to that length.
     #[must_use]
     pub fn with_max_record_bytes(mut self, n: usize) -> Self {
-        self.max_record_bytes = n.min(MAX_RECORD_BYTES_LIMIT);
+        self.max_record_bytes = n;
         self
     }
 

@@ -185,7 +185,7 @@ impl<T: Default + Copy> Cells<T> {
 
 /// Cells' validity as a bitmap: `None` (all valid) unless it holds nulls, whose flags
 /// `valid` then holds for every row.
-pub(super) fn validity(nulls: usize, valid: &[bool]) -> Option<Bitmap> {
+fn validity(nulls: usize, valid: &[bool]) -> Option<Bitmap> {
     (nulls > 0).then(|| Bitmap::from_iter(valid.iter().copied()))
 }
 

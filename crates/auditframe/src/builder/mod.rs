@@ -16,10 +16,8 @@ use crate::{Result, Shape};
 
 mod cells;
 mod series;
-mod views;
 
 pub(crate) use cells::Cells;
-use views::Views;
 
 /// A dictionary-encoded string column under construction.
 #[derive(Debug, Default)]
@@ -211,29 +209,48 @@ impl DictBuilder {
 }
 
 /// A plain string column under construction.
-#[derive(Default)]
 pub(crate) struct StrBuilder {
     parts: Vec<pl::StringChunked>,
-    current: Views,
+    current: pl::StringChunkedBuilder,
     len: usize,
 }
 
+impl Default for StrBuilder {
+    fn default() -> Self {
+        StrBuilder {
+            parts: Vec::new(),
+            current: pl::StringChunkedBuilder::new(PlSmallStr::EMPTY, 0),
+            len: 0,
+        }
+    }
+}
+
 impl StrBuilder {
-    /// Room for `rows` more rows' views (string bytes grow a buffer at a time).
+    /// Room for `rows` rows' views in a column still empty (string bytes still grow by
+    /// polars' buffer policy).
     fn reserve(&mut self, rows: usize) {
-        self.current.reserve(rows);
+        if self.len == 0 {
+            self.current = pl::StringChunkedBuilder::new(PlSmallStr::EMPTY, rows);
+        }
     }
 
     #[inline]
     pub(crate) fn push(&mut self, v: Option<&str>) {
-        self.current.push(v);
+        match v {
+            Some(s) => self.current.append_value(s),
+            None => self.current.append_null(),
+        }
         self.len += 1;
     }
 
     fn seal(&mut self) {
-        if self.current.len() > 0 {
-            let cur = std::mem::take(&mut self.current);
-            self.parts.push(cur.finish(PlSmallStr::EMPTY));
+        let cur = std::mem::replace(
+            &mut self.current,
+            pl::StringChunkedBuilder::new(PlSmallStr::EMPTY, 0),
+        );
+        let ca = cur.finish();
+        if !ca.is_empty() {
+            self.parts.push(ca);
         }
     }
 
