@@ -244,6 +244,36 @@ impl AuditFrame {
         })
     }
 
+    /// Rows per value of the categorical column `col` among rows `rows` (cut to the frame's
+    /// height): each value that occurs with its count, in the column's dictionary order
+    /// (first seen first, in frames auditframe built), then `None` with the null rows if
+    /// there are any. Counted by dictionary code, chunk
+    /// by chunk on all threads; no string is hashed per row, nothing is copied.
+    ///
+    /// Errors if the column is not in the frame or is not categorical.
+    ///
+    /// ```
+    /// use auditframe::{AuditFrame, Column, ParseOptions};
+    /// let rows = br#"{"TimeGenerated":"2026-11-20T10:00:00Z","Verb":"get","Type":"AKSAudit","_ResourceId":"/s/managedClusters/aks-prod"}
+    /// {"TimeGenerated":"2026-11-20T10:00:01Z","Verb":"list","Type":"AKSAudit","_ResourceId":"/s/managedClusters/aks-dev"}
+    /// {"TimeGenerated":"2026-11-20T10:00:02Z","Verb":"get","Type":"AKSAudit","_ResourceId":"/s/managedClusters/aks-prod"}
+    /// "#;
+    /// let (frame, _) = AuditFrame::from_slice(rows, &ParseOptions::new())?;
+    /// let verbs = frame.value_counts(Column::Verb, 0..frame.height())?;
+    /// assert_eq!(verbs, [(Some("get".to_owned()), 2), (Some("list".to_owned()), 1)]);
+    /// // The last two rows only.
+    /// let clusters = frame.value_counts(Column::Cluster, 1..3)?;
+    /// assert_eq!(clusters, [(Some("aks-prod".to_owned()), 1), (Some("aks-dev".to_owned()), 1)]);
+    /// # Ok::<(), auditframe::Error>(())
+    /// ```
+    pub fn value_counts(
+        &self,
+        col: Column,
+        rows: std::ops::Range<usize>,
+    ) -> Result<Vec<(Option<String>, u64)>> {
+        Ok(crate::analysis::columns::Codes::load_rows(self, col, rows)?.value_counts())
+    }
+
     /// The earliest and latest `time_generated`, if the column is present and has values.
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let c = self.column(Column::TimeGenerated).ok()?;

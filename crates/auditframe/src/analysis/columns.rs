@@ -50,8 +50,20 @@ impl Codes {
         Codes::load_as(frame, col, false)
     }
 
-    fn load_as(frame: &AuditFrame, col: Column, join: bool) -> Result<Codes> {
+    /// Loads rows `rows` of `col` (cut to the column's length), keeping their chunks.
+    pub(crate) fn load_rows(frame: &AuditFrame, col: Column, rows: Range<usize>) -> Result<Codes> {
         let c = frame.column(col)?.as_materialized_series();
+        let start = rows.start.min(c.len());
+        let len = rows.end.min(c.len()).saturating_sub(start);
+        let offset = i64::try_from(start).unwrap_or(i64::MAX);
+        Codes::of_series(&c.slice(offset, len), col, false)
+    }
+
+    fn load_as(frame: &AuditFrame, col: Column, join: bool) -> Result<Codes> {
+        Codes::of_series(frame.column(col)?.as_materialized_series(), col, join)
+    }
+
+    fn of_series(c: &pl::Series, col: Column, join: bool) -> Result<Codes> {
         let mapping = match c.dtype() {
             pl::DataType::Categorical(_, m) | pl::DataType::Enum(_, m) => Some(m.clone()),
             other => {
@@ -113,14 +125,48 @@ impl Codes {
         }
     }
 
+    /// Each value that occurs, with its rows, in code order, then null rows (`None`) if any.
+    /// Counted by code ([`counts`](Codes::counts)); a dictionary too large for a slot per
+    /// code (a shared mapping) is counted in a map instead.
+    pub(crate) fn value_counts(&self) -> Vec<(Option<String>, u64)> {
+        const DENSE: u32 = 1 << 16;
+        let per_code: Vec<(u32, u64)> = if self.len <= DENSE {
+            let counts = self.counts();
+            (0u32..).zip(counts).filter(|&(_, n)| n > 0).collect()
+        } else {
+            let mut map = std::collections::HashMap::<u32, u64>::new();
+            for a in self.arrays() {
+                for i in 0..a.len() {
+                    let c = match a.validity() {
+                        Some(v) if !v.get_bit(i) => self.len,
+                        _ => a.values().get(i).copied().unwrap_or(self.len).min(self.len),
+                    };
+                    *map.entry(c).or_default() += 1;
+                }
+            }
+            let mut v: Vec<_> = map.into_iter().collect();
+            v.sort_unstable();
+            v
+        };
+        per_code
+            .into_iter()
+            .map(|(c, n)| ((c < self.len).then(|| self.name(c).to_owned()), n))
+            .collect()
+    }
+
+    /// The loaded rows' arrays: the chunks, or the one joined array.
+    fn arrays(&self) -> &[PrimitiveArray<u32>] {
+        match self.chunks.arrs.is_empty() {
+            true => std::slice::from_ref(&self.arr),
+            false => &self.chunks.arrs[..],
+        }
+    }
+
     /// How many rows hold each code (the last slot, `len`: null rows), read chunk by chunk
     /// (a column loaded with its chunks is not joined for this).
     pub(crate) fn counts(&self) -> Vec<u64> {
         use rayon::prelude::*;
-        let arrs = match self.chunks.arrs.is_empty() {
-            true => std::slice::from_ref(&self.arr),
-            false => &self.chunks.arrs[..],
-        };
+        let arrs = self.arrays();
         let slots = self.len as usize + 1;
         // Chunks on all threads: this runs between the parallel parse and the queries.
         arrs.par_iter()
@@ -497,6 +543,53 @@ impl<'a> StrCursor<'a> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    use polars::prelude::IntoSeries;
+
+    /// A dictionary too large for a slot per code is counted in a map: the same counts as
+    /// counting the strings, over two chunks and a row range, nulls last.
+    #[test]
+    fn value_counts_of_a_large_dictionary() {
+        let n = (1 << 16) + 10;
+        let mut values: Vec<Option<String>> = (0..n).map(|i| Some(format!("v{i}"))).collect();
+        values.extend([Some("v1".to_owned()), None, Some("v7".to_owned()), None]);
+        let cats = pl::Categories::random("t".into(), pl::CategoricalPhysical::U32);
+        let dtype = pl::DataType::from_categories(cats);
+        let column = |rows: &[Option<String>]| {
+            let s: pl::Series = rows
+                .iter()
+                .map(Option::as_deref)
+                .collect::<pl::StringChunked>()
+                .into_series();
+            s.cast(&dtype).unwrap()
+        };
+        let (a, b) = values.split_at(n - 3);
+        let mut s = column(a);
+        s.append(&column(b)).unwrap();
+        s.rename("verb".into());
+        assert_eq!(s.n_chunks(), 2);
+        let frame =
+            AuditFrame::from_dataframe(pl::DataFrame::new(s.len(), vec![s.into()]).unwrap())
+                .unwrap();
+        let codes = Codes::load_rows(&frame, Column::Verb, 0..usize::MAX).unwrap();
+        assert!(codes.len > 1 << 16);
+        let naive = |rows: &[Option<String>]| {
+            let mut m = std::collections::BTreeMap::<Option<String>, u64>::new();
+            rows.iter()
+                .for_each(|r| *m.entry(r.clone()).or_default() += 1);
+            m
+        };
+        let counted = |range: Range<usize>| {
+            let got = frame.value_counts(Column::Verb, range).unwrap();
+            // Nulls come last.
+            assert!(got.iter().rev().skip(1).all(|(v, _)| v.is_some()));
+            got.into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        assert_eq!(counted(0..values.len()), naive(&values));
+        assert_eq!(counted(n - 5..n + 3), naive(&values[n - 5..n + 3]));
+        assert!(counted(n + 4..n + 9).is_empty());
+    }
 
     proptest! {
         /// The range of the valid values, over several chunks of any length, each sliced at
