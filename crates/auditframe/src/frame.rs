@@ -247,8 +247,8 @@ impl AuditFrame {
     /// Rows per value of the categorical column `col` among rows `rows` (cut to the frame's
     /// height): each value that occurs with its count, in the column's dictionary order
     /// (first seen first, in frames auditframe built), then `None` with the null rows if
-    /// there are any. Counted by dictionary code, chunk
-    /// by chunk on all threads; no string is hashed per row, nothing is copied.
+    /// there are any. Counted by dictionary code, chunk by chunk on all threads: no string
+    /// is hashed per row, nothing is copied.
     ///
     /// Errors if the column is not in the frame or is not categorical.
     ///

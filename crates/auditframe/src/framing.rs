@@ -312,6 +312,50 @@ pub fn values(
     })
 }
 
+/// Keeping the input ahead of the line search in cache.
+mod prefetch {
+    /// How far ahead of the line being read the input is asked for.
+    const DISTANCE: usize = 8 << 10;
+
+    /// Asks for the cache lines of `buf` from `fetched` up to `DISTANCE` bytes past `at`,
+    /// the end of the line that starts at `start`, and returns the new bound. The line search
+    /// is the first pass to touch each line's bytes, and with short lines (archive and
+    /// AzureDiagnostics rows, 1–2 KB) it stalled on memory for most of its time; asked for a
+    /// few lines ahead, they are in cache when it reaches them. A line longer than that
+    /// (Event Hubs rows, ~30 KB) streams well enough by itself, and the next bytes asked for
+    /// early only pushed its own out of the first-level cache (measured 3 % slower): none.
+    #[inline(always)]
+    pub(super) fn ahead(buf: &[u8], fetched: usize, start: usize, at: usize) -> usize {
+        if at - start > DISTANCE {
+            return fetched.max(at);
+        }
+        let until = at.saturating_add(DISTANCE).min(buf.len());
+        let mut p = fetched.max(at);
+        while p < until {
+            touch(buf, p);
+            p += 64;
+        }
+        p.max(fetched)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    fn touch(buf: &[u8], p: usize) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE, which `prefetcht0` needs, is part of x86-64. A prefetch is a hint: it
+        // reads nothing the program sees and cannot fault, whatever the address (which is
+        // inside `buf` anyway).
+        #[allow(unsafe_code)]
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(buf.as_ptr().wrapping_add(p).cast());
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[inline(always)]
+    fn touch(_: &[u8], _: usize) {}
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,48 +473,4 @@ mod tests {
         assert_eq!(Framing::detect(b"{\"a\":1"), Framing::Lines);
         assert_eq!(Framing::detect(b""), Framing::Lines);
     }
-}
-
-/// Keeping the input ahead of the line search in cache.
-mod prefetch {
-    /// How far ahead of the line being read the input is asked for.
-    const DISTANCE: usize = 8 << 10;
-
-    /// Asks for the cache lines of `buf` from `fetched` up to `DISTANCE` bytes past `at`,
-    /// the end of the line that starts at `start`, and returns the new bound. The line search
-    /// is the first pass to touch each line's bytes, and with short lines (archive and
-    /// AzureDiagnostics rows, 1–2 KB) it stalled on memory for most of its time; asked for a
-    /// few lines ahead, they are in cache when it reaches them. A line longer than that
-    /// (Event Hubs rows, ~30 KB) streams well enough by itself, and the next bytes asked for
-    /// early only pushed its own out of the first-level cache (measured 3 % slower): none.
-    #[inline(always)]
-    pub(super) fn ahead(buf: &[u8], fetched: usize, start: usize, at: usize) -> usize {
-        if at - start > DISTANCE {
-            return fetched.max(at);
-        }
-        let until = at.saturating_add(DISTANCE).min(buf.len());
-        let mut p = fetched.max(at);
-        while p < until {
-            touch(buf, p);
-            p += 64;
-        }
-        p.max(fetched)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    fn touch(buf: &[u8], p: usize) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: SSE, which `prefetcht0` needs, is part of x86-64. A prefetch is a hint: it
-        // reads nothing the program sees and cannot fault, whatever the address (which is
-        // inside `buf` anyway).
-        #[allow(unsafe_code)]
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(buf.as_ptr().wrapping_add(p).cast());
-        }
-    }
-
-    #[cfg(not(target_arch = "x86_64"))]
-    #[inline(always)]
-    fn touch(_: &[u8], _: usize) {}
 }
