@@ -162,8 +162,9 @@ impl Codes {
         }
     }
 
-    /// How many rows hold each code (the last slot, `len`: null rows), read chunk by chunk
-    /// (a column loaded with its chunks is not joined for this).
+    /// How many rows hold each code (the last slot, `len`: null rows, and any code past the
+    /// dictionary), read chunk by chunk (a column loaded with its chunks is not joined for
+    /// this).
     pub(crate) fn counts(&self) -> Vec<u64> {
         use rayon::prelude::*;
         let arrs = self.arrays();
@@ -174,9 +175,11 @@ impl Codes {
                 let mut n = vec![0u64; slots];
                 let valid = a.validity().filter(|v| v.unset_bits() > 0);
                 for (i, &c) in a.values().iter().enumerate() {
+                    // A code past the dictionary (which cannot name a value) counts with
+                    // the nulls rather than vanish.
                     let c = match valid {
                         Some(v) if !v.get_bit(i) => self.len,
-                        _ => c,
+                        _ => c.min(self.len),
                     };
                     if let Some(k) = n.get_mut(c as usize) {
                         *k += 1;
