@@ -70,7 +70,7 @@ pub fn check_splitter(data: &[u8]) {
     // The reader splits only line-framed input into chunks (arrays and documents are framed
     // by the value splitter instead): the same condition here.
     let line_framed = Framing::detect(strip_bom(data)) == Framing::Lines;
-    let shape = sniff_input_shape(data, 16);
+    let shape = sniff_input_shape(data, usize::MAX);
     let source: std::sync::Arc<str> = "fuzz".into();
     let builder = || {
         let mut b = FrameBuilder::new(&opts, Some(source.clone()));

@@ -385,7 +385,7 @@ impl ReaderBuilder {
             mut builder,
             mut input,
             framing,
-            shape,
+            mut shape,
         } = self.start(name, blocks.first_block());
         if framing == auditframe::decoder::Framing::Lines {
             // A reader thread fetches (and decompresses) the next block while this one is
@@ -409,9 +409,15 @@ impl ReaderBuilder {
                         }
                     }
                 });
-                for block in rx {
+                for (k, block) in rx.into_iter().enumerate() {
                     let block = block?;
                     input.bytes += block.len() as u64;
+                    // No record of the blocks so far matched a shape (the first block was
+                    // sniffed whole by `start`): the first of this block that does decides.
+                    if shape.is_none() && k > 0 {
+                        shape =
+                            auditframe::decoder::sniff_framed_shape(&block, framing, usize::MAX);
+                    }
                     let parts = self.parse_lines_parallel(&block, shape, &source, &|_| {}, None);
                     self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
                     self.block_done(name, &input)?;
@@ -427,6 +433,11 @@ impl ReaderBuilder {
             // input, delimit records with the structural scan, parse groups in parallel.
             let all = blocks.read_all(self.opts.strict())?;
             input.bytes = all.len() as u64;
+            // The first block was sniffed whole by `start`; the records after it, if none
+            // of its matched a shape.
+            if shape.is_none() {
+                shape = auditframe::decoder::sniff_framed_shape(&all, framing, usize::MAX);
+            }
             let parts = self.parse_values_parallel(&all, framing, shape, &source);
             self.emit(parts, &mut builder, &mut rows, &mut input, shape, &source)?;
         }
@@ -440,13 +451,12 @@ impl ReaderBuilder {
     fn start(&self, name: &str, first: &[u8]) -> Start {
         let source: Arc<str> = Arc::from(name);
         let framing = auditframe::decoder::Framing::detect(first);
-        let shape = self.opts.shape().or_else(|| {
-            auditframe::decoder::sniff_framed_shape(
-                first,
-                framing,
-                auditframe::decoder::SNIFF_RECORDS,
-            )
-        });
+        // Until a record decides: the chunks of a block are parsed with the shape found
+        // here, so that none of them guesses its own from its first records.
+        let shape = self
+            .opts
+            .shape()
+            .or_else(|| auditframe::decoder::sniff_framed_shape(first, framing, usize::MAX));
         let builder = self.new_builder(shape, &source);
         let input = InputReport {
             name: name.to_owned(),

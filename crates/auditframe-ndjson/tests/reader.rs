@@ -74,6 +74,42 @@ fn parallel_chunks_equal_the_sequential_parse_in_order() {
     }
 }
 
+/// An input whose first hundred-odd records match no shape: its shape is still the first
+/// matching record's, for every chunk and block, so how the input is cut changes neither
+/// its rows nor why a record is skipped (each chunk used to guess its own shape from its
+/// own first records: an `AKSAudit` row after a native event became a row in one cut and a
+/// shape mismatch in another).
+#[test]
+fn the_shape_is_the_inputs_however_it_is_cut() {
+    let native = String::from_utf8(generated(Shape::Native, 3)).unwrap();
+    let aks = r#"{"TimeGenerated":"2026-11-20T10:00:00Z","Verb":"get","Type":"AKSAudit","_ResourceId":"/s/managedClusters/c"}"#;
+    let mut input = "not json\n".repeat(150);
+    input.push_str(native.lines().next().unwrap());
+    input.push('\n');
+    for _ in 0..40 {
+        input.push_str("not json either\n");
+        input.push_str(aks);
+        input.push('\n');
+        input.push_str(&native);
+    }
+    let data = input.into_bytes();
+    let (want, want_report) = AuditFrame::from_slice(&data, &ParseOptions::new()).unwrap();
+    assert_eq!(want_report.shape, Some(Shape::Native));
+    assert_eq!(want.height(), 1 + 40 * 3);
+    for (block, chunk) in [(64 << 20, 1 << 20), (4 << 10, 512), (64 << 10, 256)] {
+        let (got, report) = ReaderBuilder::new()
+            .block_bytes(block)
+            .chunk_bytes(chunk)
+            .read_slice(&data, "mem")
+            .unwrap();
+        assert_same(&want, &got);
+        assert_eq!(
+            report.parse.skipped, want_report.skipped,
+            "{block} / {chunk}"
+        );
+    }
+}
+
 #[test]
 fn error_positions_are_exact_across_chunks_and_blocks() {
     let data = generated(Shape::Native, 2000);

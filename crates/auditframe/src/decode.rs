@@ -614,11 +614,12 @@ impl AuditFrame {
     pub fn from_slice(input: &[u8], opts: &ParseOptions) -> Result<(AuditFrame, ParseReport)> {
         let input = framing::strip_bom(input);
         let mut b = FrameBuilder::new(opts, None);
-        // Like the readers: the shape is the input's, sniffed up front, so that a bad record
-        // before the first good one is parsed (and reported) like any other.
+        // Like the readers: the shape is the input's — its first record that matches one —
+        // sniffed up front, so that a bad record before the first good one is parsed (and
+        // reported) like any other.
         let framing = Framing::detect(input);
         if b.shape().is_none() {
-            if let Some(shape) = sniff_framed_shape(input, framing, SNIFF_RECORDS) {
+            if let Some(shape) = sniff_framed_shape(input, framing, usize::MAX) {
                 b.set_shape(shape);
             }
         }
@@ -635,8 +636,11 @@ impl AuditFrame {
     }
 }
 
-/// How many records [`AuditFrame::from_slice`] and the readers look at to sniff an input's
-/// shape (the first that matches a shape decides).
+/// How many records a quick look at an input's head reads to guess its shape (the first
+/// that matches a shape decides). [`AuditFrame::from_slice`] and the readers do not stop
+/// there: they look until a record decides, so that the shape — and so how every record
+/// is read and why a bad one is skipped — does not depend on where the input is cut into
+/// parallel chunks.
 pub const SNIFF_RECORDS: usize = 100;
 
 /// Sniffs the shape from the first records of an input that parse (up to `max_records`).
