@@ -121,7 +121,8 @@ impl ReaderBuilder {
         self
     }
 
-    /// Forces a shape for every input (`None`: sniff each input's first records).
+    /// Forces a shape for every input (`None`: each input's first record that matches a
+    /// shape decides its shape).
     #[must_use]
     pub fn shape(mut self, shape: Option<Shape>) -> ReaderBuilder {
         self.opts = self.opts.with_shape(shape);
